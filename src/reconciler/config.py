@@ -1,0 +1,93 @@
+"""``reconciler.yaml`` and ``people.yaml``: the project's settings and its people."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reconciler.model import Email
+
+CONFIG_FILE = "reconciler.yaml"
+PEOPLE_FILE = "people.yaml"
+SITES_DIR = "sites"
+HANDLE_PATTERN = r"^[a-z][a-z0-9_.-]*$"
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class PlatformConfig(BaseModel):
+    """Where the platform's API is, and which environment variable holds the token."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(description="Base URL of the platform API, e.g. https://platform.example/api")
+    token_env: str = Field(
+        default="PLATFORM_TOKEN",
+        description="Name of the environment variable that holds the API token",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("token_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not ENV_NAME_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not an environment variable name")
+        return value
+
+
+class Policy(BaseModel):
+    """Safety limits per run; a plan over a limit is refused unless forced."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_handovers: int = Field(default=10, ge=0)
+    max_removals: int = Field(default=20, ge=0)
+
+
+class Config(BaseModel):
+    """``reconciler.yaml``: the expert account, the platform and the policies."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    expert: Email = Field(description="The expert account that manages these sites")
+    platform: PlatformConfig | None = Field(
+        default=None, description="Omit for the embedded sandbox"
+    )
+    policy: Policy = Field(default_factory=Policy)
+
+
+class Person(BaseModel):
+    """An entry of ``people.yaml``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    email: Email
+    name: str | None = None
+
+
+class People(BaseModel):
+    """Handles used in site files instead of e-mail addresses."""
+
+    model_config = ConfigDict(frozen=True)
+
+    by_handle: Mapping[str, Person] = Field(default_factory=dict)
+
+    def email_of(self, handle: str) -> str | None:
+        person = self.by_handle.get(handle)
+        return None if person is None else person.email
+
+    def handle_of(self, email: str) -> str | None:
+        """The handle of an e-mail address, for writing files (first one wins)."""
+        for handle, person in sorted(self.by_handle.items()):
+            if person.email == email:
+                return handle
+        return None

@@ -1,0 +1,293 @@
+"""YAML files -> model, with file:line:column on every problem.
+
+Parsing uses ruamel.yaml's composer, which keeps the position of every node, on top of
+libyaml's C parser when it is installed: the round-trip loader is roughly twenty times
+slower, and we only need positions, not comments, to validate. Nodes are turned into
+plain data here, so that duplicate keys, aliases and odd tags are checked in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR, Config, People
+from reconciler.errors import ConfigError
+from reconciler.model import DesiredSite, Location
+from reconciler.problems import Problem, Severity, ValidationFailed, errors_in
+from reconciler.sitefile import Outcome, SiteResolver, check_unique_ids, read_config, read_people
+from reconciler.yamldoc import Document, Path_
+
+try:  # libyaml's C parser: fast, same nodes and marks as the pure-Python one
+    from ruamel.yaml.cyaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - the wheel ships it on CPython
+    from ruamel.yaml.loader import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_DEPTH = 32
+_BOOL_TRUE = {"true", "yes", "on", "y"}
+_TAG = "tag:yaml.org,2002:"
+
+
+class _Invalid(Exception):
+    """A node that cannot be turned into data; carries the problem."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """The outcome of reading one file: a document, or the problems that stopped it."""
+
+    document: Document | None
+    problems: tuple[Problem, ...] = ()
+
+
+def read_yaml_file(path: Path, display: str) -> Parsed:
+    """Read and parse one YAML file; ``display`` is the name shown in messages."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _failed(display, 1, 1, f"is not UTF-8 text ({exc.reason} at byte {exc.start})")
+    except OSError as exc:
+        return _failed(display, 1, 1, f"cannot be read: {exc.strerror or exc}")
+    return parse_yaml(text, display)
+
+
+def parse_yaml(text: str, file: str) -> Parsed:
+    """Parse one YAML document into a ``Document`` (a mapping is not required here)."""
+    try:
+        node = _compose(text)
+    except MarkedYAMLError as exc:
+        return Parsed(None, (_syntax_problem(exc, file),))
+    except YAMLError as exc:
+        return _failed(file, 1, 1, f"is not valid YAML: {_one_line(str(exc))}")
+    if node is None:
+        return _failed(file, 1, 1, "is empty; it must hold a YAML mapping")
+    builder = _Builder(file)
+    try:
+        data = builder.build(node, (), 0)
+    except _Invalid as exc:
+        return Parsed(None, (exc.problem,))
+    except RecursionError:
+        return _failed(file, 1, 1, "nests too deeply")
+    document = Document(file, data, builder.keys, builder.values)
+    return Parsed(document, tuple(builder.problems))
+
+
+def _compose(text: str) -> Node | None:
+    loader = _Loader(text)
+    try:
+        node: Node | None = loader.get_single_node()
+        return node
+    finally:
+        dispose = getattr(loader, "dispose", None)
+        if dispose is not None:
+            dispose()
+
+
+def _failed(file: str, line: int, column: int, message: str) -> Parsed:
+    return Parsed(
+        None, (Problem(location=Location(file=file, line=line, column=column), message=message),)
+    )
+
+
+def _syntax_problem(exc: MarkedYAMLError, file: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    what = exc.problem or exc.context or "syntax error"
+    context = f" ({exc.context})" if exc.context and exc.problem else ""
+    message = f"YAML syntax error: {what}{context}; check the indentation and quoting here"
+    return Problem(location=Location(file=file, line=line, column=column), message=message)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+class _Builder:
+    """Turns composed nodes into plain data, recording where every key and value is."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.keys: dict[Path_, Location] = {}
+        self.values: dict[Path_, Location] = {}
+        self.problems: list[Problem] = []
+
+    def build(self, node: Node, path: Path_, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise _Invalid(self._problem(node, f"nests deeper than {MAX_DEPTH} levels"))
+        self.values[path] = self._location(node)
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path, depth)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, ScalarNode):
+            return _scalar(node)
+        raise _Invalid(self._problem(node, "holds a YAML node of an unknown kind"))
+
+    def _mapping(self, node: MappingNode, path: Path_, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = self._key(key_node)
+            if key in result:
+                first = self.keys[(*path, key)]
+                self.problems.append(
+                    self._problem(
+                        key_node,
+                        f"duplicate key {key!r} (first at line {first.line}); keep one of them",
+                    )
+                )
+                continue
+            self.keys[(*path, key)] = self._location(key_node)
+            result[key] = self.build(value_node, (*path, key), depth + 1)
+        return result
+
+    def _key(self, node: Node) -> str:
+        if not isinstance(node, ScalarNode):
+            raise _Invalid(
+                self._problem(node, "a key must be a plain value, not a list or mapping")
+            )
+        return str(node.value)
+
+    def _location(self, node: Node) -> Location:
+        mark = node.start_mark
+        return Location(file=self.file, line=mark.line + 1, column=mark.column + 1)
+
+    def _problem(self, node: Node, message: str) -> Problem:
+        return Problem(location=self._location(node), message=message)
+
+
+def _scalar(node: ScalarNode) -> Any:
+    """The value of a scalar as YAML 1.2 core schema types; unknown tags stay text."""
+    tag, value = node.tag, node.value
+    if not isinstance(tag, str) or not tag.startswith(_TAG):
+        return value
+    kind = tag[len(_TAG) :]
+    if kind == "null":
+        return None
+    if kind == "bool":
+        return value.lower() in _BOOL_TRUE
+    if kind in ("int", "float"):
+        return _number(value, kind)
+    return value
+
+
+def _number(text: str, kind: str) -> int | float | str:
+    cleaned = text.replace("_", "")
+    try:
+        return int(cleaned, 0) if kind == "int" else float(cleaned)
+    except ValueError:
+        return text
+
+
+def iter_yaml_files(folder: Path) -> Iterator[Path]:
+    """The ``.yaml`` and ``.yml`` files directly in ``folder``, sorted by name."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            yield path
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """Everything the repository declares, checked and resolved."""
+
+    root: Path
+    config: Config
+    people: People
+    sites: Mapping[str, DesiredSite]
+    warnings: tuple[Problem, ...] = ()
+    site_files: Mapping[str, str] = field(default_factory=dict)
+
+
+def inspect_repository(root: Path) -> Outcome:
+    """Read reconciler.yaml, people.yaml and every site file; collect every problem."""
+    config_path = root / CONFIG_FILE
+    if not config_path.is_file():
+        raise ConfigError(
+            f"no {CONFIG_FILE} in {root}; run reconciler from the repository's root "
+            "(or pass --root DIR), or create one (see the README)"
+        )
+    outcome = Outcome()
+    outcome.config = _read_document(config_path, CONFIG_FILE, read_config, outcome.problems)
+    people_path = root / PEOPLE_FILE
+    if people_path.is_file():
+        problems = outcome.problems
+        people = _read_document(
+            people_path, PEOPLE_FILE, lambda doc: read_people(doc, problems), problems
+        )
+        outcome.people = people or People()
+    _read_sites(root, outcome)
+    return outcome
+
+
+def load_repository(root: Path) -> DesiredState:
+    """The desired state of the repository at ``root``; ``ValidationFailed`` if invalid."""
+    outcome = inspect_repository(root)
+    if errors_in(outcome.problems) or outcome.config is None:
+        raise ValidationFailed(outcome.problems)
+    sites = {site.id: site for site in outcome.sites}
+    files = {site.id: site.source.file for site in outcome.sites if site.source is not None}
+    return DesiredState(
+        root=root,
+        config=outcome.config,
+        people=outcome.people,
+        sites=sites,
+        warnings=tuple(outcome.problems),
+        site_files=files,
+    )
+
+
+ResultT = TypeVar("ResultT")
+
+
+def _read_document(
+    path: Path,
+    display: str,
+    reader: Callable[[Document], ResultT | list[Problem]],
+    problems: list[Problem],
+) -> ResultT | None:
+    parsed = read_yaml_file(path, display)
+    problems.extend(parsed.problems)
+    if parsed.document is None:
+        return None
+    result = reader(parsed.document)
+    if isinstance(result, list):
+        problems.extend(result)
+        return None
+    return result
+
+
+def _read_sites(root: Path, outcome: Outcome) -> None:
+    folder = root / SITES_DIR
+    outcome.problems.extend(_stray_files(folder))
+    resolver = SiteResolver(outcome.config, outcome.people)
+    documents = []
+    for path in iter_yaml_files(folder):
+        display = f"{SITES_DIR}/{path.name}"
+        site = _read_document(path, display, resolver.resolve, outcome.problems)
+        if site is not None:
+            outcome.sites.append(site)
+        documents.append(Document(display, None))
+    outcome.problems.extend(check_unique_ids(documents))
+
+
+def _stray_files(folder: Path) -> Iterator[Problem]:
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.suffix in (".yaml", ".yml"):
+            continue
+        yield Problem(
+            location=Location(file=f"{SITES_DIR}/{path.name}"),
+            message="ignored: site files are sites/<site-id>.yaml",
+            severity=Severity.WARNING,
+        )

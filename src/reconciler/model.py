@@ -1,0 +1,140 @@
+"""The desired and the observed state of a site: pure, immutable values.
+
+The desired state comes from the site files (see ``loader``); the observed state from
+the platform (see ``platform.client``). ``diff`` compares the two. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+SITE_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+EXPERT_KEYWORD = "expert"
+
+
+class Role(StrEnum):
+    """Access a collaborator has on a site; ordered from least to most."""
+
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_RANK[self]
+
+
+_ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2}
+
+
+class Package(StrEnum):
+    FREE = "free"
+    PREMIUM = "premium"
+
+
+class AccountKind(StrEnum):
+    EXPERT = "expert"
+    CUSTOMER = "customer"
+
+
+def normalise_email(value: str) -> str:
+    """Lower-case and check an e-mail address; raises ValueError for a malformed one."""
+    email = value.strip().lower()
+    if not EMAIL_PATTERN.match(email):
+        raise ValueError(f"{value!r} is not a valid e-mail address")
+    return email
+
+
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2]
+
+
+Email = Annotated[str, AfterValidator(normalise_email)]
+
+
+class Location(BaseModel):
+    """Where a value was written: 1-based line and column in a file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    line: int = 1
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class DesiredSite(BaseModel):
+    """One site as a site file declares it, with handles and ``expert`` resolved.
+
+    ``None`` means "not managed": the platform's value is left alone.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str | None = None
+    owner: Email
+    billing_contact: Email | None = None
+    collaborators: Mapping[Email, Role] | None = None
+    package: Package | None = None
+    source: Location | None = Field(default=None, exclude=True)
+    locations: Mapping[str, Location] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("collaborators", mode="after")
+    @classmethod
+    def _freeze_collaborators(cls, value: Mapping[str, Role] | None) -> Mapping[str, Role] | None:
+        return None if value is None else MappingProxyType(dict(value))
+
+    @property
+    def effective_billing_contact(self) -> str:
+        return self.billing_contact or self.owner
+
+    def location_of(self, key: str) -> Location | None:
+        """Where ``key`` (e.g. ``owner`` or ``collaborators.tom``) was written."""
+        return self.locations.get(key) or self.source
+
+
+class PendingTransfer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    to: Email
+    stay_as_collaborator: bool
+    created_at: datetime
+    expires_at: datetime
+
+
+class ObservedSite(BaseModel):
+    """One site as the platform reports it to the expert."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    owner: Email
+    billing_contact: Email
+    package: Package
+    collaborators: Mapping[Email, Role]
+    pending_transfer: PendingTransfer | None = None
+    version: int
+
+    @field_validator("collaborators", mode="after")
+    @classmethod
+    def _freeze_collaborators(cls, value: Mapping[str, Role]) -> Mapping[str, Role]:
+        return MappingProxyType(dict(value))
+
+    def fingerprint_data(self) -> dict[str, Any]:
+        """A plain, ordered view used to fingerprint the observed state."""
+        data = self.model_dump(mode="json")
+        data["collaborators"] = dict(sorted(self.collaborators.items()))
+        return data

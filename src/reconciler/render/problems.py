@@ -1,0 +1,84 @@
+"""``reconciler validate`` output: text, JSON and GitHub workflow annotations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from reconciler.problems import Problem, Severity
+
+GITHUB_ANNOTATIONS_PER_TYPE = 10
+
+
+def summary(problems: Sequence[Problem], site_count: int) -> str:
+    errors = sum(1 for p in problems if p.severity is Severity.ERROR)
+    warnings = len(problems) - errors
+    if not errors:
+        valid = f"{site_count} site file{'s' if site_count != 1 else ''} valid"
+        return valid + (f", {_count(warnings, 'warning')}" if warnings else "")
+    files = len({p.location.file for p in problems if p.severity is Severity.ERROR})
+    text = f"{_count(errors, 'error')} in {_count(files, 'file')}"
+    return text + (f", {_count(warnings, 'warning')}" if warnings else "")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def as_text(problems: Sequence[Problem], site_count: int) -> str:
+    lines = [str(problem) for problem in problems]
+    lines.append(summary(problems, site_count))
+    return "\n".join(lines)
+
+
+def as_json(problems: Sequence[Problem], site_count: int) -> str:
+    document = {
+        "valid": not any(p.severity is Severity.ERROR for p in problems),
+        "sites": site_count,
+        "problems": [
+            {
+                "file": p.location.file,
+                "line": p.location.line,
+                "column": p.location.column,
+                "severity": p.severity.value,
+                "message": p.message,
+            }
+            for p in problems
+        ],
+    }
+    return json.dumps(document, indent=2)
+
+
+def as_github(problems: Sequence[Problem], site_count: int) -> str:
+    """Workflow commands; GitHub shows at most 10 annotations of a type per step."""
+    lines = []
+    shown = {Severity.ERROR: 0, Severity.WARNING: 0}
+    hidden: list[Problem] = []
+    for problem in problems:
+        if shown[problem.severity] >= GITHUB_ANNOTATIONS_PER_TYPE:
+            hidden.append(problem)
+            continue
+        shown[problem.severity] += 1
+        lines.append(annotation(problem))
+    text = summary(problems, site_count)
+    if hidden:
+        text += f" ({len(hidden)} not annotated, listed below)"
+    lines.append(text)
+    lines.extend(str(problem) for problem in hidden)
+    return "\n".join(lines)
+
+
+def annotation(problem: Problem) -> str:
+    loc = problem.location
+    properties = (
+        f"file={_escape_property(loc.file)},line={loc.line},col={loc.column}"
+    )
+    return f"::{problem.severity.value} {properties}::{_escape_data(problem.message)}"
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")

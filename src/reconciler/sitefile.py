@@ -1,0 +1,402 @@
+"""The rules of the files an expert writes (DESIGN.md section 3), as pure functions.
+
+Documents (plain data with locations) go in; the configuration, the people and the
+desired state of each site come out, together with every problem found.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reconciler.config import HANDLE_PATTERN, Config, People, Person
+from reconciler.model import (
+    EXPERT_KEYWORD,
+    SITE_ID_PATTERN,
+    DesiredSite,
+    Location,
+    Package,
+    Role,
+    email_domain,
+    normalise_email,
+)
+from reconciler.problems import Problem
+from reconciler.yamldoc import Document, Path_
+
+SCHEMA_ID = "https://github.com/site-reconciler/schema/site.schema.json"
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class SiteFile(BaseModel):
+    """A site file as written: ``sites/<id>.yaml``. Keys left out are not managed."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Site",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    id: str = Field(
+        pattern=SITE_ID_PATTERN,
+        description="The platform's site id; must equal the file name without .yaml",
+        examples=["acme-bakery"],
+    )
+    name: str | None = Field(default=None, description="Informative name of the site")
+    owner: str = Field(
+        min_length=1,
+        description="Who owns the site: an e-mail, a handle from people.yaml, or `expert`",
+        examples=["expert", "anna@acme-bakery.example"],
+    )
+    billing_contact: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "Who receives invoices; defaults to the owner. Must belong to the owning party: "
+            "the owner's address or another address on the owner's e-mail domain"
+        ),
+    )
+    collaborators: dict[str, Role] | None = Field(
+        default=None,
+        description=(
+            "Everyone but the owner who has access, as e-mail or handle -> role. "
+            "Leave the key out to leave access as it is; `{}` means nobody but the owner"
+        ),
+    )
+    package: Package | None = Field(
+        default=None,
+        description="The package the site should have; leave out to leave it alone",
+    )
+
+
+@dataclass
+class Outcome:
+    """What reading the files produced: usable values and every problem found."""
+
+    config: Config | None = None
+    people: People = field(default_factory=People)
+    sites: list[DesiredSite] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def check_model(
+    model: type[ModelT], document: Document, data: Any, prefix: Path_ = ()
+) -> ModelT | list[Problem]:
+    """Validate ``data`` (found at ``prefix`` in ``document``) against ``model``.
+
+    Each problem points at the offending key or value.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        return [_problem_from(error, document, prefix) for error in exc.errors(include_url=False)]
+
+
+def _problem_from(error: Any, document: Document, prefix: Path_) -> Problem:
+    path = (*prefix, *error["loc"])
+    kind = error["type"]
+    dotted = ".".join(str(part) for part in path) or "the file"
+    if kind == "extra_forbidden":
+        return Problem(
+            location=document.key_at(path),
+            message=f"unknown key {dotted!r}; {_allowed_keys_hint(path)}",
+        )
+    if kind == "missing":
+        return Problem(
+            location=document.value_at(path[:-1]), message=f"missing required key {dotted!r}"
+        )
+    return Problem(location=document.value_at(path), message=f"{dotted}: {_explain(error)}")
+
+
+def _allowed_keys_hint(path: tuple[Any, ...]) -> str:
+    if len(path) == 1:
+        keys = ", ".join(SiteFile.model_fields)
+        return f"check the spelling (allowed: {keys})"
+    return "check the spelling"
+
+
+def _explain(error: Any) -> str:
+    kind = error["type"]
+    if kind == "enum":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"{error['input']!r} is not allowed; use {expected}"
+    if kind == "string_pattern_mismatch":
+        return (
+            f"{error['input']!r} is not a valid site id; use lower-case letters, digits "
+            "and hyphens (at most 63)"
+        )
+    if kind in ("string_type", "dict_type", "model_type"):
+        wanted = {"string_type": "text", "dict_type": "a mapping", "model_type": "a mapping"}
+        return f"must be {wanted[kind]}, not {_describe(error['input'])}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"{value!r}"
+
+
+def read_config(document: Document) -> Config | list[Problem]:
+    if not isinstance(document.data, dict):
+        return [_not_a_mapping(document)]
+    return check_model(Config, document, document.data)
+
+
+def read_people(document: Document, problems: list[Problem]) -> People:
+    """The valid entries of people.yaml; the problems of the others go to ``problems``.
+
+    Keeping the valid handles avoids a cascade of "unknown handle" errors in site files.
+    """
+    if not isinstance(document.data, dict):
+        problems.append(_not_a_mapping(document))
+        return People()
+    people: dict[str, Person] = {}
+    for handle, entry in document.data.items():
+        if not _is_handle(handle):
+            problems.append(
+                Problem(
+                    location=document.key_at((handle,)),
+                    message=f"handle {handle!r} must start with a lower-case letter and use "
+                    "only a-z, 0-9, '.', '_' and '-'",
+                )
+            )
+            continue
+        checked = check_model(Person, document, entry, (handle,))
+        if isinstance(checked, list):
+            problems += checked
+        else:
+            people[handle] = checked
+    return People(by_handle=people)
+
+
+def _is_handle(handle: str) -> bool:
+    return re.match(HANDLE_PATTERN, handle) is not None
+
+
+def _not_a_mapping(document: Document) -> Problem:
+    return Problem(
+        location=document.start,
+        message=f"must hold a YAML mapping (key: value), not {_describe(document.data)}",
+    )
+
+
+class SiteResolver:
+    """Turns checked site files into desired sites: handles, ``expert`` and party rules."""
+
+    def __init__(self, config: Config | None, people: People) -> None:
+        self.config = config
+        self.people = people
+
+    def resolve(self, document: Document) -> DesiredSite | list[Problem]:
+        """The desired site, or every problem of the file (structure and meaning)."""
+        data = document.data
+        if not isinstance(data, dict):
+            return [_not_a_mapping(document)]
+        checked = check_model(SiteFile, document, data)
+        problems = checked if isinstance(checked, list) else []
+        problems += _file_name_problems(data, document)
+        if self.config is None:
+            # Without a usable reconciler.yaml, `expert` cannot be resolved; the
+            # configuration's own problems are reported instead.
+            return problems
+        resolved = self._resolve_people(data, document, problems)
+        if problems or isinstance(checked, list) or resolved is None:
+            return problems
+        owner, billing, collaborators = resolved
+        return DesiredSite(
+            id=checked.id,
+            name=checked.name,
+            owner=owner,
+            billing_contact=billing,
+            collaborators=collaborators,
+            package=checked.package,
+            source=document.start,
+            locations=_locations_of(document),
+        )
+
+    def _resolve_people(
+        self, data: dict[str, Any], document: Document, problems: list[Problem]
+    ) -> tuple[str, str | None, dict[str, Role] | None] | None:
+        """Owner, billing contact and collaborators as e-mails, checked for the rules.
+
+        Works on the raw data so that a wrong role does not hide an unknown handle.
+        """
+        owner = self._field_person(data, "owner", document, problems)
+        billing = self._field_person(data, "billing_contact", document, problems)
+        collaborators = self._collaborators(data.get("collaborators"), document, problems)
+        if owner is None:
+            return None
+        self._check_owner_not_collaborator(owner, collaborators, document, problems)
+        if billing is not None:
+            self._check_billing_party(owner, billing, document, problems)
+        return owner, billing, collaborators
+
+    def _field_person(
+        self, data: dict[str, Any], key: str, document: Document, problems: list[Problem]
+    ) -> str | None:
+        written = data.get(key)
+        if not isinstance(written, str) or not written:
+            return None
+        return self._person(written, document, (key,), problems)
+
+    def _person(
+        self, written: str, document: Document, path: tuple[str, ...], problems: list[Problem]
+    ) -> str | None:
+        assert self.config is not None
+        where = document.key_at(path) if len(path) > 1 else document.value_at(path)
+        if written == EXPERT_KEYWORD:
+            return self.config.expert
+        if "@" in written:
+            try:
+                return normalise_email(written)
+            except ValueError:
+                problems.append(
+                    Problem(location=where, message=f"{written!r} is not a valid e-mail address")
+                )
+                return None
+        email = self.people.email_of(written)
+        if email is None:
+            problems.append(
+                Problem(
+                    location=where,
+                    message=f"unknown handle {written!r}; add it to people.yaml or write "
+                    "an e-mail address",
+                )
+            )
+        return email
+
+    def _collaborators(
+        self, written_map: Any, document: Document, problems: list[Problem]
+    ) -> dict[str, Role] | None:
+        if not isinstance(written_map, dict):
+            return None
+        resolved: dict[str, Role] = {}
+        written_as: dict[str, str] = {}
+        for written, role in written_map.items():
+            path = ("collaborators", written)
+            email = self._person(written, document, path, problems)
+            if email is None:
+                continue
+            if email in written_as:
+                problems.append(
+                    Problem(
+                        location=document.key_at(path),
+                        message=f"{written!r} is {email}, already listed as "
+                        f"{written_as[email]!r}; list each person once",
+                    )
+                )
+                continue
+            written_as[email] = written
+            if role in _ROLES:
+                resolved[email] = Role(role)
+        return resolved
+
+    def _check_owner_not_collaborator(
+        self,
+        owner: str,
+        collaborators: Mapping[str, Role] | None,
+        document: Document,
+        problems: list[Problem],
+    ) -> None:
+        if collaborators is None or owner not in collaborators:
+            return
+        written = next(key for key in document.data["collaborators"] if self._quiet(key) == owner)
+        problems.append(
+            Problem(
+                location=document.key_at(("collaborators", written)),
+                message=f"the owner {owner} is listed as a collaborator; the owner has "
+                "full access already, remove this line",
+            )
+        )
+
+    def _quiet(self, written: str) -> str | None:
+        assert self.config is not None
+        if written == EXPERT_KEYWORD:
+            return self.config.expert
+        if "@" in written:
+            return written.strip().lower()
+        return self.people.email_of(written)
+
+    def _check_billing_party(
+        self, owner: str, billing: str, document: Document, problems: list[Problem]
+    ) -> None:
+        assert self.config is not None
+        expert = self.config.expert
+        owned_by_expert = owner == expert
+        party = "the expert" if owned_by_expert else "the client"
+        same_party = billing == owner or email_domain(billing) == email_domain(owner)
+        crosses = (not owned_by_expert) and billing == expert
+        if same_party and not crosses:
+            return
+        problems.append(
+            Problem(
+                location=document.value_at(("billing_contact",)),
+                message=f"billing contact {billing} is outside the owning party: {party} "
+                f"({owner}) owns this site, so invoices go to {owner} or another address "
+                f"on @{email_domain(owner)}",
+            )
+        )
+
+
+_ROLES = frozenset(role.value for role in Role)
+
+
+def _file_name_problems(data: dict[str, Any], document: Document) -> list[Problem]:
+    site_id, stem = data.get("id"), PurePath(document.file).stem
+    if not isinstance(site_id, str) or site_id == stem:
+        return []
+    return [
+        Problem(
+            location=document.value_at(("id",)),
+            message=f"id {site_id!r} differs from the file name {stem!r}; rename "
+            f"the file to {site_id}.yaml or change the id",
+        )
+    ]
+
+
+def _locations_of(document: Document) -> dict[str, Location]:
+    locations = {
+        str(path[0]): loc for path, loc in document.key_locations.items() if len(path) == 1
+    }
+    for path, loc in document.key_locations.items():
+        if len(path) == 2 and path[0] == "collaborators":
+            locations[f"collaborators.{path[1]}"] = loc
+    return locations
+
+
+def check_unique_ids(documents: Iterable[Document]) -> list[Problem]:
+    """One file per site: ``x.yaml`` beside ``x.yml`` declares site ``x`` twice."""
+    first_by_id: dict[str, Document] = {}
+    problems = []
+    for document in documents:
+        site_id = PurePath(document.file).stem
+        first = first_by_id.setdefault(site_id, document)
+        if first is not document:
+            problems.append(
+                Problem(
+                    location=document.start,
+                    message=f"site {site_id!r} is already declared in {first.file}; "
+                    "keep one file per site",
+                )
+            )
+    return problems
+
+
+def site_json_schema() -> str:
+    """The JSON Schema of a site file, generated from ``SiteFile``: one source of truth."""
+    schema = SiteFile.model_json_schema()
+    schema["$id"] = SCHEMA_ID
+    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
