@@ -11,13 +11,18 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.apply import ChangeResult
 
 EXIT_INTERNAL_ERROR = 70
 DEBUG_ENV = "RECONCILER_DEBUG"
@@ -133,6 +138,290 @@ def schema() -> None:
     from reconciler.sitefile import site_json_schema
 
     click.echo(site_json_schema())
+
+
+def _colour() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+@cli.command()
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="markdown is for a pull-request comment.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also save the plan (JSON) for `reconciler apply FILE`.",
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Plan only the sites whose files changed since this git ref (branch, tag, SHA).",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error.",
+)
+@click.option("--force", is_flag=True, help="Plan even beyond the policy limits.")
+@click.pass_context
+def plan(
+    ctx: click.Context,
+    output_format: str,
+    out: Path | None,
+    changed_since: str | None,
+    detailed_exitcode: bool,
+    force: bool,
+) -> None:
+    """Show what apply would change on the platform. Never writes to the platform.
+
+    \b
+    Examples:
+      reconciler plan
+      reconciler plan --out plan.json && reconciler apply plan.json
+      reconciler plan --changed-since origin/main --format markdown
+      reconciler plan --detailed-exitcode   # drift check: exit 2 when they differ
+    """
+    from reconciler.plan import save_plan
+    from reconciler.reconcile import Reconciler
+    from reconciler.render import plan as render
+
+    root = _root(ctx)
+    scope = _changed_scope(root, changed_since)
+    with Reconciler.open(root, os.environ) as reconciler:
+        the_plan = reconciler.plan(scope=scope, force=force)
+    if output_format == "json":
+        click.echo(render.as_json(the_plan))
+    elif output_format == "markdown":
+        click.echo(render.as_markdown(the_plan))
+    else:
+        click.echo(render.as_text(the_plan, colour=_colour()))
+    if out is not None:
+        save_plan(the_plan, out)
+        click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.", err=True)
+    if detailed_exitcode and the_plan.has_changes:
+        ctx.exit(2)
+
+
+def _changed_scope(root: Path, changed_since: str | None) -> set[str] | None:
+    if changed_since is None:
+        return None
+    from reconciler.gitrepo import GitRepository
+
+    return GitRepository.open(root).changed_site_ids(changed_since)
+
+
+@cli.command()
+@click.argument(
+    "plan_file", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path)
+)
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking (for CI).")
+@click.option(
+    "--parallelism",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Sites applied at once.",
+)
+@click.option("--force", is_flag=True, help="Apply even beyond the policy limits.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the final report.",
+)
+@click.pass_context
+def apply(
+    ctx: click.Context,
+    plan_file: Path | None,
+    yes: bool,
+    parallelism: int,
+    force: bool,
+    output_format: str,
+) -> None:
+    """Apply the changes: a saved plan as it is, or a fresh plan after confirmation.
+
+    Changes of a site apply in order (grant access, billing contact, transfer,
+    purchase, revoke access); sites apply in parallel. A site stops at its first
+    failure; the others go on. A saved plan is refused when the platform changed since
+    it was made. Exit 1 if any change failed.
+
+    \b
+    Examples:
+      reconciler apply                 # plan, show, ask, apply
+      reconciler apply --yes           # in CI
+      reconciler apply plan.json       # exactly the reviewed plan
+    """
+    from reconciler.plan import load_plan
+    from reconciler.reconcile import Reconciler
+    from reconciler.render import plan as render_plan
+    from reconciler.render import report as render_report
+
+    root = _root(ctx)
+    saved = load_plan(plan_file) if plan_file is not None else None
+    with Reconciler.open(root, os.environ) as reconciler:
+        the_plan = saved or reconciler.plan(force=force)
+        if saved is None:
+            click.echo(render_plan.as_text(the_plan, colour=_colour()))
+        if not the_plan.has_changes:
+            if saved is not None:
+                click.echo(render_plan.summary_line(the_plan))
+            return
+        if not yes and saved is None:  # a saved plan was reviewed when it was made
+            _confirm(len(the_plan.changes))
+        streamed = not sys.stderr.isatty()
+        with _progress(len(the_plan.changes), to_stdout=output_format == "text") as on_result:
+            report = reconciler.apply(
+                the_plan, parallelism=parallelism, force=force, on_result=on_result
+            )
+    if output_format == "json":
+        click.echo(render_report.as_json(report))
+    elif streamed:
+        click.echo(render_report.summary(report))
+    else:
+        click.echo(render_report.as_text(report, colour=_colour()))
+    if not report.ok:
+        ctx.exit(1)
+
+
+def _confirm(count: int) -> None:
+    if not sys.stdin.isatty():
+        raise ReconcilerError(
+            "not applying without confirmation: standard input is not a terminal; "
+            "pass --yes to apply non-interactively"
+        )
+    if not click.confirm(f"Apply these {count} changes?", default=False):
+        raise ReconcilerError("not applied: cancelled at the prompt")
+
+
+@contextmanager
+def _progress(total: int, *, to_stdout: bool) -> Iterator[Callable[[ChangeResult], None]]:
+    """A progress bar on a terminal; elsewhere (CI logs) a plain line per change as it
+    completes, on stdout when that is the report, else on stderr."""
+    from reconciler.render.report import result_line
+
+    if not sys.stderr.isatty():
+        yield lambda result: click.echo(result_line(result), err=not to_stdout)
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("applying", total=total)
+        yield lambda _result: progress.advance(task)
+
+
+@cli.command("import")
+@click.argument("site_ids", nargs=-1, metavar="[SITE]...")
+@click.option("--all", "import_all", is_flag=True, help="Every site the expert can see.")
+@click.pass_context
+def import_(ctx: click.Context, site_ids: tuple[str, ...], import_all: bool) -> None:
+    """Write sites/<id>.yaml from the platform's current state.
+
+    Uses `owner: expert` and people.yaml handles where they apply. An existing file is
+    updated in place: comments, key order and untouched values stay. Pending transfers
+    are reported, not written as ownership. Afterwards `reconciler plan` shows no
+    change for these sites.
+
+    \b
+    Examples:
+      reconciler import legacy-landing
+      reconciler import --all
+    """
+    from reconciler.adopt import Adopter, describe_import
+    from reconciler.loader import inspect_repository
+    from reconciler.workspace import observe, open_platform
+
+    if bool(site_ids) == import_all:
+        raise click.UsageError("name the sites to import, or pass --all (not both)")
+    root = _root(ctx)
+    outcome = inspect_repository(root)
+    if outcome.config is None:
+        raise ReconcilerError("reconciler.yaml is invalid; run `reconciler validate` first")
+    with open_platform(root, outcome.config, os.environ) as client:
+        observed = observe(client)
+    adopter = Adopter(root, outcome.config, outcome.people)
+    report = adopter.import_sites(observed, None if import_all else site_ids)
+    for line in describe_import(report):
+        click.echo(line)
+    click.echo(f"Imported: {len(report.written)} written, {len(report.unchanged)} unchanged.")
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file would change.")
+@click.pass_context
+def fmt(ctx: click.Context, check: bool) -> None:
+    """Rewrite site files in one canonical layout, keeping every comment.
+
+    Keys in the order id, name, owner, billing_contact, collaborators, package;
+    e-mail addresses in lower case; collaborators sorted.
+
+    \b
+    Examples:
+      reconciler fmt
+      reconciler fmt --check     # in CI or pre-commit
+    """
+    from reconciler.adopt import format_files
+
+    changed, unreadable = format_files(_root(ctx), check=check)
+    for path in changed:
+        click.echo(f"{'would reformat' if check else 'reformatted'} {path}")
+    for problem in unreadable:
+        click.echo(f"skipped {problem}", err=True)
+    if check and changed:
+        click.echo(f"{len(changed)} file(s) would change; run `reconciler fmt`", err=True)
+    if (check and changed) or unreadable:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.argument("site")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.pass_context
+def history(ctx: click.Context, site: str, output_format: str) -> None:
+    """Show a site's owner, billing contact and collaborators over time, from git.
+
+    One entry per commit that changed them: date, author, subject, what changed.
+
+    \b
+    Example:
+      reconciler history acme-bakery
+    """
+    from reconciler.gitrepo import GitRepository, history_as_json
+
+    entries = GitRepository.open(_root(ctx)).history(site)
+    if output_format == "json":
+        click.echo(history_as_json(entries))
+        return
+    if not entries:
+        raise ReconcilerError(f"no commit touches sites/{site}.yaml; check the site id")
+    for entry in entries:
+        click.echo(
+            f"{entry.sha[:10]}  {entry.date:%Y-%m-%d %H:%M}  {entry.author}\n    {entry.subject}"
+        )
+        for change in entry.changes:
+            click.echo(f"    - {change}")
+
+
+def _attach_sandbox() -> None:
+    from reconciler.sandbox.cli import sandbox
+
+    cli.add_command(sandbox)
+
+
+_attach_sandbox()
 
 
 def main() -> None:

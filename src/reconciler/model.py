@@ -10,10 +10,9 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from types import MappingProxyType
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 SITE_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
@@ -76,7 +75,8 @@ class Location(BaseModel):
 class DesiredSite(BaseModel):
     """One site as a site file declares it, with handles and ``expert`` resolved.
 
-    ``None`` means "not managed": the platform's value is left alone.
+    ``None`` means "not managed": the platform's value is left alone. Frozen; the
+    mappings are typed read-only (``Mapping``) and never mutated.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -89,11 +89,6 @@ class DesiredSite(BaseModel):
     package: Package | None = None
     source: Location | None = Field(default=None, exclude=True)
     locations: Mapping[str, Location] = Field(default_factory=dict, exclude=True)
-
-    @field_validator("collaborators", mode="after")
-    @classmethod
-    def _freeze_collaborators(cls, value: Mapping[str, Role] | None) -> Mapping[str, Role] | None:
-        return None if value is None else MappingProxyType(dict(value))
 
     @property
     def effective_billing_contact(self) -> str:
@@ -124,14 +119,10 @@ class ObservedSite(BaseModel):
     owner: Email
     billing_contact: Email
     package: Package
+    package_paid_until: datetime | None = None
     collaborators: Mapping[Email, Role]
     pending_transfer: PendingTransfer | None = None
     version: int
-
-    @field_validator("collaborators", mode="after")
-    @classmethod
-    def _freeze_collaborators(cls, value: Mapping[str, Role]) -> Mapping[str, Role]:
-        return MappingProxyType(dict(value))
 
     def fingerprint_data(self) -> dict[str, Any]:
         """A plain, ordered view used to fingerprint the observed state."""

@@ -70,9 +70,7 @@ def as_github(problems: Sequence[Problem], site_count: int) -> str:
 
 def annotation(problem: Problem) -> str:
     loc = problem.location
-    properties = (
-        f"file={_escape_property(loc.file)},line={loc.line},col={loc.column}"
-    )
+    properties = f"file={_escape_property(loc.file)},line={loc.line},col={loc.column}"
     return f"::{problem.severity.value} {properties}::{_escape_data(problem.message)}"
 
 

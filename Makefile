@@ -1,0 +1,41 @@
+# Two commands on a fresh machine (see README.md):
+#   make demo    set everything up, then validate, plan and apply the example sites/
+#   make check   lint, type-check and test (what CI runs)
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo check lint test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/reconciler validate
+	$(BIN)/reconciler plan
+	$(BIN)/reconciler apply --yes
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
+
+test: setup
+	$(BIN)/pytest --cov --cov-branch --cov-report=term
+
+check: lint test
+
+bench: setup
+	$(BIN)/python benchmarks/bench_validate.py
+	$(BIN)/python benchmarks/bench_list_sites.py
+	$(BIN)/python benchmarks/bench_plan.py
+	$(BIN)/python benchmarks/bench_apply.py
+
+clean:
+	rm -rf $(VENV) .reconciler .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,138 @@
+"""``import`` and ``fmt``: site files from the platform's state, and one tidy layout."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.changes import Note, NoteKind
+from reconciler.config import SITES_DIR, Config, People
+from reconciler.errors import ConfigError
+from reconciler.loader import iter_yaml_files
+from reconciler.model import EXPERT_KEYWORD, ObservedSite
+from reconciler.sitewriter import (
+    SiteContent,
+    UnreadableSiteFile,
+    canonical,
+    new_site_text,
+    updated_site_text,
+)
+
+
+@dataclass
+class ImportReport:
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+
+class Adopter:
+    """Writes site files for sites that exist on the platform."""
+
+    def __init__(self, root: Path, config: Config, people: People) -> None:
+        self.root = root
+        self.config = config
+        self.people = people
+
+    def import_sites(
+        self, observed: Mapping[str, ObservedSite], site_ids: Collection[str] | None
+    ) -> ImportReport:
+        """Write ``sites/<id>.yaml`` for ``site_ids`` (all visible sites when None)."""
+        wanted = sorted(observed) if site_ids is None else sorted(set(site_ids))
+        missing = [site_id for site_id in wanted if site_id not in observed]
+        if missing:
+            raise ConfigError(
+                f"not on the platform, or not visible to {self.config.expert}: "
+                f"{', '.join(missing)}; check the ids (`reconciler plan` lists unmanaged sites)"
+            )
+        report = ImportReport()
+        for site_id in wanted:
+            self._import_one(observed[site_id], report)
+        return report
+
+    def _import_one(self, site: ObservedSite, report: ImportReport) -> None:
+        path = self._path_of(site.id)
+        display = f"{SITES_DIR}/{path.name}"
+        content = self.content_of(site)
+        if path.exists():
+            before = path.read_text(encoding="utf-8")
+            after = updated_site_text(before, display, content, self.resolve)
+        else:
+            before, after = None, new_site_text(content)
+        if after == before:
+            report.unchanged.append(display)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(after, encoding="utf-8")
+            report.written.append(display)
+        if site.pending_transfer is not None:
+            pending = site.pending_transfer
+            report.notes.append(
+                Note(
+                    site=site.id,
+                    kind=NoteKind.WAITING,
+                    message=f"a transfer to {pending.to} is pending; the file keeps the "
+                    f"current owner until {pending.to} accepts",
+                )
+            )
+
+    def _path_of(self, site_id: str) -> Path:
+        folder = self.root / SITES_DIR
+        for suffix in (".yaml", ".yml"):
+            if (folder / f"{site_id}{suffix}").exists():
+                return folder / f"{site_id}{suffix}"
+        return folder / f"{site_id}.yaml"
+
+    def content_of(self, site: ObservedSite) -> SiteContent:
+        return SiteContent(
+            id=site.id,
+            name=site.name,
+            owner=EXPERT_KEYWORD if site.owner == self.config.expert else self._written(site.owner),
+            billing_contact=None
+            if site.billing_contact == site.owner
+            else self._written(site.billing_contact),
+            collaborators={
+                self._written(email): role.value
+                for email, role in sorted(site.collaborators.items())
+            },
+            package=site.package.value,
+        )
+
+    def _written(self, email: str) -> str:
+        """A people.yaml handle where there is one, else the e-mail address."""
+        return self.people.handle_of(email) or email
+
+    def resolve(self, written: str) -> str | None:
+        if written == EXPERT_KEYWORD:
+            return self.config.expert
+        if "@" in written:
+            return written.strip().lower()
+        return self.people.email_of(written) or written
+
+
+def format_files(root: Path, *, check: bool) -> tuple[list[str], list[str]]:
+    """Rewrite site files in the canonical layout (or only list them when ``check``).
+
+    Returns the files that change and the files that could not be read.
+    """
+    changed, unreadable = [], []
+    for path in iter_yaml_files(root / SITES_DIR):
+        display = f"{SITES_DIR}/{path.name}"
+        before = path.read_text(encoding="utf-8")
+        try:
+            after = canonical(before, display)
+        except UnreadableSiteFile as exc:
+            unreadable.append(f"{display}: {exc.message}")
+            continue
+        if after != before:
+            changed.append(display)
+            if not check:
+                path.write_text(after, encoding="utf-8")
+    return changed, unreadable
+
+
+def describe_import(report: ImportReport) -> Iterable[str]:
+    yield from (f"wrote {path}" for path in report.written)
+    yield from (f"unchanged {path}" for path in report.unchanged)
+    yield from (f"{note.site}: {note.kind.value}: {note.message}" for note in report.notes)

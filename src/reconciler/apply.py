@@ -1,0 +1,181 @@
+"""Executes a plan: sites in parallel, the changes of a site in order.
+
+A site stops at its first failure (later steps may depend on it: a purchase after a
+transfer decision, a removal after a grant); the other sites go on. Every write carries
+``If-Match`` with the version the plan saw (then the version the previous write
+returned) and an idempotency key derived from the plan, so a retried or re-run write is
+never carried out twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from reconciler.changes import Action, Change
+from reconciler.errors import ReconcilerError
+from reconciler.plan import Plan
+
+DEFAULT_PARALLELISM = 8
+
+
+class Written(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+class SiteWriter(Protocol):
+    """The platform writes apply needs (``platform.client.PlatformClient`` has them)."""
+
+    def put_collaborator(
+        self, site_id: str, email: str, role: Any, *, if_match: int | None, idempotency_key: str
+    ) -> Written: ...
+
+    def delete_collaborator(
+        self, site_id: str, email: str, *, if_match: int | None, idempotency_key: str
+    ) -> Written: ...
+
+    def set_billing_contact(
+        self, site_id: str, email: str, *, if_match: int | None, idempotency_key: str
+    ) -> Written: ...
+
+    def start_transfer(
+        self,
+        site_id: str,
+        to: str,
+        stay_as_collaborator: bool,
+        *,
+        if_match: int | None,
+        idempotency_key: str,
+    ) -> Written: ...
+
+    def cancel_transfer(
+        self, site_id: str, transfer_id: str, *, if_match: int | None, idempotency_key: str
+    ) -> Written: ...
+
+    def purchase(
+        self, site_id: str, package: Any, *, if_match: int | None, idempotency_key: str
+    ) -> Written: ...
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    change: Change
+    outcome: Outcome
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    results: tuple[ChangeResult, ...]
+
+    def of(self, outcome: Outcome) -> list[ChangeResult]:
+        return [result for result in self.results if result.outcome is outcome]
+
+    @property
+    def ok(self) -> bool:
+        return not self.of(Outcome.FAILED)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "results": [
+                {**r.change.model_dump(mode="json"), "outcome": r.outcome.value, "reason": r.reason}
+                for r in self.results
+            ],
+        }
+
+
+Gate = Callable[[Change], str | None]
+"""Returns why a change must be skipped (e.g. a handover nobody approved), or None."""
+
+
+class Applier:
+    """Applies one plan through a ``SiteWriter``."""
+
+    def __init__(
+        self,
+        writer: SiteWriter,
+        *,
+        parallelism: int = DEFAULT_PARALLELISM,
+        gate: Gate | None = None,
+        on_result: Callable[[ChangeResult], None] | None = None,
+    ) -> None:
+        self.writer = writer
+        self.parallelism = max(1, parallelism)
+        self.gate = gate
+        self.on_result = on_result
+
+    def apply(self, plan: Plan) -> ApplyReport:
+        by_site = plan.changes_by_site()
+        with ThreadPoolExecutor(max_workers=self.parallelism, thread_name_prefix="apply") as pool:
+            futures = [
+                pool.submit(self._apply_site, plan, site, changes)
+                for site, changes in by_site.items()
+            ]
+            results = [result for future in futures for result in future.result()]
+        order = {id(change): index for index, change in enumerate(plan.changes)}
+        return ApplyReport(tuple(sorted(results, key=lambda r: order[id(r.change)])))
+
+    def _apply_site(self, plan: Plan, site: str, changes: Sequence[Change]) -> list[ChangeResult]:
+        version = plan.versions.get(site)
+        results: list[ChangeResult] = []
+        failed: str | None = None
+        for index, change in enumerate(changes):
+            if failed is not None:
+                result = ChangeResult(change, Outcome.SKIPPED, failed)
+            elif (why := self.gate(change) if self.gate else None) is not None:
+                result = ChangeResult(change, Outcome.SKIPPED, why)
+            else:
+                try:
+                    version = self._write(change, version, idempotency_key(plan, index, change))
+                    result = ChangeResult(change, Outcome.DONE)
+                except ReconcilerError as exc:
+                    failed = f"not attempted: {change.action.value} failed before it"
+                    result = ChangeResult(change, Outcome.FAILED, exc.message)
+            results.append(result)
+            if self.on_result is not None:
+                self.on_result(result)
+        return results
+
+    def _write(self, change: Change, version: int | None, key: str) -> int | None:
+        details, site, w = change.details, change.site, self.writer
+        kwargs: dict[str, Any] = {"if_match": version, "idempotency_key": key}
+        match change.action:
+            case Action.COLLABORATOR_ADD | Action.COLLABORATOR_UPDATE:
+                written = w.put_collaborator(site, details["email"], details["role"], **kwargs)
+            case Action.COLLABORATOR_REMOVE:
+                written = w.delete_collaborator(site, details["email"], **kwargs)
+            case Action.BILLING_CONTACT_SET:
+                written = w.set_billing_contact(site, details["email"], **kwargs)
+            case Action.TRANSFER_START:
+                stay = bool(details["stay_as_collaborator"])
+                written = w.start_transfer(site, details["to"], stay, **kwargs)
+            case Action.TRANSFER_CANCEL:
+                written = w.cancel_transfer(site, details["transfer_id"], **kwargs)
+            case Action.PACKAGE_PURCHASE:
+                written = w.purchase(site, details["package"], **kwargs)
+        return written.version
+
+
+def idempotency_key(plan: Plan, index: int, change: Change) -> str:
+    """Stable for one change of one plan: a retry or a re-run of it is recognised.
+
+    The fingerprint includes every site's version, which only grows, so a later plan
+    never reuses a key even when it asks for the same change again.
+    """
+    material = json.dumps(
+        [plan.fingerprint, change.site, index, change.model_dump(mode="json")], sort_keys=True
+    )
+    return "reconciler-" + hashlib.sha256(material.encode()).hexdigest()[:40]

@@ -1,0 +1,277 @@
+"""Desired x observed -> changes and notes. Pure: no I/O, no clock, no randomness.
+
+The rules (DESIGN.md sections 2 and 5):
+
+- a handover is ``transfer.start``; it keeps the expert as a collaborator exactly when
+  the expert is among the desired collaborators;
+- a transfer pending to the right recipient is waiting, not a change; to the wrong one it
+  is cancelled and started again; one the file no longer asks for is cancelled;
+- the billing contact moves to the client on acceptance and is never set by hand then;
+- the expert buys a package only for a site it owns and keeps (transfer before upgrading);
+- where the expert may not write (a client's site, a role too low) a ``blocked`` note says
+  what the owner must do; sites without a file are reported as unmanaged, never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from reconciler.changes import Action, Change, Note, NoteKind
+from reconciler.model import DesiredSite, ObservedSite, Package, Role
+
+_STAYING_ROLE = Role.EDITOR  # the platform keeps a former owner who stays as editor
+
+
+@dataclass
+class SiteDiff:
+    """The changes and notes for one site."""
+
+    site: str
+    changes: list[Change] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+    def change(self, action: Action, **details: object) -> None:
+        self.changes.append(Change(site=self.site, action=action, details=details))
+
+    def note(self, kind: NoteKind, message: str) -> None:
+        self.notes.append(Note(site=self.site, kind=kind, message=message))
+
+
+def unmanaged_notes(observed: Mapping[str, ObservedSite], managed: Iterable[str]) -> list[Note]:
+    known = set(managed)
+    return [
+        Note(
+            site=site_id,
+            kind=NoteKind.UNMANAGED,
+            message=f"on the platform without a file sites/{site_id}.yaml; left alone "
+            f"(`reconciler import {site_id}` adopts it)",
+        )
+        for site_id in sorted(observed)
+        if site_id not in known
+    ]
+
+
+def diff_site(expert: str, want: DesiredSite, have: ObservedSite | None) -> SiteDiff:
+    result = SiteDiff(want.id)
+    if have is None:
+        result.note(
+            NoteKind.WARNING,
+            f"not found on the platform, or {expert} cannot see it; check the id in "
+            f"sites/{want.id}.yaml",
+        )
+    elif have.owner == expert:
+        _diff_expert_owned(expert, want, have, result)
+    else:
+        _diff_client_owned(expert, want, have, result)
+    return result
+
+
+def _date(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.date().isoformat()
+
+
+# --- sites the expert owns ------------------------------------------------------------
+
+
+def _diff_expert_owned(
+    expert: str, want: DesiredSite, have: ObservedSite, result: SiteDiff
+) -> None:
+    if want.owner == expert:
+        _cancel_unwanted_transfer(have, result)
+        _diff_collaborators(want, have, result, exclude={expert})
+        _diff_billing_contact(want, have, result)
+        _diff_package_kept(want, have, result)
+    else:
+        _diff_collaborators(want, have, result, exclude={expert, want.owner})
+        _handover(expert, want, have, result)
+
+
+def _cancel_unwanted_transfer(have: ObservedSite, result: SiteDiff) -> None:
+    pending = have.pending_transfer
+    if pending is None:
+        return
+    result.change(
+        Action.TRANSFER_CANCEL,
+        transfer_id=pending.id,
+        to=pending.to,
+        reason="the site file no longer hands the site over",
+    )
+
+
+def _handover(expert: str, want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
+    stay = expert in (want.collaborators or {})
+    pending = have.pending_transfer
+    if pending is not None and pending.to == want.owner and pending.stay_as_collaborator == stay:
+        result.note(
+            NoteKind.WAITING,
+            f"handover to {want.owner} pending since {pending.created_at:%Y-%m-%d}; "
+            f"{want.owner} must accept it before {pending.expires_at:%Y-%m-%d}",
+        )
+    else:
+        if pending is not None:
+            reason = (
+                f"pending to {pending.to}, not {want.owner}"
+                if pending.to != want.owner
+                else "its stay-as-collaborator option differs from the site file"
+            )
+            result.change(
+                Action.TRANSFER_CANCEL, transfer_id=pending.id, to=pending.to, reason=reason
+            )
+        result.change(
+            Action.TRANSFER_START,
+            to=want.owner,
+            stay_as_collaborator=stay,
+            billing_contact_before=have.billing_contact,
+            package=have.package.value,
+            package_paid_until=_date(have.package_paid_until),
+        )
+    _explain_after_handover(expert, want, have, result)
+
+
+def _explain_after_handover(
+    expert: str, want: DesiredSite, have: ObservedSite, result: SiteDiff
+) -> None:
+    """What acceptance will do, and what is then left to the client."""
+    billing = want.effective_billing_contact
+    if billing != want.owner:
+        result.note(
+            NoteKind.WARNING,
+            f"acceptance makes {want.owner} the billing contact; {want.owner} must then "
+            f"set it to {billing}",
+        )
+    if want.package is not None and want.package != have.package:
+        result.note(
+            NoteKind.WAITING,
+            f"{want.package.value} is bought by {want.owner} after accepting the handover, "
+            "so that the client pays and is invoiced in their own name (transfer before "
+            "upgrading)",
+        )
+    staying_role = (want.collaborators or {}).get(expert)
+    if staying_role is not None and staying_role != _STAYING_ROLE:
+        result.note(
+            NoteKind.WARNING,
+            f"the platform keeps {expert} as {_STAYING_ROLE.value} after the handover; "
+            f"{want.owner} must then make it {staying_role.value}",
+        )
+
+
+def _diff_collaborators(
+    want: DesiredSite, have: ObservedSite, result: SiteDiff, *, exclude: set[str]
+) -> None:
+    if want.collaborators is None:
+        return
+    for email, role in sorted(want.collaborators.items()):
+        current = have.collaborators.get(email)
+        if email in exclude or current == role:
+            continue
+        if current is None:
+            result.change(Action.COLLABORATOR_ADD, email=email, role=role.value)
+        else:
+            result.change(
+                Action.COLLABORATOR_UPDATE,
+                email=email,
+                role=role.value,
+                previous_role=current.value,
+                raises=role.rank > current.rank,
+            )
+    for email, current in sorted(have.collaborators.items()):
+        if email not in want.collaborators and email not in exclude:
+            result.change(Action.COLLABORATOR_REMOVE, email=email, previous_role=current.value)
+
+
+def _diff_billing_contact(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
+    billing = want.effective_billing_contact
+    if billing != have.billing_contact:
+        result.change(Action.BILLING_CONTACT_SET, email=billing, previous=have.billing_contact)
+
+
+def _diff_package_kept(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
+    if want.package is None or want.package == have.package:
+        return
+    if want.package is Package.FREE:
+        result.note(
+            NoteKind.WARNING,
+            f"the site has {have.package.value}; a paid package is not cancelled by "
+            "reconciler and stays until its period ends",
+        )
+        return
+    result.change(Action.PACKAGE_PURCHASE, package=want.package.value, previous=have.package.value)
+
+
+# --- sites someone else owns ----------------------------------------------------------
+
+
+def _diff_client_owned(
+    expert: str, want: DesiredSite, have: ObservedSite, result: SiteDiff
+) -> None:
+    if want.owner != have.owner:
+        _blocked_ownership(expert, want, have, result)
+        return
+    owner = have.owner
+    if have.collaborators.get(expert) is Role.ADMIN:
+        _diff_collaborators(want, have, result, exclude={expert, owner})
+        _blocked_own_access(expert, want, have, result)
+    else:
+        _blocked_collaborators(want, have, result)
+    if want.effective_billing_contact != have.billing_contact:
+        result.note(
+            NoteKind.BLOCKED,
+            f"{owner} owns the site and must set the billing contact to "
+            f"{want.effective_billing_contact} (now {have.billing_contact})",
+        )
+    if want.package is not None and want.package != have.package:
+        result.note(
+            NoteKind.BLOCKED,
+            f"{owner} owns the site and must buy {want.package.value} "
+            f"(now {have.package.value}); only the owner can buy a package",
+        )
+
+
+def _blocked_ownership(
+    expert: str, want: DesiredSite, have: ObservedSite, result: SiteDiff
+) -> None:
+    asked = "hand it back to you" if want.owner == expert else f"hand it over to {want.owner}"
+    result.note(
+        NoteKind.BLOCKED,
+        f"{have.owner} owns the site; only the owner can start a transfer: ask "
+        f"{have.owner} to {asked}",
+    )
+
+
+def _blocked_collaborators(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
+    steps = _access_steps(want, have, exclude={have.owner})
+    if steps:
+        result.note(
+            NoteKind.BLOCKED,
+            f"{have.owner} owns the site and must change access (you are not an admin "
+            f"collaborator): {'; '.join(steps)}",
+        )
+
+
+def _blocked_own_access(
+    expert: str, want: DesiredSite, have: ObservedSite, result: SiteDiff
+) -> None:
+    if want.collaborators is None:
+        return
+    wanted, current = want.collaborators.get(expert), have.collaborators.get(expert)
+    if wanted != current:
+        step = f"make {expert} {wanted.value}" if wanted else f"remove {expert}"
+        result.note(NoteKind.BLOCKED, f"{have.owner} owns the site and must {step}")
+
+
+def _access_steps(want: DesiredSite, have: ObservedSite, *, exclude: set[str]) -> list[str]:
+    if want.collaborators is None:
+        return []
+    steps = [
+        f"make {email} {role.value}"
+        for email, role in sorted(want.collaborators.items())
+        if email not in exclude and have.collaborators.get(email) != role
+    ]
+    steps += [
+        f"remove {email}"
+        for email in sorted(have.collaborators)
+        if email not in want.collaborators and email not in exclude
+    ]
+    return steps

@@ -1,0 +1,155 @@
+"""A plan: the ordered changes for a set of sites, with its safety checks.
+
+A plan is an immutable value. It records a fingerprint of the observed state it was
+computed from, so that a saved plan is refused once the platform has changed, and the
+version of each site, so that apply writes with ``If-Match``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
+
+from reconciler.changes import Action, Change, Note, NoteKind
+from reconciler.config import Policy
+from reconciler.diff import diff_site, unmanaged_notes
+from reconciler.errors import PlanRefused
+from reconciler.model import DesiredSite, ObservedSite
+
+FORMAT_VERSION = 1
+
+
+class Plan(BaseModel):
+    """What apply will do, in order; serialised as the plan file (DESIGN.md section 7)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    format_version: int = FORMAT_VERSION
+    fingerprint: str
+    expert: str
+    scope: tuple[str, ...] = Field(description="The site ids this plan covers")
+    versions: Mapping[str, int] = Field(default_factory=dict)
+    changes: tuple[Change, ...] = ()
+    notes: tuple[Note, ...] = ()
+
+    @field_serializer("versions")
+    def _plain_versions(self, value: Mapping[str, int]) -> dict[str, int]:
+        return dict(sorted(value.items()))
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def counts(self) -> Counter[Action]:
+        return Counter(change.action for change in self.changes)
+
+    def changes_by_site(self) -> dict[str, list[Change]]:
+        grouped: dict[str, list[Change]] = {}
+        for change in self.changes:
+            grouped.setdefault(change.site, []).append(change)
+        return grouped
+
+    def notes_of(self, kind: NoteKind) -> list[Note]:
+        return [note for note in self.notes if note.kind is kind]
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2) + "\n"
+
+
+def fingerprint(observed: Iterable[ObservedSite]) -> str:
+    """sha256 of the observed state, independent of listing order."""
+    canonical = [site.fingerprint_data() for site in sorted(observed, key=lambda s: s.id)]
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_plan(
+    expert: str,
+    desired: Mapping[str, DesiredSite],
+    observed: Mapping[str, ObservedSite],
+    *,
+    scope: Iterable[str] | None = None,
+    report_unmanaged: bool = True,
+) -> Plan:
+    """The plan for ``scope`` (default: every desired site), deterministically ordered."""
+    site_ids = sorted(desired if scope is None else set(scope))
+    changes: list[Change] = []
+    notes: list[Note] = []
+    for site_id in site_ids:
+        want, have = desired.get(site_id), observed.get(site_id)
+        if want is None:  # a deleted file: the site becomes unmanaged, nothing is removed
+            notes += unmanaged_notes({site_id: have} if have else {}, ())
+            continue
+        result = diff_site(expert, want, have)
+        changes += result.changes
+        notes += result.notes
+    if report_unmanaged and scope is None:
+        notes += unmanaged_notes(observed, desired.keys())
+    in_scope = [observed[site_id] for site_id in site_ids if site_id in observed]
+    return Plan(
+        fingerprint=fingerprint(in_scope),
+        expert=expert,
+        scope=tuple(site_ids),
+        versions={site.id: site.version for site in in_scope},
+        changes=tuple(sorted(changes, key=Change.sort_key)),
+        notes=tuple(sorted(notes, key=Note.sort_key)),
+    )
+
+
+def check_policy(plan: Plan, policy: Policy, *, force: bool = False) -> None:
+    """Refuse a plan with more handovers or removals than the policy allows."""
+    if force:
+        return
+    handovers = sum(1 for change in plan.changes if change.is_handover)
+    removals = sum(1 for change in plan.changes if change.is_removal)
+    over = []
+    if handovers > policy.max_handovers:
+        over.append(f"{handovers} handovers (policy.max_handovers is {policy.max_handovers})")
+    if removals > policy.max_removals:
+        over.append(f"{removals} access removals (policy.max_removals is {policy.max_removals})")
+    if over:
+        raise PlanRefused(
+            f"the plan has {' and '.join(over)}; review it, then split the change, raise "
+            "the limit in reconciler.yaml, or pass --force"
+        )
+
+
+def check_fresh(plan: Plan, observed: Mapping[str, ObservedSite]) -> None:
+    """Refuse a saved plan when the platform changed since it was computed."""
+    now = fingerprint(observed[site_id] for site_id in plan.scope if site_id in observed)
+    if now != plan.fingerprint:
+        raise PlanRefused(
+            "the platform changed since this plan was made (its fingerprint no longer "
+            "matches); run `reconciler plan --out FILE` again and review the new plan"
+        )
+
+
+def save_plan(plan: Plan, path: Path) -> None:
+    path.write_text(plan.to_json(), encoding="utf-8")
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanRefused(f"cannot read the plan file {path}: {exc.strerror or exc}") from None
+    try:
+        plan = Plan.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "the file"
+        raise PlanRefused(
+            f"{path} is not a plan file written by `reconciler plan --out` "
+            f"({where}: {first['msg']})"
+        ) from None
+    if plan.format_version != FORMAT_VERSION:
+        raise PlanRefused(
+            f"{path} has plan format {plan.format_version}; this reconciler reads "
+            f"format {FORMAT_VERSION}: make the plan again with this version"
+        )
+    return plan

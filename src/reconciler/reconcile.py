@@ -1,0 +1,63 @@
+"""The reconcile operations behind ``plan`` and ``apply``, over one platform session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from reconciler.apply import Applier, ApplyReport, ChangeResult, Gate
+from reconciler.errors import PlanRefused
+from reconciler.loader import DesiredState, load_repository
+from reconciler.model import ObservedSite
+from reconciler.plan import Plan, build_plan, check_fresh, check_policy
+from reconciler.platform.client import PlatformClient
+from reconciler.workspace import observe, open_platform
+
+
+class Reconciler:
+    """The desired state of one repository and a client for its platform."""
+
+    def __init__(self, state: DesiredState, client: PlatformClient) -> None:
+        self.state = state
+        self.client = client
+        self._observed: dict[str, ObservedSite] | None = None
+
+    @classmethod
+    @contextmanager
+    def open(cls, root: Path, environ: Mapping[str, str]) -> Iterator[Reconciler]:
+        state = load_repository(root)
+        with ExitStack() as stack:
+            client = stack.enter_context(open_platform(root, state.config, environ))
+            yield cls(state, client)
+
+    def observed(self, *, refresh: bool = False) -> dict[str, ObservedSite]:
+        if self._observed is None or refresh:
+            self._observed = observe(self.client)
+        return self._observed
+
+    def plan(self, *, scope: Collection[str] | None = None, force: bool = False) -> Plan:
+        """The plan for ``scope`` (every site file by default); refused over policy."""
+        plan = build_plan(self.state.config.expert, self.state.sites, self.observed(), scope=scope)
+        check_policy(plan, self.state.config.policy, force=force)
+        return plan
+
+    def apply(
+        self,
+        plan: Plan,
+        *,
+        parallelism: int,
+        force: bool = False,
+        gate: Gate | None = None,
+        on_result: Callable[[ChangeResult], None] | None = None,
+    ) -> ApplyReport:
+        """Apply ``plan`` after checking it is for this expert and still current."""
+        if plan.expert != self.state.config.expert:
+            raise PlanRefused(
+                f"the plan was made for {plan.expert}, but reconciler.yaml says the expert "
+                f"is {self.state.config.expert}"
+            )
+        check_fresh(plan, self.observed(refresh=True))
+        check_policy(plan, self.state.config.policy, force=force)
+        applier = Applier(self.client, parallelism=parallelism, gate=gate, on_result=on_result)
+        return applier.apply(plan)

@@ -1,0 +1,235 @@
+"""A plan as text (terminal), JSON (scripts, plan files) and Markdown (pull requests)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+import click
+
+from reconciler.changes import Action, Change, Note, NoteKind
+from reconciler.plan import Plan
+
+GITHUB_COMMENT_LIMIT = 65_536
+_SYMBOL = {
+    Action.COLLABORATOR_ADD: "+",
+    Action.COLLABORATOR_UPDATE: "~",
+    Action.COLLABORATOR_REMOVE: "-",
+    Action.BILLING_CONTACT_SET: "~",
+    Action.TRANSFER_START: ">",
+    Action.TRANSFER_CANCEL: "x",
+    Action.PACKAGE_PURCHASE: "$",
+}
+_COLOUR = {
+    Action.COLLABORATOR_ADD: "green",
+    Action.COLLABORATOR_UPDATE: "yellow",
+    Action.COLLABORATOR_REMOVE: "red",
+    Action.BILLING_CONTACT_SET: "yellow",
+    Action.TRANSFER_START: "magenta",
+    Action.TRANSFER_CANCEL: "red",
+    Action.PACKAGE_PURCHASE: "cyan",
+}
+_NOTE_COLOUR = {
+    NoteKind.WAITING: "blue",
+    NoteKind.BLOCKED: "red",
+    NoteKind.UNMANAGED: None,
+    NoteKind.WARNING: "yellow",
+}
+
+
+def describe(change: Change) -> str:
+    """One line a reviewer reads: what happens to whom."""
+    d = change.details
+    match change.action:
+        case Action.COLLABORATOR_ADD:
+            return f"give {d['email']} {d['role']} access"
+        case Action.COLLABORATOR_UPDATE:
+            return f"change {d['email']} from {d['previous_role']} to {d['role']}"
+        case Action.COLLABORATOR_REMOVE:
+            return f"remove {d['email']} (was {d['previous_role']})"
+        case Action.BILLING_CONTACT_SET:
+            return f"send invoices to {d['email']} (was {d['previous']})"
+        case Action.TRANSFER_START:
+            stay = (
+                "the expert stays as editor" if d["stay_as_collaborator"] else "the expert leaves"
+            )
+            return f"HANDOVER to {d['to']} ({stay})"
+        case Action.TRANSFER_CANCEL:
+            return f"cancel the transfer to {d['to']}: {d['reason']}"
+        case Action.PACKAGE_PURCHASE:
+            return f"buy {d['package']} (charged to the expert, who owns and keeps the site)"
+
+
+def summary_line(plan: Plan) -> str:
+    if not plan.changes:
+        text = "No changes: the platform matches the site files."
+    else:
+        counts = ", ".join(f"{n} {action.value}" for action, n in sorted(plan.counts().items()))
+        text = f"Plan: {_count(len(plan.changes), 'change')} ({counts})."
+    notes = Counter(note.kind for note in plan.notes)
+    if notes:
+        text += " Notes: " + ", ".join(f"{n} {kind.value}" for kind, n in sorted(notes.items()))
+        text += "."
+    return text
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _sites_in_order(plan: Plan) -> list[str]:
+    return sorted({change.site for change in plan.changes} | {note.site for note in plan.notes})
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def as_text(plan: Plan, *, colour: bool = False) -> str:
+    def style(text: str, fg: str | None = None, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if colour and (fg or bold) else text
+
+    changes, notes = plan.changes_by_site(), _notes_by_site(plan.notes)
+    lines: list[str] = []
+    for site in _sites_in_order(plan):
+        lines.append(style(site, bold=True))
+        for change in changes.get(site, []):
+            symbol, action = _SYMBOL[change.action], f"{change.action.value:<20}"
+            text = f"  {symbol} {action} {describe(change)}"
+            lines.append(style(text, _COLOUR[change.action], bold=change.is_handover))
+        for note in notes.get(site, []):
+            lines.append(style(f"  ! {note.kind.value}: {note.message}", _NOTE_COLOUR[note.kind]))
+        lines.append("")
+    lines.append(style(summary_line(plan), bold=True))
+    handovers = sum(1 for c in plan.changes if c.is_handover)
+    removals = sum(1 for c in plan.changes if c.is_removal)
+    if handovers or removals:
+        lines.append(
+            style(f"{_count(handovers, 'handover')}, {_count(removals, 'removal')}.", "magenta")
+        )
+    return "\n".join(lines)
+
+
+def _notes_by_site(notes: Iterable[Note]) -> dict[str, list[Note]]:
+    grouped: dict[str, list[Note]] = {}
+    for note in notes:
+        grouped.setdefault(note.site, []).append(note)
+    return grouped
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+
+def as_json(plan: Plan) -> str:
+    return plan.to_json().rstrip("\n")
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+
+def as_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title: str | None = None) -> str:
+    """A pull-request comment: summary table, handovers, then details; within ``limit``."""
+    head = [f"### {title or 'reconciler plan'}", "", summary_line(plan), ""]
+    head += _summary_table(plan)
+    head += _handover_section(plan)
+    head += _blocked_section(plan)
+    tail = [
+        "",
+        f"<sub>fingerprint `{plan.fingerprint[:19]}…` · {_count(len(plan.scope), 'site')} "
+        "planned</sub>",
+    ]
+    details = _details_sections(plan)
+    return _fit(head, details, tail, limit)
+
+
+def _summary_table(plan: Plan) -> list[str]:
+    if not plan.changes and not plan.notes:
+        return []
+    rows = ["| action | count |", "| --- | ---: |"]
+    rows += [f"| `{a.value}` | {n} |" for a, n in sorted(plan.counts().items())]
+    rows += [
+        f"| note: {kind.value} | {n} |"
+        for kind, n in sorted(Counter(note.kind for note in plan.notes).items())
+    ]
+    return [*rows, ""]
+
+
+def _handover_section(plan: Plan) -> list[str]:
+    handovers = [c for c in plan.changes if c.is_handover]
+    if not handovers:
+        return []
+    lines = [f"#### Handovers ({len(handovers)})", ""]
+    for change in handovers:
+        lines += [f"- **{change.site}** → `{change.details['to']}`: {_billing_consequence(change)}"]
+    return [*lines, ""]
+
+
+def _billing_consequence(change: Change) -> str:
+    d = change.details
+    to = d["to"]
+    text = (
+        f"from acceptance on, {to} owns the site, pays with their own card, is invoiced in "
+        f"their own name and is the billing contact (now {d.get('billing_contact_before')}); "
+        "invoices issued before stay with the expert."
+    )
+    if d.get("package") and d["package"] != "free":
+        until = d.get("package_paid_until")
+        period = f" until {until}" if until else ""
+        text += (
+            f" The paid {d['package']} package moves with the site{period}, is not "
+            f"refunded, and renews on {to}'s card."
+        )
+    stay = "stays as editor" if d.get("stay_as_collaborator") else "loses all access"
+    return text + f" The expert {stay}."
+
+
+def _blocked_section(plan: Plan) -> list[str]:
+    blocked = plan.notes_of(NoteKind.BLOCKED)
+    if not blocked:
+        return []
+    lines = [f"#### Waiting on the owner ({len(blocked)})", ""]
+    lines += [f"- **{note.site}**: {note.message}" for note in blocked]
+    return [*lines, ""]
+
+
+def _details_sections(plan: Plan) -> list[str]:
+    changes, notes = plan.changes_by_site(), _notes_by_site(plan.notes)
+    sections = []
+    for site in _sites_in_order(plan):
+        body = [f"- `{c.action.value}` {describe(c)}" for c in changes.get(site, [])]
+        body += [f"- _{n.kind.value}_: {n.message}" for n in notes.get(site, [])]
+        sections.append(
+            "\n".join([f"<details><summary><b>{site}</b></summary>", "", *body, "", "</details>"])
+        )
+    return sections
+
+
+def _fit(head: list[str], sections: list[str], tail: list[str], limit: int) -> str:
+    """Join the parts, dropping detail sections that do not fit, with a note saying so."""
+    start, end = "\n".join(head), "\n".join(tail)
+
+    def render(kept: int) -> str:
+        omitted = len(sections) - kept
+        note = (
+            [
+                f"_{omitted} more site(s) not shown: the comment would exceed GitHub's limit; "
+                "run `reconciler plan` for the full plan._"
+            ]
+            if omitted
+            else []
+        )
+        return "\n\n".join([start, *sections[:kept], *note]) + "\n" + end
+
+    kept = _largest_that_fits(len(sections), lambda n: len(render(n)) <= limit)
+    text = render(kept)
+    return text if len(text) <= limit else text[: limit - 20] + "\n…(truncated)"
+
+
+def _largest_that_fits(total: int, fits: Callable[[int], bool]) -> int:
+    low, high = 0, total
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low

@@ -1,0 +1,188 @@
+"""Writing site files without losing what people wrote: ruamel.yaml's round-trip mode.
+
+Comments, key order and the formatting of untouched parts survive ``fmt`` and ``import``.
+The canonical layout: keys in the order of the site file model, e-mail addresses in
+lower case, collaborators sorted.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.error import YAMLError
+
+from reconciler.errors import ReconcilerError
+
+KEY_ORDER = ("id", "name", "owner", "billing_contact", "collaborators", "package")
+MODELINE = "# yaml-language-server: $schema=../schema/site.schema.json"
+
+
+class UnreadableSiteFile(ReconcilerError):
+    """A site file that cannot be rewritten safely (not YAML, not a mapping)."""
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    return yaml
+
+
+def load_round_trip(text: str, file: str) -> CommentedMap:
+    try:
+        data = _yaml().load(text)
+    except YAMLError:
+        raise UnreadableSiteFile(
+            f"{file} is not valid YAML; fix it (see `reconciler validate`) first"
+        ) from None
+    if not isinstance(data, CommentedMap):
+        raise UnreadableSiteFile(f"{file} does not hold a mapping; fix it first")
+    return data
+
+
+def dump_round_trip(data: CommentedMap) -> str:
+    stream = io.StringIO()
+    _yaml().dump(data, stream)
+    return stream.getvalue()
+
+
+def canonical(text: str, file: str) -> str:
+    """The file in the canonical layout, comments kept."""
+    data = load_round_trip(text, file)
+    _lower_emails(data)
+    _reorder(data, KEY_ORDER)
+    collaborators = data.get("collaborators")
+    if isinstance(collaborators, CommentedMap):
+        _reorder(collaborators, sorted(collaborators, key=str))
+    return dump_round_trip(data)
+
+
+def _lower_emails(data: CommentedMap) -> None:
+    for key in ("owner", "billing_contact"):
+        value = data.get(key)
+        if isinstance(value, str) and "@" in value and value != value.lower():
+            data[key] = value.lower()
+    collaborators = data.get("collaborators")
+    if isinstance(collaborators, CommentedMap):
+        for key in list(collaborators):
+            if isinstance(key, str) and "@" in key and key != key.lower():
+                _rename_key(collaborators, key, key.lower())
+
+
+def _rename_key(mapping: CommentedMap, old: str, new: str) -> None:
+    if new in mapping:
+        return  # a duplicate after lower-casing: validate reports it, fmt leaves it
+    position = list(mapping).index(old)
+    comment = mapping.ca.items.pop(old, None)
+    value = mapping.pop(old)
+    mapping.insert(position, new, value)
+    if comment is not None:
+        mapping.ca.items[new] = comment
+
+
+def _reorder(mapping: CommentedMap, order: Any) -> None:
+    """Reorder keys in place: known keys in ``order`` first, then the rest as they were."""
+    wanted = [key for key in order if key in mapping]
+    wanted += [key for key in mapping if key not in wanted]
+    if list(mapping) == wanted:
+        return
+    items = [(key, mapping[key], mapping.ca.items.get(key)) for key in wanted]
+    for key in list(mapping):
+        del mapping[key]
+    for key, value, comment in items:
+        mapping[key] = value
+        if comment is not None:
+            mapping.ca.items[key] = comment
+
+
+@dataclass(frozen=True)
+class SiteContent:
+    """What import writes for a site; values as they should appear in the file."""
+
+    id: str
+    name: str
+    owner: str
+    billing_contact: str | None
+    collaborators: Mapping[str, str]
+    package: str
+
+
+Resolve = Callable[[str], str | None]
+"""Maps a written owner/handle/e-mail to an e-mail address (None when unknown)."""
+
+
+def new_site_text(content: SiteContent) -> str:
+    data = CommentedMap()
+    data.yaml_set_start_comment(MODELINE.removeprefix("# "))
+    _fill(data, content)
+    return dump_round_trip(data)
+
+
+def updated_site_text(text: str, file: str, content: SiteContent, resolve: Resolve) -> str:
+    """``text`` with the values of ``content``; values that already mean the same stay."""
+    data = load_round_trip(text, file)
+    _set_scalar(data, "id", content.id, lambda v: v)
+    _set_scalar(data, "name", content.name, lambda v: v)
+    _set_scalar(data, "owner", content.owner, resolve)
+    if content.billing_contact is None:
+        _drop_billing_if_owner(data, resolve)
+    else:
+        _set_scalar(data, "billing_contact", content.billing_contact, resolve)
+    _set_collaborators(data, content.collaborators, resolve)
+    _set_scalar(data, "package", content.package, lambda v: v)
+    _reorder(data, KEY_ORDER)
+    return dump_round_trip(data)
+
+
+def _fill(data: CommentedMap, content: SiteContent) -> None:
+    data["id"] = content.id
+    data["name"] = content.name
+    data["owner"] = content.owner
+    if content.billing_contact is not None:
+        data["billing_contact"] = content.billing_contact
+    collaborators = CommentedMap()
+    for key, role in content.collaborators.items():
+        collaborators[key] = role
+    data["collaborators"] = collaborators
+    data["package"] = content.package
+
+
+def _set_scalar(data: CommentedMap, key: str, value: str, resolve: Resolve) -> None:
+    current = data.get(key)
+    if isinstance(current, str) and resolve(current) == resolve(value):
+        return
+    data[key] = value
+
+
+def _drop_billing_if_owner(data: CommentedMap, resolve: Resolve) -> None:
+    current, owner = data.get("billing_contact"), data.get("owner")
+    if current is None:
+        return
+    if not (isinstance(current, str) and isinstance(owner, str)) or resolve(current) != resolve(
+        owner
+    ):
+        del data["billing_contact"]
+
+
+def _set_collaborators(data: CommentedMap, wanted: Mapping[str, str], resolve: Resolve) -> None:
+    current = data.get("collaborators")
+    if not isinstance(current, CommentedMap):
+        current = CommentedMap()
+        data["collaborators"] = current
+    wanted_by_email = {resolve(key): (key, role) for key, role in wanted.items()}
+    for key in list(current):
+        email = resolve(str(key))
+        if email not in wanted_by_email:
+            del current[key]
+            continue
+        _, role = wanted_by_email.pop(email)
+        if current[key] != role:
+            current[key] = role
+    for key, role in sorted(wanted_by_email.values()):
+        current[key] = role
