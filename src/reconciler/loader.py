@@ -8,13 +8,16 @@ plain data here, so that duplicate keys, aliases and odd tags are checked in one
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.loader import SafeLoader as _PureLoader
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from reconciler.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR, Config, People
 from reconciler.errors import ConfigError
@@ -23,14 +26,22 @@ from reconciler.problems import Problem, Severity, ValidationFailed, errors_in
 from reconciler.sitefile import Outcome, SiteResolver, check_unique_ids, read_config, read_people
 from reconciler.yamldoc import Document, Path_
 
+_Loader: Any
 try:  # libyaml's C parser: fast, same nodes and marks as the pure-Python one
     from ruamel.yaml.cyaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - the wheel ships it on CPython
-    from ruamel.yaml.loader import SafeLoader as _Loader  # type: ignore[assignment]
+    _Loader = _PureLoader
 
 MAX_DEPTH = 32
+MAX_NODES = 100_000  # per file; aliases can make a small file expand without bound
 _BOOL_TRUE = {"true", "yes", "on", "y"}
 _TAG = "tag:yaml.org,2002:"
+# The tags YAML gives plain values by itself; any other tag (``!!python/object``,
+# ``!!binary``, ``!custom``) asks for a type that site files do not have.
+_PLAIN_TAGS = frozenset(
+    _TAG + kind
+    for kind in ("null", "bool", "int", "float", "str", "map", "seq", "timestamp", "merge")
+)
 
 
 class _Invalid(Exception):
@@ -65,7 +76,9 @@ def parse_yaml(text: str, file: str) -> Parsed:
     try:
         node = _compose(text)
     except MarkedYAMLError as exc:
-        return Parsed(None, (_syntax_problem(exc, file),))
+        return Parsed(None, (_syntax_problem(exc, file, text),))
+    except ReaderError as exc:
+        return _reader_problem(exc, text, file)
     except YAMLError as exc:
         return _failed(file, 1, 1, f"is not valid YAML: {_one_line(str(exc))}")
     if node is None:
@@ -82,7 +95,22 @@ def parse_yaml(text: str, file: str) -> Parsed:
 
 
 def _compose(text: str) -> Node | None:
-    loader = _Loader(text)
+    """The node tree of ``text``.
+
+    libyaml follows YAML 1.1 and refuses a few plain scalars that YAML 1.2 (and ruamel,
+    which writes our files) allows, such as ``{name: :0}``; only for a file it refuses
+    do we ask the slower pure-Python parser, whose error is reported if it refuses too.
+    """
+    try:
+        return _compose_with(_Loader, text)
+    except MarkedYAMLError:
+        if _Loader is _PureLoader:  # pragma: no cover - without libyaml
+            raise
+        return _compose_with(_PureLoader, text)
+
+
+def _compose_with(loader_class: Any, text: str) -> Node | None:
+    loader = loader_class(text)
     try:
         node: Node | None = loader.get_single_node()
         return node
@@ -98,13 +126,36 @@ def _failed(file: str, line: int, column: int, message: str) -> Parsed:
     )
 
 
-def _syntax_problem(exc: MarkedYAMLError, file: str) -> Problem:
+def _syntax_problem(exc: MarkedYAMLError, file: str, text: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     what = exc.problem or exc.context or "syntax error"
     context = f" ({exc.context})" if exc.context and exc.problem else ""
-    message = f"YAML syntax error: {what}{context}; check the indentation and quoting here"
+    hint = "check the indentation and quoting here"
+    if _character_at(text, line, column) == "\t":
+        hint = "YAML does not allow tabs for indentation: indent with spaces"
+    message = f"YAML syntax error: {what}{context}; {hint}"
     return Problem(location=Location(file=file, line=line, column=column), message=message)
+
+
+def _character_at(text: str, line: int, column: int) -> str:
+    lines = text.split("\n", line)
+    if line > len(lines) or column > len(lines[line - 1]):
+        return ""
+    return lines[line - 1][column - 1]
+
+
+def _reader_problem(exc: ReaderError, text: str, file: str) -> Parsed:
+    """A character YAML does not allow (a control character): point at it."""
+    position = exc.position if isinstance(exc.position, int) else 0
+    before = text[:position]
+    line = before.count("\n") + 1
+    column = position - (before.rfind("\n") + 1) + 1
+    character = exc.character
+    what = f"#x{character:04x}" if isinstance(character, int) else repr(character)
+    return _failed(
+        file, line, column, f"contains the character {what}, which YAML does not allow; remove it"
+    )
 
 
 def _one_line(text: str) -> str:
@@ -119,18 +170,51 @@ class _Builder:
         self.keys: dict[Path_, Location] = {}
         self.values: dict[Path_, Location] = {}
         self.problems: list[Problem] = []
+        self.nodes = 0
+        self.open: set[int] = set()  # the collections being built: a recursive alias
 
     def build(self, node: Node, path: Path_, depth: int) -> Any:
+        self.nodes += 1
         if depth > MAX_DEPTH:
             raise _Invalid(self._problem(node, f"nests deeper than {MAX_DEPTH} levels"))
+        if self.nodes > MAX_NODES:
+            raise _Invalid(
+                self._problem(
+                    node,
+                    f"expands to more than {MAX_NODES} values (through aliases?); "
+                    "write the values out instead",
+                )
+            )
         self.values[path] = self._location(node)
-        if isinstance(node, MappingNode):
-            return self._mapping(node, path, depth)
-        if isinstance(node, SequenceNode):
-            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        tag = node.tag  # a property that builds the string: read it once
+        if tag not in _PLAIN_TAGS:
+            self._unsupported_tag(node)
         if isinstance(node, ScalarNode):
-            return _scalar(node)
-        raise _Invalid(self._problem(node, "holds a YAML node of an unknown kind"))
+            return _scalar(tag, node.value)
+        if not isinstance(node, MappingNode | SequenceNode):
+            raise _Invalid(self._problem(node, "holds a YAML node of an unknown kind"))
+        if id(node) in self.open:
+            raise _Invalid(
+                self._problem(node, "contains an alias of itself; write the values out instead")
+            )
+        self.open.add(id(node))
+        try:
+            if isinstance(node, MappingNode):
+                return self._mapping(node, path, depth)
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        finally:
+            self.open.discard(id(node))
+
+    def _unsupported_tag(self, node: Node) -> None:
+        tag = str(node.tag)
+        shown = "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+        self.problems.append(
+            self._problem(
+                node,
+                f"unsupported YAML tag {shown!r}; site files hold only text, numbers, "
+                "booleans, lists and mappings: remove the tag",
+            )
+        )
 
     def _mapping(self, node: MappingNode, path: Path_, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -154,6 +238,8 @@ class _Builder:
             raise _Invalid(
                 self._problem(node, "a key must be a plain value, not a list or mapping")
             )
+        if node.tag not in _PLAIN_TAGS:
+            self._unsupported_tag(node)
         return str(node.value)
 
     def _location(self, node: Node) -> Location:
@@ -164,9 +250,8 @@ class _Builder:
         return Problem(location=self._location(node), message=message)
 
 
-def _scalar(node: ScalarNode) -> Any:
+def _scalar(tag: Any, value: str) -> Any:
     """The value of a scalar as YAML 1.2 core schema types; unknown tags stay text."""
-    tag, value = node.tag, node.value
     if not isinstance(tag, str) or not tag.startswith(_TAG):
         return value
     kind = tag[len(_TAG) :]
@@ -188,12 +273,33 @@ def _number(text: str, kind: str) -> int | float | str:
 
 
 def iter_yaml_files(folder: Path) -> Iterator[Path]:
-    """The ``.yaml`` and ``.yml`` files directly in ``folder``, sorted by name."""
-    if not folder.is_dir():
+    """The ``.yaml`` and ``.yml`` files directly in ``folder``, sorted by name.
+
+    Hidden files (an editor's ``.#x.yaml``, ``.x.yaml``) are not site files.
+    """
+    try:
+        entries = _entries(folder)
+    except OSError:
         return
-    for path in sorted(folder.iterdir()):
-        if path.suffix in (".yaml", ".yml") and path.is_file():
-            yield path
+    for entry in _yaml_entries(entries):
+        yield Path(entry.path)
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    """The entries of ``folder`` sorted by name (``DirEntry`` spares a stat per file)."""
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except (NotADirectoryError, FileNotFoundError):
+        return []
+
+
+def _yaml_entries(entries: list[os.DirEntry[str]]) -> Iterator[os.DirEntry[str]]:
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.name.endswith((".yaml", ".yml")) and entry.is_file():
+            yield entry
 
 
 @dataclass(frozen=True)
@@ -267,27 +373,50 @@ def _read_document(
 
 
 def _read_sites(root: Path, outcome: Outcome) -> None:
-    folder = root / SITES_DIR
-    outcome.problems.extend(_stray_files(folder))
+    try:
+        entries = _entries(root / SITES_DIR)
+    except OSError as exc:
+        outcome.problems.append(
+            Problem(location=Location(file=SITES_DIR), message=f"cannot be read: {exc.strerror}")
+        )
+        return
+    outcome.problems.extend(_stray_files(entries))
     resolver = SiteResolver(outcome.config, outcome.people)
     documents = []
-    for path in iter_yaml_files(folder):
-        display = f"{SITES_DIR}/{path.name}"
-        site = _read_document(path, display, resolver.resolve, outcome.problems)
-        if site is not None:
+    for entry in _yaml_entries(entries):
+        display = f"{SITES_DIR}/{entry.name}"
+        parsed = read_yaml_file(Path(entry.path), display)
+        outcome.problems.extend(parsed.problems)
+        if parsed.document is None:
+            documents.append(Document(display, None))
+            continue
+        documents.append(_id_only(parsed.document))
+        site = resolver.resolve(parsed.document)
+        if isinstance(site, list):
+            outcome.problems.extend(site)
+        else:
             outcome.sites.append(site)
-        documents.append(Document(display, None))
     outcome.problems.extend(check_unique_ids(documents))
 
 
-def _stray_files(folder: Path) -> Iterator[Problem]:
-    if not folder.is_dir():
-        return
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.suffix in (".yaml", ".yml"):
+def _id_only(document: Document) -> Document:
+    """What ``check_unique_ids`` needs of a document: its name and where its id is."""
+    where = document.value_locations.get(("id",))
+    return Document(document.file, None, value_locations={} if where is None else {("id",): where})
+
+
+def _stray_files(entries: list[os.DirEntry[str]]) -> Iterator[Problem]:
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if not entry.name.endswith((".yaml", ".yml")):
+            message = "ignored: site files are sites/<site-id>.yaml"
+        elif not entry.is_file():
+            message = "ignored: not a file; site files are sites/<site-id>.yaml"
+        else:
             continue
         yield Problem(
-            location=Location(file=f"{SITES_DIR}/{path.name}"),
-            message="ignored: site files are sites/<site-id>.yaml",
+            location=Location(file=f"{SITES_DIR}/{entry.name}"),
+            message=message,
             severity=Severity.WARNING,
         )

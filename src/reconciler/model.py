@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -59,10 +60,12 @@ def email_domain(email: str) -> str:
 Email = Annotated[str, AfterValidator(normalise_email)]
 
 
-class Location(BaseModel):
-    """Where a value was written: 1-based line and column in a file."""
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a value was written: 1-based line and column in a file.
 
-    model_config = ConfigDict(frozen=True)
+    A plain dataclass, not a model: the loader makes one for every key and value.
+    """
 
     file: str
     line: int = 1
@@ -124,8 +127,28 @@ class ObservedSite(BaseModel):
     pending_transfer: PendingTransfer | None = None
     version: int
 
-    def fingerprint_data(self) -> dict[str, Any]:
-        """A plain, ordered view used to fingerprint the observed state."""
-        data = self.model_dump(mode="json")
-        data["collaborators"] = dict(sorted(self.collaborators.items()))
-        return data
+    def fingerprint_data(self) -> list[Any]:
+        """A plain, ordered view used to fingerprint the observed state.
+
+        Built by hand rather than with ``model_dump``: it runs for every site of every
+        plan, and the enums are ``str`` already, so JSON takes them as they are.
+        """
+        pending = self.pending_transfer
+        return [
+            self.id,
+            self.name,
+            self.owner,
+            self.billing_contact,
+            self.package,
+            None if self.package_paid_until is None else self.package_paid_until.isoformat(),
+            sorted(self.collaborators.items()),
+            None
+            if pending is None
+            else [
+                pending.id,
+                pending.to,
+                pending.stay_as_collaborator,
+                pending.expires_at.isoformat(),
+            ],
+            self.version,
+        ]

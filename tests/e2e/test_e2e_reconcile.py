@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Repo
+from e2e_support import Repo
 
 from reconciler.model import Package
 from reconciler.sandbox.store import SandboxStore
@@ -50,7 +50,7 @@ def test_apply_then_client_accepts_then_plan_is_empty(repo: Repo) -> None:
     assert "No changes: the platform matches the site files." in pending.output
     assert "handover to anna@acme-bakery.example pending since" in pending.output
 
-    accepted = repo.run("sandbox", "transfer", "accept", "acme-bakery", "--db", str(repo.db))
+    accepted = repo.run("sandbox", "transfer", "accept", "acme-bakery")
     assert accepted.exit_code == 0, accepted.output
 
     after = repo.run("plan", "--detailed-exitcode")
@@ -92,9 +92,7 @@ def test_saved_plan_applies_exactly_and_is_refused_once_stale(repo: Repo) -> Non
     saved = json.loads(plan_file.read_text())
     assert len(saved["changes"]) == 5
 
-    reseeded = repo.run(
-        "sandbox", "seed", str(repo.root / "sandbox.seed.yaml"), "--db", str(repo.db)
-    )
+    reseeded = repo.run("sandbox", "seed", str(repo.root / "sandbox.seed.yaml"))
     assert reseeded.exit_code == 0, reseeded.output  # seeding again changes nothing
     applied = repo.run("apply", str(plan_file))
     assert applied.exit_code == 0, applied.output

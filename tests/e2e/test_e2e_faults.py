@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Repo
+from e2e_support import Repo
 
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.seed import seed_file

@@ -1,0 +1,440 @@
+"""The platform API client: one pooled ``requests`` session, retries, typed errors.
+
+Every write carries an ``Idempotency-Key`` that stays the same across its retries, so a
+retry after a lost answer never takes effect twice; the platform replays the first
+answer, even for a conditional write whose ``If-Match`` its own first attempt made stale.
+Errors come from :func:`reconciler.platform.errors.error_for_response`; the error
+class's ``retryable`` decides whether to retry. The token never appears in logs,
+messages or reprs, and is never sent over plain http except to a loopback address.
+
+This module is the only one that imports ``requests``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+from pydantic import BaseModel, ValidationError
+from requests.adapters import HTTPAdapter
+
+from reconciler.config import PlatformConfig
+from reconciler.errors import ConfigError
+from reconciler.model import Package, Role
+from reconciler.platform.errors import (
+    PlatformError,
+    RateLimited,
+    TransportError,
+    error_for_response,
+)
+from reconciler.platform.schema import (
+    MAX_PAGE_SIZE,
+    Account,
+    Invoice,
+    InvoiceList,
+    Purchase,
+    Site,
+    SitePage,
+    Stats,
+    Transfer,
+)
+
+logger = logging.getLogger("reconciler.platform")
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+LOOPBACK_NAMES = frozenset({"localhost"})
+_NO_ANSWER = (
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard the client tries.
+
+    ``max_attempts`` bounds attempts against server errors and lost answers (with
+    exponential backoff and full jitter); rate limiting is bounded instead by the total
+    time spent waiting on ``Retry-After`` (``max_rate_limit_wait``), so that a client
+    shared by many threads keeps going through sustained rate limiting.
+    """
+
+    max_attempts: int = 5
+    base_delay: float = 0.1
+    max_delay: float = 5.0
+    max_rate_limit_wait: float = 120.0
+
+
+@dataclass(frozen=True)
+class Written(Generic[T]):
+    """The result of a write and the site's version after it (from ``ETag``)."""
+
+    value: T
+    version: int
+
+
+class _Secret:
+    """Holds the token so that no repr, str or log line can show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+
+def check_transport_security(base_url: str) -> None:
+    """Refuse to send a token over plain http unless the host is this machine."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme != "http" or not parts.hostname:
+        raise ConfigError(f"the platform URL {base_url!r} is not an http(s) URL")
+    if not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"refusing to send the API token over plain http to {parts.hostname}; "
+            "use an https:// URL (plain http is only allowed for localhost, 127.0.0.1 and ::1)"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _new_session() -> requests.Session:
+    session = requests.Session()
+    # Retries are ours (they need the idempotency key); urllib3 must not retry on its own.
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def parse_etag(value: str | None) -> int | None:
+    """``"3"`` or ``W/"3"`` -> 3; anything else -> None."""
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    return int(text) if text.isdigit() else None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+class PlatformClient:
+    """The platform's API for one account; safe to share between threads.
+
+    ``session`` may be injected (a ``requests.Session`` or a compatible object), as
+    httpx injects a transport; the client closes only a session it created.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (3.05, 30),
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        check_transport_security(base_url)
+        if not token:
+            raise ConfigError("the platform API token is empty")
+        self.base_url = base_url.rstrip("/")
+        self._token = _Secret(token)
+        self._owns_session = session is None
+        self._session = session if session is not None else _new_session()
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._random = random.Random()
+        self._random_lock = threading.Lock()
+
+    @classmethod
+    def from_config(
+        cls, platform: PlatformConfig, environ: Mapping[str, str], **kwargs: Any
+    ) -> PlatformClient:
+        """A client for ``platform``, with the token from the variable it names."""
+        token = environ.get(platform.token_env, "")
+        if not token.strip():
+            raise ConfigError(
+                f"the environment variable {platform.token_env} is not set; it must hold "
+                f"the API token for {platform.url} (see platform.token_env in reconciler.yaml)"
+            )
+        return cls(platform.url, token.strip(), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"PlatformClient({self.base_url!r})"
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> PlatformClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- reads --
+
+    def me(self) -> Account:
+        return self._parse(Account, self._request("GET", "/v1/me"))
+
+    def iter_sites(self, page_size: int = MAX_PAGE_SIZE) -> Iterator[Site]:
+        """Every site the account sees, one request per page."""
+        cursor: str | None = None
+        while True:
+            params: dict[str, str | int] = {"limit": page_size}
+            if cursor is not None:
+                params["cursor"] = cursor
+            page = self._parse(SitePage, self._request("GET", "/v1/sites", params=params))
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def get_site(self, site_id: str) -> Site:
+        return self._parse(Site, self._request("GET", _path("v1", "sites", site_id)))
+
+    def invoices(self, site_id: str) -> list[Invoice]:
+        response = self._request("GET", _path("v1", "sites", site_id, "invoices"))
+        return self._parse(InvoiceList, response).items
+
+    def stats(self) -> Stats:
+        """The sandbox's request counters (sandbox only)."""
+        return self._parse(Stats, self._request("GET", "/sandbox/stats"))
+
+    # -- writes --
+
+    def put_collaborator(
+        self, site_id: str, email: str, role: Role, *,
+        if_match: int | None = None, idempotency_key: str | None = None,
+    ) -> Written[Site]:  # fmt: skip
+        response = self._request(
+            "PUT", _path("v1", "sites", site_id, "collaborators", email),
+            json={"role": Role(role).value}, if_match=if_match, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return self._written(Site, response)
+
+    def delete_collaborator(
+        self, site_id: str, email: str, *,
+        if_match: int | None = None, idempotency_key: str | None = None,
+    ) -> Written[None]:  # fmt: skip
+        response = self._request(
+            "DELETE", _path("v1", "sites", site_id, "collaborators", email),
+            if_match=if_match, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return Written(None, self._version(response))
+
+    def set_billing_contact(
+        self, site_id: str, email: str, *,
+        if_match: int | None = None, idempotency_key: str | None = None,
+    ) -> Written[Site]:  # fmt: skip
+        response = self._request(
+            "PUT", _path("v1", "sites", site_id, "billing-contact"),
+            json={"email": email}, if_match=if_match, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return self._written(Site, response)
+
+    def start_transfer(
+        self, site_id: str, to: str, stay_as_collaborator: bool, *,
+        if_match: int | None = None, idempotency_key: str | None = None,
+    ) -> Written[Transfer]:  # fmt: skip
+        response = self._request(
+            "POST", _path("v1", "sites", site_id, "transfers"),
+            json={"to": to, "stay_as_collaborator": stay_as_collaborator},
+            if_match=if_match, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return self._written(Transfer, response)
+
+    def cancel_transfer(
+        self, site_id: str, transfer_id: str, *,
+        if_match: int | None = None, idempotency_key: str | None = None,
+    ) -> Written[None]:  # fmt: skip
+        response = self._request(
+            "DELETE", _path("v1", "sites", site_id, "transfers", transfer_id),
+            if_match=if_match, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return Written(None, self._version(response))
+
+    def purchase(
+        self, site_id: str, package: Package, *,
+        if_match: int | None = None, idempotency_key: str | None = None,
+    ) -> Written[Purchase]:  # fmt: skip
+        response = self._request(
+            "POST", _path("v1", "sites", site_id, "purchases"),
+            json={"package": Package(package).value},
+            if_match=if_match, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return self._written(Purchase, response)
+
+    def accept_transfer(
+        self, transfer_id: str, *, idempotency_key: str | None = None
+    ) -> Written[Transfer]:
+        """Accept a transfer addressed to this account."""
+        return self._respond(transfer_id, "accept", idempotency_key)
+
+    def decline_transfer(
+        self, transfer_id: str, *, idempotency_key: str | None = None
+    ) -> Written[Transfer]:
+        """Decline a transfer addressed to this account."""
+        return self._respond(transfer_id, "decline", idempotency_key)
+
+    def _respond(self, transfer_id: str, verb: str, key: str | None) -> Written[Transfer]:
+        response = self._request(
+            "POST", _path("v1", "transfers", transfer_id, verb), idempotency_key=key
+        )
+        return self._written(Transfer, response)
+
+    # -- the one place where requests are sent, retried and mapped to errors --
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Mapping[str, object] | None = None,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> requests.Response:
+        headers = {"Accept": "application/json"}
+        if method != "GET":
+            # One key for the whole logical operation, reused by every retry.
+            headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
+        if if_match is not None:
+            headers["If-Match"] = f'"{if_match}"'
+        operation = f"{method} {path}"
+        failures = 0
+        rate_limit_wait = 0.0
+        while True:
+            error = self._attempt(operation, method, path, params, json, headers)
+            if isinstance(error, requests.Response):
+                return error
+            failures += 0 if isinstance(error, RateLimited) else 1
+            delay = self._retry_delay(error, failures, rate_limit_wait)
+            if delay is None:
+                raise error
+            if isinstance(error, RateLimited):
+                rate_limit_wait += delay
+            logger.info("%s: %s; retrying in %.2fs", operation, type(error).__name__, delay)
+            self._sleep(delay)
+
+    def _attempt(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        params: Mapping[str, str | int] | None,
+        json: Mapping[str, object] | None,
+        headers: dict[str, str],
+    ) -> requests.Response | PlatformError:
+        """One try: the successful answer, or the error it ended in."""
+        headers = {**headers, "Authorization": f"Bearer {self._token.reveal()}"}
+        try:
+            response = self._session.request(
+                method, self.base_url + path, params=params, json=json,
+                headers=headers, timeout=self.timeout,
+            )  # fmt: skip
+        except _NO_ANSWER as exc:
+            logger.debug("%s: no answer (%s)", operation, type(exc).__name__)
+            return TransportError(f"{operation}: no answer from {self.base_url} ({_brief(exc)})")
+        logger.debug("%s -> %s", operation, response.status_code)
+        if response.status_code < 400:
+            return response
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        return error_for_response(
+            response.status_code, response.text, operation=operation, retry_after=retry_after
+        )
+
+    def _retry_delay(
+        self, error: PlatformError, failures: int, rate_limit_wait: float
+    ) -> float | None:
+        """Seconds to wait before the next try, or None to give up."""
+        if not error.retryable:
+            return None
+        policy = self.retry
+        if isinstance(error, RateLimited):
+            wait = error.retry_after if error.retry_after is not None else policy.base_delay
+            wait += self._jitter(policy.base_delay)  # spreads threads that waited together
+            return wait if rate_limit_wait + wait <= policy.max_rate_limit_wait else None
+        if failures >= policy.max_attempts:
+            return None
+        return self._jitter(min(policy.max_delay, policy.base_delay * 2 ** (failures - 1)))
+
+    def _jitter(self, ceiling: float) -> float:
+        with self._random_lock:
+            return self._random.uniform(0.0, ceiling)
+
+    # -- answers --
+
+    def _parse(self, model: type[M], response: requests.Response) -> M:
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise PlatformError(
+                f"{response.request.method} {urlsplit(response.url).path}: the platform's "
+                f"answer is not a valid {model.__name__} ({exc.error_count()} problems)",
+                status=response.status_code,
+            ) from None
+
+    def _version(self, response: requests.Response) -> int:
+        version = parse_etag(response.headers.get("ETag"))
+        if version is None:
+            raise PlatformError(
+                f"{response.request.method} {urlsplit(response.url).path}: the platform's "
+                "answer has no ETag with the site's version",
+                status=response.status_code,
+            )
+        return version
+
+    def _written(self, model: type[M], response: requests.Response) -> Written[M]:
+        return Written(self._parse(model, response), self._version(response))
+
+
+def _path(*segments: str) -> str:
+    """``/v1/sites/x`` with each segment escaped (``@`` may stay as it is)."""
+    return "/" + "/".join(quote(segment, safe="@") for segment in segments)
+
+
+def _brief(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:200]}"

@@ -1,0 +1,150 @@
+"""Errors of the platform API, raised from one place: :func:`error_for_response`.
+
+::
+
+    ReconcilerError
+    └── PlatformError        status, problem detail, a message for a human (never the token)
+        ├── BadRequest       400, 422: the request itself is wrong
+        ├── Unauthorized     401: the token is missing, unknown or revoked
+        ├── Forbidden        403: the caller sees the site but may not do this
+        ├── NotFound         404: no such site, or the caller may not see it
+        ├── Conflict         409: a platform rule refuses it (pending transfer, cap, ...)
+        ├── StaleVersion     412: the site changed since the version given in If-Match
+        ├── RateLimited      429: too many requests; retried after Retry-After   [retryable]
+        ├── ServerError      5xx: the platform failed                             [retryable]
+        └── TransportError   no usable answer: connection failed, lost, timed out [retryable]
+
+``retryable`` on the class is the client's only retry criterion.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+from pydantic import ValidationError
+
+from reconciler.errors import ReconcilerError
+from reconciler.platform.schema import Problem
+
+
+class PlatformError(ReconcilerError):
+    """The platform refused or failed a request."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, *, status: int | None = None, problem: Problem | None = None):
+        super().__init__(message)
+        self.status = status
+        self.problem = problem
+
+    @property
+    def detail(self) -> str | None:
+        """The platform's explanation, meant for a human."""
+        return None if self.problem is None else self.problem.detail
+
+
+class BadRequest(PlatformError):
+    """400/422: the request is malformed or names something that does not exist."""
+
+
+class Unauthorized(PlatformError):
+    """401: the token is missing, unknown or revoked."""
+
+
+class Forbidden(PlatformError):
+    """403: the caller may see the site but not make this change."""
+
+
+class NotFound(PlatformError):
+    """404: the site does not exist or the caller may not see it."""
+
+
+class Conflict(PlatformError):
+    """409: a platform rule refuses the change in the site's current state."""
+
+
+class StaleVersion(PlatformError):
+    """412: the site changed since the version the caller based the change on."""
+
+
+class RateLimited(PlatformError):
+    """429: too many requests; ``retry_after`` says how many seconds to wait."""
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = 429,
+        problem: Problem | None = None,
+        retry_after: float | None = None,
+    ):
+        super().__init__(message, status=status, problem=problem)
+        self.retry_after = retry_after
+
+
+class ServerError(PlatformError):
+    """5xx: the platform failed; the request may be retried."""
+
+    retryable = True
+
+
+class TransportError(PlatformError):
+    """No usable answer: the connection failed, was lost or timed out."""
+
+    retryable = True
+
+
+_BY_STATUS: dict[int, type[PlatformError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    412: StaleVersion,
+    422: BadRequest,
+    429: RateLimited,
+}
+
+
+def error_class_for(status: int) -> type[PlatformError]:
+    """The exception class for an HTTP error status."""
+    if status >= 500:
+        return ServerError
+    return _BY_STATUS.get(status, PlatformError)
+
+
+def parse_problem(status: int, body: str) -> Problem | None:
+    """The problem document of an error answer, or None when the body is not one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    data.setdefault("status", status)
+    data.setdefault("title", "")
+    data.setdefault("detail", "")
+    try:
+        return Problem.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def error_for_response(
+    status: int,
+    body: str,
+    *,
+    operation: str,
+    retry_after: float | None = None,
+) -> PlatformError:
+    """Map an error answer to its exception; ``operation`` is e.g. ``PUT /v1/sites/x``."""
+    problem = parse_problem(status, body)
+    explanation = problem.detail if problem is not None and problem.detail else body[:200]
+    message = f"{operation} failed ({status}): {explanation}".rstrip(": ")
+    cls = error_class_for(status)
+    if cls is RateLimited:
+        return RateLimited(message, status=status, problem=problem, retry_after=retry_after)
+    return cls(message, status=status, problem=problem)

@@ -1,0 +1,185 @@
+"""The platform's wire schema: the one definition shared by the client and the sandbox.
+
+Every body that crosses the wire is one of these models. E-mail addresses are
+normalised to lower case on the way in, so both sides compare them as plain strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.model import AccountKind, Email, ObservedSite, Package, PendingTransfer, Role
+
+__all__ = [
+    "Account",
+    "AccountKind",
+    "BillingContactRequest",
+    "CollaboratorRequest",
+    "Invoice",
+    "InvoiceList",
+    "Package",
+    "Problem",
+    "Purchase",
+    "PurchaseRequest",
+    "Role",
+    "Site",
+    "SitePage",
+    "Stats",
+    "Transfer",
+    "TransferRequest",
+    "TransferStatus",
+    "to_observed",
+]
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 100
+
+
+class _Wire(BaseModel):
+    """Base of every answer: immutable; unknown fields from a newer platform are ignored."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class _Request(BaseModel):
+    """Base of every request body: a misspelt field is refused rather than ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TransferStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Account(_Wire):
+    """A platform account: an expert (agency) or a customer (client)."""
+
+    email: Email
+    kind: AccountKind
+
+
+class Transfer(_Wire):
+    """A handover of a site's ownership from ``from_owner`` to ``to``."""
+
+    id: str
+    site_id: str
+    from_owner: Email = Field(description="The owner who started the transfer")
+    to: Email
+    stay_as_collaborator: bool
+    status: TransferStatus
+    created_at: datetime
+    expires_at: datetime
+
+
+class Site(_Wire):
+    """A site as the platform reports it; ``version`` changes with every change."""
+
+    id: str
+    name: str
+    owner: Email
+    billing_contact: Email
+    package: Package
+    package_paid_until: datetime | None = None
+    collaborators: dict[Email, Role] = Field(default_factory=dict)
+    pending_transfer: Transfer | None = None
+    version: int
+
+
+class SitePage(_Wire):
+    """One page of ``GET /v1/sites``; ``next_cursor`` is None on the last page."""
+
+    items: list[Site]
+    next_cursor: str | None = None
+
+
+class CollaboratorRequest(_Request):
+    role: Role
+
+
+class BillingContactRequest(_Request):
+    email: Email
+
+
+class TransferRequest(_Request):
+    to: Email
+    stay_as_collaborator: bool = False
+
+
+class PurchaseRequest(_Request):
+    package: Package
+
+
+class Purchase(_Wire):
+    """A package bought for a site; always paid by, and invoiced to, the owner."""
+
+    id: str
+    site_id: str
+    package: Package
+    amount_cents: int
+    paid_by: Email
+    invoice_id: str
+    created_at: datetime
+
+
+class Invoice(_Wire):
+    id: str
+    site_id: str
+    billed_to: Email
+    package: Package
+    amount_cents: int
+    issued_at: datetime
+
+
+class InvoiceList(_Wire):
+    items: list[Invoice]
+
+
+class Problem(_Wire):
+    """An RFC 9457 problem: every error answer has this body."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+
+
+class Stats(_Wire):
+    """Request counters of the sandbox, by route template and by status."""
+
+    total: int
+    by_route: dict[str, int]
+    by_status: dict[str, int]
+
+
+def to_observed(site: Site) -> ObservedSite:
+    """The reconciler's view of a site; only a pending transfer is carried over."""
+    transfer = site.pending_transfer
+    pending = None
+    if transfer is not None and transfer.status is TransferStatus.PENDING:
+        pending = PendingTransfer(
+            id=transfer.id,
+            to=transfer.to,
+            stay_as_collaborator=transfer.stay_as_collaborator,
+            created_at=transfer.created_at,
+            expires_at=transfer.expires_at,
+        )
+    return ObservedSite(
+        id=site.id,
+        name=site.name,
+        owner=site.owner,
+        billing_contact=site.billing_contact,
+        package=site.package,
+        package_paid_until=site.package_paid_until,
+        collaborators=site.collaborators,
+        pending_transfer=pending,
+        version=site.version,
+    )

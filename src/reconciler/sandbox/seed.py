@@ -1,0 +1,151 @@
+"""Sandbox seed files (DESIGN.md section 7): accounts and sites to start from.
+
+Seeding sets the sandbox to the file's state: applying the same seed twice gives the
+same state (no new versions, no invoices: a seed describes state, not purchases).
+Accounts without a ``token`` keep their token, or get a generated one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from reconciler.errors import ConfigError
+from reconciler.model import SITE_ID_PATTERN, AccountKind, Email, Package, Role
+from reconciler.sandbox.store import COLLABORATOR_CAP, SandboxStore
+
+
+class SeedError(ConfigError):
+    """A seed file that cannot be read or applied; the message names the file."""
+
+
+class SeedAccount(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    email: Email
+    kind: AccountKind
+    token: str | None = Field(default=None, min_length=8)
+
+
+class SeedSite(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=SITE_ID_PATTERN)
+    name: str
+    owner: Email
+    billing_contact: Email | None = None
+    package: Package = Package.FREE
+    package_paid_until: datetime | None = None
+    collaborators: dict[Email, Role] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.owner in self.collaborators:
+            raise ValueError(f"the owner {self.owner} cannot also be a collaborator")
+        cap = COLLABORATOR_CAP[self.package]
+        if len(self.collaborators) > cap:
+            raise ValueError(f"the {self.package.value} package allows at most {cap} collaborators")
+        return self
+
+
+class Seed(BaseModel):
+    """A whole seed file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    accounts: list[SeedAccount] = Field(default_factory=list)
+    sites: list[SeedSite] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        _refuse_duplicates("account", [a.email for a in self.accounts])
+        _refuse_duplicates("site id", [s.id for s in self.sites])
+        return self
+
+
+def _refuse_duplicates(what: str, values: list[str]) -> None:
+    twice = sorted(value for value, count in Counter(values).items() if count > 1)
+    if twice:
+        raise ValueError(f"{what} listed more than once: {', '.join(twice)}")
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    accounts: int
+    sites: int
+
+
+def load_seed(path: Path) -> Seed:
+    """Read and validate a seed file; every problem is reported with the file name."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SeedError(f"{path}: cannot read the seed file ({exc.strerror})") from None
+    try:
+        data = YAML(typ="safe").load(text)
+    except YAMLError as exc:
+        raise SeedError(
+            f"{path}{_yaml_position(exc)}: not valid YAML: {_yaml_problem(exc)}"
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SeedError(f"{path}: a seed file is a mapping with 'accounts' and 'sites'")
+    try:
+        return Seed.model_validate(data)
+    except ValidationError as exc:
+        problems = "\n".join(f"  {_where(e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise SeedError(f"{path}: the seed file has problems:\n{problems}") from None
+
+
+def _yaml_position(exc: YAMLError) -> str:
+    mark = exc.problem_mark if isinstance(exc, MarkedYAMLError) else None
+    return "" if mark is None else f":{mark.line + 1}:{mark.column + 1}"
+
+
+def _yaml_problem(exc: YAMLError) -> str:
+    if isinstance(exc, MarkedYAMLError) and exc.problem:
+        return str(exc.problem)
+    return str(exc).splitlines()[0]
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text or "(top level)"
+
+
+def apply_seed(store: SandboxStore, seed: Seed, *, source: Path | str = "seed") -> SeedResult:
+    """Set the sandbox to the seed's accounts and sites, in one transaction."""
+    with store.transaction() as tx:
+        for account in seed.accounts:
+            tx.ensure_account(account.email, account.kind, token=account.token)
+        for site in seed.sites:
+            if tx.account(site.owner) is None:
+                raise SeedError(
+                    f"{source}: site {site.id!r}: the owner {site.owner} is not an account; "
+                    "add it under 'accounts'"
+                )
+            tx.put_site(
+                site.id,
+                name=site.name,
+                owner=site.owner,
+                billing_contact=site.billing_contact or site.owner,
+                package=site.package,
+                collaborators=site.collaborators,
+                package_paid_until=site.package_paid_until,
+            )
+    return SeedResult(accounts=len(seed.accounts), sites=len(seed.sites))
+
+
+def seed_file(store: SandboxStore, path: Path) -> SeedResult:
+    """Load ``path`` and apply it to ``store``."""
+    return apply_seed(store, load_seed(path), source=path)

@@ -1,0 +1,774 @@
+"""SQLite storage of the sandbox, and the platform rules (DESIGN.md section 2) it enforces.
+
+One connection guarded by a lock serves every thread of a threaded server; every
+operation runs in one transaction (``BEGIN IMMEDIATE``), so a write is all or nothing
+and its idempotency record is stored with it. Rules refuse a request by raising
+:class:`ProblemError`, which the app turns into an ``application/problem+json`` answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from reconciler.errors import ReconcilerError
+from reconciler.model import AccountKind, Package, Role, normalise_email
+from reconciler.platform.schema import (
+    Account,
+    Invoice,
+    Purchase,
+    Site,
+    SitePage,
+    Transfer,
+    TransferStatus,
+)
+
+Clock = Callable[[], datetime]
+
+TRANSFER_LIFETIME = timedelta(days=14)
+PACKAGE_PERIOD = timedelta(days=365)
+COLLABORATOR_CAP = {Package.FREE: 2, Package.PREMIUM: 10}
+PRICE_CENTS = {Package.FREE: 0, Package.PREMIUM: 11_880}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    email TEXT PRIMARY KEY, kind TEXT NOT NULL, token TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS sites (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL,
+    billing_contact TEXT NOT NULL, package TEXT NOT NULL, package_paid_until TEXT,
+    version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sites_by_owner ON sites (owner, id);
+CREATE TABLE IF NOT EXISTS collaborators (
+    site_id TEXT NOT NULL, email TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (site_id, email)
+);
+CREATE INDEX IF NOT EXISTS collaborators_by_email ON collaborators (email, site_id);
+CREATE TABLE IF NOT EXISTS transfers (
+    id TEXT PRIMARY KEY, site_id TEXT NOT NULL, from_owner TEXT NOT NULL,
+    to_email TEXT NOT NULL, stay_as_collaborator INTEGER NOT NULL, status TEXT NOT NULL,
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transfers_by_status ON transfers (status, site_id);
+CREATE TABLE IF NOT EXISTS purchases (
+    id TEXT PRIMARY KEY, site_id TEXT NOT NULL, package TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL, paid_by TEXT NOT NULL, invoice_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS invoices (
+    id TEXT PRIMARY KEY, site_id TEXT NOT NULL, billed_to TEXT NOT NULL,
+    package TEXT NOT NULL, amount_cents INTEGER NOT NULL, issued_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invoices_by_site ON invoices (site_id);
+CREATE TABLE IF NOT EXISTS idempotency (
+    account TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
+    status INTEGER NOT NULL, body TEXT, etag INTEGER, created_at TEXT NOT NULL,
+    PRIMARY KEY (account, key)
+);
+"""
+
+
+class SandboxError(ReconcilerError):
+    """A sandbox command cannot be carried out (e.g. no pending transfer to accept)."""
+
+
+class ProblemError(Exception):
+    """A request refused by a platform rule; becomes a problem answer."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+
+
+def not_found(detail: str) -> ProblemError:
+    return ProblemError(404, "Not Found", detail)
+
+
+def forbidden(detail: str) -> ProblemError:
+    return ProblemError(403, "Forbidden", detail)
+
+
+def conflict(detail: str) -> ProblemError:
+    return ProblemError(409, "Conflict", detail)
+
+
+def unprocessable(detail: str) -> ProblemError:
+    return ProblemError(422, "Unprocessable Content", detail)
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """An answer kept under an idempotency key, replayed verbatim to a retry."""
+
+    status: int
+    body: str | None
+    etag: int | None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _to_text(moment: datetime) -> str:
+    """A fixed-width UTC text, so that SQLite compares moments as strings."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _from_text(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def encode_cursor(after_site_id: str) -> str:
+    return base64.urlsafe_b64encode(f"after:{after_site_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The site id a cursor continues after; a tampered cursor is a 422."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    if not text.startswith("after:"):
+        raise unprocessable("The cursor is not one this API gave out; list again without a cursor.")
+    return text.removeprefix("after:")
+
+
+def new_token() -> str:
+    return "sbx_" + secrets.token_urlsafe(24)
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+class SandboxStore:
+    """The sandbox's database; thread-safe, one transaction per operation."""
+
+    def __init__(self, db_path: Path, *, clock: Clock | None = None) -> None:
+        self.db_path = Path(db_path)
+        self.clock: Clock = clock or utc_now
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        # One connection shared by the server's threads; the lock serialises its use.
+        self._conn = sqlite3.connect(
+            self.db_path, check_same_thread=False, isolation_level=None, timeout=10.0
+        )
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SandboxStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One atomic unit of work; transfers past their expiry are expired first."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                tx = Transaction(self._conn, self.clock())
+                tx.expire_due_transfers()
+                yield tx
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # -- administration, used by seeding, the CLI and tests (no caller checks) --
+
+    def ensure_account(self, email: str, kind: AccountKind, *, token: str | None = None) -> Account:
+        with self.transaction() as tx:
+            return tx.ensure_account(email, kind, token=token)
+
+    def token_for(self, email: str) -> str:
+        """The account's API token; an account without one gets a new one."""
+        with self.transaction() as tx:
+            return tx.token_for(email)
+
+    def account_for_token(self, token: str) -> Account | None:
+        with self.transaction() as tx:
+            return tx.account_for_token(token)
+
+    def site(self, site_id: str) -> Site:
+        with self.transaction() as tx:
+            return tx.load_site(site_id)
+
+    def invoices_of(self, site_id: str) -> list[Invoice]:
+        with self.transaction() as tx:
+            return tx.all_invoices(site_id)
+
+    def transfers_of(self, site_id: str) -> list[Transfer]:
+        with self.transaction() as tx:
+            return tx.all_transfers(site_id)
+
+    def respond_to_transfer(self, site_id: str, accept: bool) -> Transfer:
+        """Accept or decline the site's pending transfer as its recipient would."""
+        with self.transaction() as tx:
+            if not tx.site_exists(site_id):
+                raise SandboxError(f"there is no site {site_id!r} in the sandbox at {self.db_path}")
+            pending = tx.pending_transfer(site_id)
+            if pending is None:
+                raise SandboxError(
+                    f"site {site_id!r} has no pending transfer to "
+                    f"{'accept' if accept else 'decline'}; the owner must start one first"
+                )
+            transfer, _ = tx.respond_to_transfer(pending.to, pending.id, accept, if_match=None)
+            return transfer
+
+
+class Transaction:
+    """The operations of one transaction; rule checks raise :class:`ProblemError`."""
+
+    def __init__(self, conn: sqlite3.Connection, now: datetime) -> None:
+        self._conn = conn
+        self.now = now
+
+    # -- accounts --
+
+    def ensure_account(self, email: str, kind: AccountKind, *, token: str | None = None) -> Account:
+        """Create or update an account; an existing token is kept unless one is given."""
+        email = normalise_email(email)
+        row = self._conn.execute("SELECT token FROM accounts WHERE email = ?", (email,)).fetchone()
+        if row is None:
+            self._conn.execute(
+                "INSERT INTO accounts (email, kind, token) VALUES (?, ?, ?)",
+                (email, kind.value, token or new_token()),
+            )
+        else:
+            self._conn.execute(
+                "UPDATE accounts SET kind = ?, token = ? WHERE email = ?",
+                (kind.value, token or row[0], email),
+            )
+        return Account(email=email, kind=kind)
+
+    def token_for(self, email: str) -> str:
+        email = normalise_email(email)
+        row = self._conn.execute("SELECT token FROM accounts WHERE email = ?", (email,)).fetchone()
+        if row is None:
+            raise SandboxError(f"there is no account {email} in the sandbox")
+        return str(row[0])
+
+    def account(self, email: str) -> Account | None:
+        row = self._conn.execute(
+            "SELECT email, kind FROM accounts WHERE email = ?", (email,)
+        ).fetchone()
+        return None if row is None else Account(email=row[0], kind=AccountKind(row[1]))
+
+    def account_for_token(self, token: str) -> Account | None:
+        row = self._conn.execute(
+            "SELECT email, kind FROM accounts WHERE token = ?", (token,)
+        ).fetchone()
+        return None if row is None else Account(email=row[0], kind=AccountKind(row[1]))
+
+    # -- idempotency --
+
+    def recall(self, account: str, key: str, fingerprint: str) -> StoredAnswer | None:
+        """The answer stored under ``key``; reusing a key for another request is a 422."""
+        row = self._conn.execute(
+            "SELECT fingerprint, status, body, etag FROM idempotency WHERE account = ? AND key = ?",
+            (account, key),
+        ).fetchone()
+        if row is None:
+            return None
+        if row[0] != fingerprint:
+            raise unprocessable(
+                f"Idempotency-Key {key!r} was already used for a different request; "
+                "use a new key for a new operation."
+            )
+        return StoredAnswer(status=row[1], body=row[2], etag=row[3])
+
+    def remember(self, account: str, key: str, fingerprint: str, answer: StoredAnswer) -> None:
+        self._conn.execute(
+            "INSERT INTO idempotency (account, key, fingerprint, status, body, etag, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (account, key, fingerprint, answer.status, answer.body, answer.etag,
+             _to_text(self.now)),
+        )  # fmt: skip
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo a refused operation's partial writes but keep the transaction."""
+        self._conn.execute("SAVEPOINT operation")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK TO operation")
+            self._conn.execute("RELEASE operation")
+            raise
+        self._conn.execute("RELEASE operation")
+
+    # -- loading sites --
+
+    def site_exists(self, site_id: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM sites WHERE id = ?", (site_id,)).fetchone()
+        return row is not None
+
+    def load_site(self, site_id: str) -> Site:
+        sites = self._load_sites("SELECT * FROM sites WHERE id = ?", (site_id,))
+        if not sites:
+            raise not_found(f"There is no site {site_id!r}, or you may not see it.")
+        return sites[0]
+
+    def _load_sites(self, query: str, params: tuple[object, ...]) -> list[Site]:
+        """Sites with their collaborators and pending transfers: three queries in all."""
+        cursor = self._conn.execute(query, params)
+        columns = [d[0] for d in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        ids = [str(row["id"]) for row in rows]
+        collaborators = self._collaborators_of(ids)
+        transfers = self._pending_transfers_of(ids)
+        return [
+            Site(
+                id=row["id"],
+                name=row["name"],
+                owner=row["owner"],
+                billing_contact=row["billing_contact"],
+                package=Package(row["package"]),
+                package_paid_until=(
+                    None if row["package_paid_until"] is None
+                    else _from_text(row["package_paid_until"])
+                ),
+                collaborators=collaborators.get(row["id"], {}),
+                pending_transfer=transfers.get(row["id"]),
+                version=row["version"],
+            )
+            for row in rows
+        ]  # fmt: skip
+
+    def _collaborators_of(self, site_ids: list[str]) -> dict[str, dict[str, Role]]:
+        found: dict[str, dict[str, Role]] = {}
+        if not site_ids:
+            return found
+        marks = ",".join("?" * len(site_ids))
+        for site_id, email, role in self._conn.execute(
+            f"SELECT site_id, email, role FROM collaborators WHERE site_id IN ({marks})"
+            " ORDER BY site_id, email",
+            site_ids,
+        ):
+            found.setdefault(site_id, {})[email] = Role(role)
+        return found
+
+    def _pending_transfers_of(self, site_ids: list[str]) -> dict[str, Transfer]:
+        if not site_ids:
+            return {}
+        marks = ",".join("?" * len(site_ids))
+        rows = self._conn.execute(
+            f"SELECT * FROM transfers WHERE status = 'pending' AND site_id IN ({marks})",
+            site_ids,
+        ).fetchall()
+        return {row[1]: _transfer_from_row(row) for row in rows}
+
+    def list_sites(self, caller: str, limit: int, cursor: str | None) -> SitePage:
+        """The caller's sites (owned or shared) in id order, one page."""
+        after = "" if cursor is None else decode_cursor(cursor)
+        sites = self._load_sites(
+            "SELECT * FROM sites WHERE id > ? AND (owner = ? OR id IN"
+            " (SELECT site_id FROM collaborators WHERE email = ?)) ORDER BY id LIMIT ?",
+            (after, caller, caller, limit + 1),
+        )
+        more = len(sites) > limit
+        sites = sites[:limit]
+        next_cursor = encode_cursor(sites[-1].id) if more else None
+        return SitePage(items=sites, next_cursor=next_cursor)
+
+    def visible_site(self, caller: str, site_id: str) -> Site:
+        """The site if the caller may see it; otherwise the same 404 as a missing site."""
+        site = self.load_site(site_id)
+        recipient = site.pending_transfer.to if site.pending_transfer else None
+        if caller != site.owner and caller not in site.collaborators and caller != recipient:
+            raise not_found(f"There is no site {site_id!r}, or you may not see it.")
+        return site
+
+    def site_for_write(self, caller: str, site_id: str, if_match: int | None) -> Site:
+        site = self.visible_site(caller, site_id)
+        _check_version(site, if_match)
+        return site
+
+    def _bump_version(self, site_id: str) -> int:
+        self._conn.execute("UPDATE sites SET version = version + 1 WHERE id = ?", (site_id,))
+        row = self._conn.execute("SELECT version FROM sites WHERE id = ?", (site_id,)).fetchone()
+        return int(row[0])
+
+    # -- collaborators --
+
+    def put_collaborator(
+        self, caller: str, site_id: str, email: str, role: Role, if_match: int | None
+    ) -> Site:
+        site = self.site_for_write(caller, site_id, if_match)
+        _require_manager(caller, site)
+        if email == site.owner:
+            raise conflict(
+                f"{email} owns site {site_id!r} and has full access; "
+                "the owner cannot also be a collaborator."
+            )
+        if site.collaborators.get(email) == role:
+            return site
+        if email not in site.collaborators:
+            _check_collaborator_cap(site)
+        self._conn.execute(
+            "INSERT INTO collaborators (site_id, email, role) VALUES (?, ?, ?)"
+            " ON CONFLICT (site_id, email) DO UPDATE SET role = excluded.role",
+            (site_id, email, role.value),
+        )
+        self._bump_version(site_id)
+        return self.load_site(site_id)
+
+    def delete_collaborator(
+        self, caller: str, site_id: str, email: str, if_match: int | None
+    ) -> Site:
+        site = self.site_for_write(caller, site_id, if_match)
+        _require_manager(caller, site)
+        if email not in site.collaborators:
+            raise not_found(f"{email} is not a collaborator of site {site_id!r}.")
+        self._conn.execute(
+            "DELETE FROM collaborators WHERE site_id = ? AND email = ?", (site_id, email)
+        )
+        self._bump_version(site_id)
+        return self.load_site(site_id)
+
+    # -- billing --
+
+    def set_billing_contact(
+        self, caller: str, site_id: str, email: str, if_match: int | None
+    ) -> Site:
+        site = self.site_for_write(caller, site_id, if_match)
+        _require_owner(caller, site, "change the billing contact")
+        if site.billing_contact == email:
+            return site
+        self._conn.execute("UPDATE sites SET billing_contact = ? WHERE id = ?", (email, site_id))
+        self._bump_version(site_id)
+        return self.load_site(site_id)
+
+    def purchase(
+        self, caller: str, site_id: str, package: Package, if_match: int | None
+    ) -> tuple[Purchase, int]:
+        """Charge the owner, invoice the owner, and switch the package for a year."""
+        site = self.site_for_write(caller, site_id, if_match)
+        _require_owner(caller, site, "buy a package (the owner pays and is invoiced)")
+        _check_purchasable(site, package)
+        invoice = Invoice(
+            id=_new_id("in"),
+            site_id=site_id,
+            billed_to=site.owner,
+            package=package,
+            amount_cents=PRICE_CENTS[package],
+            issued_at=self.now,
+        )
+        purchase = Purchase(
+            id=_new_id("pu"),
+            site_id=site_id,
+            package=package,
+            amount_cents=invoice.amount_cents,
+            paid_by=site.owner,
+            invoice_id=invoice.id,
+            created_at=self.now,
+        )
+        self._insert_invoice(invoice)
+        self._conn.execute(
+            "INSERT INTO purchases VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (purchase.id, site_id, package.value, purchase.amount_cents, purchase.paid_by,
+             invoice.id, _to_text(self.now)),
+        )  # fmt: skip
+        self._conn.execute(
+            "UPDATE sites SET package = ?, package_paid_until = ? WHERE id = ?",
+            (package.value, _to_text(self.now + PACKAGE_PERIOD), site_id),
+        )
+        return purchase, self._bump_version(site_id)
+
+    def _insert_invoice(self, invoice: Invoice) -> None:
+        self._conn.execute(
+            "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?)",
+            (invoice.id, invoice.site_id, invoice.billed_to, invoice.package.value,
+             invoice.amount_cents, _to_text(invoice.issued_at)),
+        )  # fmt: skip
+
+    def invoices(self, caller: str, site_id: str) -> tuple[list[Invoice], int]:
+        """The owner's invoices of the site; earlier owners' invoices stay theirs."""
+        site = self.visible_site(caller, site_id)
+        _require_owner(caller, site, "see invoices (they are issued to the owner)")
+        found = [i for i in self.all_invoices(site_id) if i.billed_to == caller]
+        return found, site.version
+
+    def all_invoices(self, site_id: str) -> list[Invoice]:
+        rows = self._conn.execute(
+            "SELECT * FROM invoices WHERE site_id = ? ORDER BY issued_at, id", (site_id,)
+        ).fetchall()
+        return [
+            Invoice(id=r[0], site_id=r[1], billed_to=r[2], package=Package(r[3]),
+                    amount_cents=r[4], issued_at=_from_text(r[5]))
+            for r in rows
+        ]  # fmt: skip
+
+    # -- transfers --
+
+    def expire_due_transfers(self) -> None:
+        """Pending transfers past their expiry become ``expired`` and stop blocking."""
+        now = _to_text(self.now)
+        due = self._conn.execute(
+            "SELECT id, site_id FROM transfers WHERE status = 'pending' AND expires_at <= ?",
+            (now,),
+        ).fetchall()
+        for transfer_id, site_id in due:
+            self._conn.execute(
+                "UPDATE transfers SET status = 'expired' WHERE id = ?", (transfer_id,)
+            )
+            self._bump_version(site_id)
+
+    def pending_transfer(self, site_id: str) -> Transfer | None:
+        return self._pending_transfers_of([site_id]).get(site_id)
+
+    def all_transfers(self, site_id: str) -> list[Transfer]:
+        rows = self._conn.execute(
+            "SELECT * FROM transfers WHERE site_id = ? ORDER BY created_at, id", (site_id,)
+        ).fetchall()
+        return [_transfer_from_row(row) for row in rows]
+
+    def _transfer(self, transfer_id: str) -> Transfer | None:
+        row = self._conn.execute("SELECT * FROM transfers WHERE id = ?", (transfer_id,)).fetchone()
+        return None if row is None else _transfer_from_row(row)
+
+    def start_transfer(
+        self, caller: str, site_id: str, to: str, stay: bool, if_match: int | None
+    ) -> tuple[Transfer, int]:
+        site = self.site_for_write(caller, site_id, if_match)
+        _require_owner(caller, site, "hand the site over")
+        if to == site.owner:
+            raise unprocessable(f"{to} already owns site {site_id!r}; nothing to hand over.")
+        if self.account(to) is None:
+            raise unprocessable(
+                f"There is no account for {to}: the client must sign up first, "
+                "then start the transfer again."
+            )
+        if site.pending_transfer is not None:
+            raise conflict(_pending_detail(site.pending_transfer))
+        transfer = Transfer(
+            id=_new_id("tr"),
+            site_id=site_id,
+            from_owner=site.owner,
+            to=to,
+            stay_as_collaborator=stay,
+            status=TransferStatus.PENDING,
+            created_at=self.now,
+            expires_at=self.now + TRANSFER_LIFETIME,
+        )
+        self._conn.execute(
+            "INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (transfer.id, site_id, transfer.from_owner, to, int(stay), transfer.status.value,
+             _to_text(transfer.created_at), _to_text(transfer.expires_at)),
+        )  # fmt: skip
+        return transfer, self._bump_version(site_id)
+
+    def cancel_transfer(
+        self, caller: str, site_id: str, transfer_id: str, if_match: int | None
+    ) -> int:
+        site = self.site_for_write(caller, site_id, if_match)
+        _require_owner(caller, site, "cancel a transfer")
+        transfer = self._transfer(transfer_id)
+        if transfer is None or transfer.site_id != site_id:
+            raise not_found(f"Site {site_id!r} has no transfer {transfer_id!r}.")
+        _require_pending(transfer)
+        self._set_transfer_status(transfer_id, TransferStatus.CANCELLED)
+        return self._bump_version(site_id)
+
+    def respond_to_transfer(
+        self, caller: str, transfer_id: str, accept: bool, if_match: int | None
+    ) -> tuple[Transfer, int]:
+        """The recipient accepts or declines; only the recipient may."""
+        transfer = self._transfer(transfer_id)
+        unknown = not_found(f"There is no transfer {transfer_id!r}, or it is not addressed to you.")
+        if transfer is None:
+            raise unknown
+        site = self.load_site(transfer.site_id)
+        if caller != transfer.to:
+            if caller == site.owner or caller in site.collaborators:
+                verb = "accept" if accept else "decline"
+                raise forbidden(f"Only the recipient, {transfer.to}, can {verb} this transfer.")
+            raise unknown
+        _check_version(site, if_match)
+        _require_pending(transfer)
+        if accept:
+            self._hand_over(site, transfer)
+        status = TransferStatus.ACCEPTED if accept else TransferStatus.DECLINED
+        self._set_transfer_status(transfer_id, status)
+        return transfer.model_copy(update={"status": status}), self._bump_version(site.id)
+
+    def _hand_over(self, site: Site, transfer: Transfer) -> None:
+        """The recipient owns and is billed; the former owner stays as editor or leaves."""
+        self._conn.execute(
+            "UPDATE sites SET owner = ?, billing_contact = ? WHERE id = ?",
+            (transfer.to, transfer.to, site.id),
+        )
+        self._conn.execute(
+            "DELETE FROM collaborators WHERE site_id = ? AND email IN (?, ?)",
+            (site.id, transfer.to, site.owner),
+        )
+        if transfer.stay_as_collaborator:
+            self._conn.execute(
+                "INSERT INTO collaborators (site_id, email, role) VALUES (?, ?, ?)",
+                (site.id, site.owner, Role.EDITOR.value),
+            )
+
+    def _set_transfer_status(self, transfer_id: str, status: TransferStatus) -> None:
+        self._conn.execute(
+            "UPDATE transfers SET status = ? WHERE id = ?", (status.value, transfer_id)
+        )
+
+    # -- seeding and bulk loading --
+
+    def put_site(
+        self,
+        site_id: str,
+        *,
+        name: str,
+        owner: str,
+        billing_contact: str,
+        package: Package,
+        collaborators: Mapping[str, Role],
+        package_paid_until: datetime | None = None,
+    ) -> None:
+        """Create a site, or set it to exactly this state; unchanged means no new version."""
+        paid_until = package_paid_until
+        if paid_until is None and package is Package.PREMIUM:
+            paid_until = self.now + PACKAGE_PERIOD
+        if not self.site_exists(site_id):
+            self.insert_sites([(site_id, name, owner, billing_contact, package, paid_until,
+                                collaborators)])  # fmt: skip
+            return
+        current = self.load_site(site_id)
+        if package_paid_until is None and current.package is package:
+            paid_until = current.package_paid_until
+        wanted = current.model_copy(
+            update={"name": name, "owner": owner, "billing_contact": billing_contact,
+                    "package": package, "package_paid_until": paid_until,
+                    "collaborators": dict(collaborators)}
+        )  # fmt: skip
+        if wanted == current:
+            return
+        self._conn.execute(
+            "UPDATE sites SET name = ?, owner = ?, billing_contact = ?, package = ?,"
+            " package_paid_until = ? WHERE id = ?",
+            (name, owner, billing_contact, package.value,
+             None if paid_until is None else _to_text(paid_until), site_id),
+        )  # fmt: skip
+        self._conn.execute("DELETE FROM collaborators WHERE site_id = ?", (site_id,))
+        self._insert_collaborators(site_id, collaborators)
+        self._bump_version(site_id)
+
+    def insert_sites(self, sites: Iterable[SiteRow]) -> int:
+        """Insert new sites in bulk (benchmarks, seeding); returns how many."""
+        count = 0
+        for site_id, name, owner, billing, package, paid_until, collaborators in sites:
+            self._conn.execute(
+                "INSERT INTO sites VALUES (?, ?, ?, ?, ?, ?, 1)",
+                (site_id, name, owner, billing, package.value,
+                 None if paid_until is None else _to_text(paid_until)),
+            )  # fmt: skip
+            self._insert_collaborators(site_id, collaborators)
+            count += 1
+        return count
+
+    def _insert_collaborators(self, site_id: str, collaborators: Mapping[str, Role]) -> None:
+        self._conn.executemany(
+            "INSERT INTO collaborators (site_id, email, role) VALUES (?, ?, ?)",
+            [(site_id, email, role.value) for email, role in collaborators.items()],
+        )
+
+
+SiteRow = tuple[str, str, str, str, Package, datetime | None, Mapping[str, Role]]
+"""(id, name, owner, billing_contact, package, package_paid_until, collaborators)."""
+
+
+def _transfer_from_row(row: tuple[object, ...]) -> Transfer:
+    return Transfer(
+        id=str(row[0]),
+        site_id=str(row[1]),
+        from_owner=str(row[2]),
+        to=str(row[3]),
+        stay_as_collaborator=bool(row[4]),
+        status=TransferStatus(str(row[5])),
+        created_at=_from_text(str(row[6])),
+        expires_at=_from_text(str(row[7])),
+    )
+
+
+def _check_version(site: Site, if_match: int | None) -> None:
+    if if_match is not None and if_match != site.version:
+        raise ProblemError(
+            412,
+            "Precondition Failed",
+            f"Site {site.id!r} is at version {site.version}, not {if_match}: it changed "
+            "since you read it. Read it again and re-plan.",
+        )
+
+
+def _require_owner(caller: str, site: Site, action: str) -> None:
+    if caller != site.owner:
+        raise forbidden(f"Only the owner of site {site.id!r}, {site.owner}, can {action}.")
+
+
+def _require_manager(caller: str, site: Site) -> None:
+    """The owner, or an ``admin`` collaborator, manages collaborators."""
+    if caller != site.owner and site.collaborators.get(caller) is not Role.ADMIN:
+        raise forbidden(
+            f"Only the owner of site {site.id!r}, {site.owner}, or an admin collaborator "
+            "can manage collaborators."
+        )
+
+
+def _check_collaborator_cap(site: Site) -> None:
+    cap = COLLABORATOR_CAP[site.package]
+    if len(site.collaborators) >= cap:
+        raise conflict(
+            f"Site {site.id!r} has the {site.package.value} package, which allows at most "
+            f"{cap} collaborators; remove one first or upgrade the package."
+        )
+
+
+def _check_purchasable(site: Site, package: Package) -> None:
+    if site.package is package:
+        raise conflict(f"Site {site.id!r} already has the {package.value} package.")
+    if package is Package.FREE:
+        until = site.package_paid_until.date() if site.package_paid_until else "its period end"
+        raise conflict(
+            f"Site {site.id!r} has a paid {site.package.value} package until {until}; "
+            "it is not refunded and cannot be changed to free before then."
+        )
+
+
+def _require_pending(transfer: Transfer) -> None:
+    if transfer.status is TransferStatus.PENDING:
+        return
+    if transfer.status is TransferStatus.EXPIRED:
+        raise conflict(
+            f"Transfer {transfer.id!r} expired on {transfer.expires_at:%Y-%m-%d}; "
+            "the owner must start a new one."
+        )
+    raise conflict(f"Transfer {transfer.id!r} is already {transfer.status.value}.")
+
+
+def _pending_detail(transfer: Transfer) -> str:
+    return (
+        f"Site {transfer.site_id!r} already has a pending transfer {transfer.id!r} to "
+        f"{transfer.to} (expires {transfer.expires_at:%Y-%m-%d}); cancel it first."
+    )

@@ -1,0 +1,25 @@
+"""Fixtures: a seeded sandbox on 127.0.0.1 and clients for its accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from platform_support import FAST_RETRY, STUDIO, TOKENS, seed
+
+from reconciler.platform.client import PlatformClient
+from reconciler.sandbox.server import EmbeddedSandbox
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[EmbeddedSandbox]:
+    with EmbeddedSandbox(tmp_path / "sandbox.db") as running:
+        seed(running)
+        yield running
+
+
+@pytest.fixture
+def studio(sandbox: EmbeddedSandbox) -> Iterator[PlatformClient]:
+    with PlatformClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
+        yield client

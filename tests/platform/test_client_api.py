@@ -1,0 +1,99 @@
+"""The client against the sandbox: reads, writes, versions, typed errors."""
+
+from __future__ import annotations
+
+import pytest
+from platform_support import ANNA, BEN, STUDIO, TOKENS
+
+from reconciler.model import Package, Role
+from reconciler.platform.client import PlatformClient, Written
+from reconciler.platform.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    StaleVersion,
+    Unauthorized,
+)
+from reconciler.platform.schema import TransferStatus, to_observed
+from reconciler.sandbox.server import EmbeddedSandbox
+
+
+def test_me_and_one_site(studio: PlatformClient) -> None:
+    assert studio.me().email == STUDIO
+    site = studio.get_site("site-000")
+    assert (site.owner, site.version, site.collaborators) == (STUDIO, 1, {BEN: Role.VIEWER})
+
+
+def test_listing_takes_one_request_per_page(sandbox: EmbeddedSandbox) -> None:
+    with sandbox.store.transaction() as tx:
+        tx.insert_sites(
+            (f"more-{n:03d}", "More", STUDIO, STUDIO, Package.FREE, None, {}) for n in range(7)
+        )
+    with PlatformClient(sandbox.url, TOKENS[STUDIO]) as client:
+        ids = [site.id for site in client.iter_sites(page_size=4)]
+        assert ids == sorted(ids)
+        assert len(ids) == 10
+        assert client.stats().by_route == {"GET /v1/sites": 3}
+
+
+def test_writes_return_the_new_version(studio: PlatformClient) -> None:
+    added = studio.put_collaborator("site-000", ANNA, Role.EDITOR, if_match=1)
+    assert added == Written(added.value, 2)
+    assert studio.delete_collaborator("site-000", ANNA, if_match=2).version == 3
+    contact = studio.set_billing_contact("site-000", "billing@pixel.example", if_match=3)
+    assert (contact.value.billing_contact, contact.version) == ("billing@pixel.example", 4)
+    bought = studio.purchase("site-000", Package.PREMIUM, if_match=4)
+    assert (bought.value.paid_by, bought.version) == (STUDIO, 5)
+    transfer = studio.start_transfer("site-000", ANNA, True, if_match=5)
+    assert (transfer.value.status, transfer.version) == (TransferStatus.PENDING, 6)
+    observed = to_observed(studio.get_site("site-000"))
+    assert observed.pending_transfer is not None
+    assert observed.pending_transfer.to == ANNA
+    assert observed.package_paid_until is not None
+    assert studio.cancel_transfer("site-000", transfer.value.id, if_match=6).version == 7
+    assert [invoice.billed_to for invoice in studio.invoices("site-000")] == [STUDIO]
+
+
+def test_the_recipient_accepts_through_the_client(
+    sandbox: EmbeddedSandbox, studio: PlatformClient
+) -> None:
+    transfer = studio.start_transfer("site-001", ANNA, False).value
+    with PlatformClient(sandbox.url, TOKENS[ANNA]) as anna:
+        assert anna.accept_transfer(transfer.id).value.status is TransferStatus.ACCEPTED
+        assert anna.get_site("site-001").owner == ANNA
+    transfer = studio.start_transfer("site-002", BEN, False).value
+    with PlatformClient(sandbox.url, TOKENS[BEN]) as ben:
+        assert ben.decline_transfer(transfer.id).value.status is TransferStatus.DECLINED
+
+
+def test_a_stale_version_raises_stale_version(studio: PlatformClient) -> None:
+    with pytest.raises(StaleVersion) as caught:
+        studio.put_collaborator("site-000", ANNA, Role.EDITOR, if_match=9)
+    assert caught.value.status == 412
+    assert caught.value.detail is not None
+    assert "is at version 1, not 9" in caught.value.detail
+    assert str(caught.value).startswith("PUT /v1/sites/site-000/collaborators/")
+
+
+def test_errors_are_typed_and_carry_the_problem(studio: PlatformClient) -> None:
+    with pytest.raises(NotFound, match="There is no site 'nope', or you may not see it"):
+        studio.get_site("nope")
+    with pytest.raises(BadRequest, match="the client must sign up first"):
+        studio.start_transfer("site-000", "stranger@nowhere.example", True)
+    studio.start_transfer("site-000", ANNA, True)
+    with pytest.raises(Conflict, match="already has a pending transfer"):
+        studio.start_transfer("site-000", BEN, True)
+
+
+def test_an_unknown_token_is_unauthorized(sandbox: EmbeddedSandbox) -> None:
+    with PlatformClient(sandbox.url, "not-a-real-token") as client, pytest.raises(Unauthorized):
+        client.me()
+
+
+def test_a_caller_supplied_idempotency_key_makes_a_repeat_harmless(
+    sandbox: EmbeddedSandbox, studio: PlatformClient
+) -> None:
+    first = studio.purchase("site-000", Package.PREMIUM, idempotency_key="order-42")
+    again = studio.purchase("site-000", Package.PREMIUM, idempotency_key="order-42")
+    assert first == again
+    assert len(sandbox.store.invoices_of("site-000")) == 1

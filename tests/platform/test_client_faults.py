@@ -1,0 +1,84 @@
+"""Under injected 503s, 429s and dropped answers, each operation takes effect once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from platform_support import ANNA, FAST_RETRY, STUDIO, TOKENS, seed
+
+from reconciler.model import Package, Role
+from reconciler.platform.client import PlatformClient, RetryPolicy
+from reconciler.platform.errors import ServerError, TransportError
+from reconciler.sandbox.faults import FaultSpec
+from reconciler.sandbox.server import EmbeddedSandbox
+
+
+def test_every_operation_takes_effect_exactly_once(tmp_path: Path) -> None:
+    faults = FaultSpec.parse("error_rate=0.25,drop_rate=0.25,seed=11")
+    with EmbeddedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
+        ids = seed(sandbox, sites=12)
+        with PlatformClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
+            for site_id in ids:
+                version = client.get_site(site_id).version
+                added = client.put_collaborator(site_id, ANNA, Role.EDITOR, if_match=version)
+                bought = client.purchase(site_id, Package.PREMIUM, if_match=added.version)
+                client.start_transfer(site_id, ANNA, True, if_match=bought.version)
+            stats = client.stats()
+        for site_id in ids:
+            site = sandbox.store.site(site_id)
+            assert site.version == 4  # three writes, each applied once
+            assert len(sandbox.store.invoices_of(site_id)) == 1
+            assert len(sandbox.store.transfers_of(site_id)) == 1
+    # The faults really happened.
+    assert stats.by_status.get("dropped", 0) > 0
+    assert stats.by_status.get("503", 0) > 0
+
+
+def test_concurrent_clients_ride_out_sustained_rate_limiting(tmp_path: Path) -> None:
+    faults = FaultSpec.parse("rate_limit=50,drop_rate=0.05,seed=5")
+    with EmbeddedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
+        ids = seed(sandbox, sites=40)
+        with PlatformClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
+
+            def handle(site_id: str) -> int:
+                client.get_site(site_id)
+                client.purchase(site_id, Package.PREMIUM)
+                return client.put_collaborator(site_id, ANNA, Role.VIEWER).version
+
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                versions = list(pool.map(handle, ids))
+            stats = client.stats()
+        assert versions == [3] * len(ids)
+        assert all(len(sandbox.store.invoices_of(site_id)) == 1 for site_id in ids)
+    assert stats.by_status.get("429", 0) > 0
+
+
+def test_retries_are_bounded(tmp_path: Path) -> None:
+    sleeps: list[float] = []
+    retry = RetryPolicy(max_attempts=3, base_delay=0.01)
+    with EmbeddedSandbox(tmp_path / "s.db", faults=FaultSpec.parse("error_rate=1")) as sandbox:
+        seed(sandbox)
+        with (
+            PlatformClient(sandbox.url, TOKENS[STUDIO], retry=retry, sleep=sleeps.append) as client,
+            pytest.raises(ServerError) as caught,
+        ):
+            client.purchase("site-000", Package.PREMIUM)
+        assert "temporarily unavailable" in str(caught.value)
+        assert len(sleeps) == 2
+        assert all(0 <= s <= 0.02 for s in sleeps)
+        assert sandbox.store.invoices_of("site-000") == []
+
+
+def test_no_answer_at_all_is_a_transport_error(tmp_path: Path) -> None:
+    with EmbeddedSandbox(tmp_path / "s.db", faults=FaultSpec.parse("drop_rate=1")) as sandbox:
+        seed(sandbox)
+        retry = RetryPolicy(max_attempts=2, base_delay=0.0)
+        with PlatformClient(sandbox.url, TOKENS[STUDIO], retry=retry) as client:
+            with pytest.raises(TransportError) as caught:
+                client.purchase("site-000", Package.PREMIUM)
+            assert caught.value.retryable
+            assert "no answer from http://127.0.0.1" in str(caught.value)
+        # Two attempts, same key: the purchase happened once.
+        assert len(sandbox.store.invoices_of("site-000")) == 1

@@ -1,0 +1,46 @@
+"""Accounts, a clock and a seed shared by the sandbox tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from reconciler.model import AccountKind, Package, Role
+from reconciler.sandbox.server import EmbeddedSandbox
+
+STUDIO = "studio@pixel.example"
+ANNA = "anna@acme-bakery.example"
+BEN = "ben@bens-bikes.example"
+RIVAL = "rival@other-agency.example"
+TOM = "tom@freelance.example"
+TOKENS = {STUDIO: "studio-token", ANNA: "anna-token", BEN: "ben-token", RIVAL: "rival-token"}
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def seed_people(sandbox: EmbeddedSandbox) -> None:
+    """Four accounts and one free site, acme-bakery, owned by the studio with Tom viewing."""
+    store = sandbox.store
+    store.ensure_account(STUDIO, AccountKind.EXPERT, token=TOKENS[STUDIO])
+    store.ensure_account(RIVAL, AccountKind.EXPERT, token=TOKENS[RIVAL])
+    store.ensure_account(ANNA, AccountKind.CUSTOMER, token=TOKENS[ANNA])
+    store.ensure_account(BEN, AccountKind.CUSTOMER, token=TOKENS[BEN])
+    with store.transaction() as tx:
+        tx.put_site(
+            "acme-bakery",
+            name="ACME Bakery",
+            owner=STUDIO,
+            billing_contact=STUDIO,
+            package=Package.FREE,
+            collaborators={TOM: Role.VIEWER},
+        )

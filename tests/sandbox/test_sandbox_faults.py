@@ -1,0 +1,128 @@
+"""Injected faults: 503 without effect, dropped answers with effect, latency, 429."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+from sandbox_support import STUDIO, TOKENS, FakeClock, seed_people
+
+from reconciler.sandbox.faults import FaultSpec, FaultSpecError, RateLimiter
+from reconciler.sandbox.server import EmbeddedSandbox
+
+AUTH = {"Authorization": f"Bearer {TOKENS[STUDIO]}"}
+PURCHASE = "/v1/sites/acme-bakery/purchases"
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as opened:
+        yield opened
+
+
+@contextmanager
+def faulty_sandbox(tmp_path: Path, spec: str) -> Iterator[EmbeddedSandbox]:
+    """A seeded sandbox injecting the faults of ``spec``."""
+    faults = FaultSpec.parse(spec)
+    with EmbeddedSandbox(tmp_path / "faulty.db", faults=faults, clock=FakeClock()) as sandbox:
+        seed_people(sandbox)
+        yield sandbox
+
+
+def test_a_fault_spec_is_parsed() -> None:
+    spec = FaultSpec.parse("error_rate=0.1, drop_rate=0.05,latency_ms=20,rate_limit=50,seed=3")
+    assert spec == FaultSpec(error_rate=0.1, drop_rate=0.05, latency_ms=20, rate_limit=50.0, seed=3)
+    assert FaultSpec.parse("") == FaultSpec()
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("error_rate=2", "error_rate must be between 0 and 1, got '2'"),
+        ("drop_rate=lots", "drop_rate must be a number, got 'lots'"),
+        ("latency_ms=-5", "latency_ms must not be negative"),
+        ("latency_ms=1.5", "latency_ms must be a whole number"),
+        ("rate_limit=0", "rate_limit must be more than 0"),
+        ("error_rate=nan", "error_rate must be a finite number"),
+        ("jitter=3", "unknown key 'jitter' (known: error_rate, drop_rate, latency_ms"),
+        ("error_rate", "'error_rate' is not key=value"),
+    ],
+)
+def test_a_bad_fault_spec_is_explained(spec: str, message: str) -> None:
+    with pytest.raises(FaultSpecError) as caught:
+        FaultSpec.parse(spec)
+    assert message in str(caught.value)
+
+
+def test_an_injected_error_does_no_work(tmp_path: Path, session: requests.Session) -> None:
+    with faulty_sandbox(tmp_path, "error_rate=1") as sandbox:
+        response = session.post(sandbox.url + PURCHASE, json={"package": "premium"}, headers=AUTH)
+        assert response.status_code == 503
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert "retry later" in response.json()["detail"]
+        assert sandbox.store.invoices_of("acme-bakery") == []
+        stats = session.get(sandbox.url + "/sandbox/stats").json()
+        assert stats["by_status"] == {"503": 1}
+
+
+def test_a_dropped_answer_did_the_work(tmp_path: Path, session: requests.Session) -> None:
+    with faulty_sandbox(tmp_path, "drop_rate=1") as sandbox:
+        with pytest.raises(requests.ConnectionError):
+            session.post(sandbox.url + PURCHASE, json={"package": "premium"}, headers=AUTH)
+        assert len(sandbox.store.invoices_of("acme-bakery")) == 1
+        # The sandbox's own pages are never faulted.
+        assert session.get(sandbox.url + "/openapi.json").status_code == 200
+        stats = session.get(sandbox.url + "/sandbox/stats").json()
+        routes = {"POST /v1/sites/{site_id}/purchases": 1, "GET /openapi.json": 1}
+        assert stats["by_route"] == routes
+        assert stats["by_status"] == {"dropped": 1, "200": 1}
+
+
+def test_latency_delays_every_answer(tmp_path: Path, session: requests.Session) -> None:
+    with faulty_sandbox(tmp_path, "latency_ms=150") as sandbox:
+        started = time.monotonic()
+        assert session.get(sandbox.url + "/v1/me", headers=AUTH).status_code == 200
+        assert time.monotonic() - started >= 0.15
+
+
+def test_above_the_rate_limit_the_answer_is_429_with_retry_after(
+    tmp_path: Path, session: requests.Session
+) -> None:
+    with faulty_sandbox(tmp_path, "rate_limit=5") as sandbox:
+        statuses = [session.get(sandbox.url + "/v1/me", headers=AUTH) for _ in range(8)]
+        limited = [r for r in statuses if r.status_code == 429]
+        assert [r.status_code for r in statuses[:5]] == [200] * 5
+        assert limited
+        assert int(limited[0].headers["Retry-After"]) >= 1
+        assert "More than 5 requests per second" in limited[0].json()["detail"]
+        # Another token has its own bucket.
+        other = {"Authorization": f"Bearer {TOKENS['anna@acme-bakery.example']}"}
+        assert session.get(sandbox.url + "/v1/me", headers=other).status_code == 200
+
+
+def test_the_token_bucket_refills_at_the_rate() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2.0, monotonic=lambda: now[0])
+    assert [limiter.retry_after("t") for _ in range(3)] == [None, None, 1]
+    now[0] += 0.5
+    assert limiter.retry_after("t") is None
+    assert limiter.retry_after("t") == 1
+
+
+def test_seeded_faults_repeat(tmp_path: Path, session: requests.Session) -> None:
+    outcomes = []
+    for run in range(2):
+        sandbox = EmbeddedSandbox(
+            tmp_path / f"run{run}.db", faults=FaultSpec.parse("error_rate=0.5,seed=42")
+        )
+        with sandbox:
+            seed_people(sandbox)
+            outcomes.append(
+                [session.get(sandbox.url + "/v1/me", headers=AUTH).status_code for _ in range(12)]
+            )
+    assert outcomes[0] == outcomes[1]
+    assert set(outcomes[0]) == {200, 503}

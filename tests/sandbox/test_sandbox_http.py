@@ -1,0 +1,180 @@
+"""The HTTP contract: tokens, problems, ETag/If-Match, Idempotency-Key, pages, stats."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import requests
+from sandbox_support import ANNA, STUDIO, TOKENS
+
+from reconciler.model import Package, Role
+from reconciler.sandbox.server import EmbeddedSandbox
+
+Http = Callable[..., requests.Response]
+STUDIO_TOKEN = TOKENS[STUDIO]
+SITE_PATH = "/v1/sites/acme-bakery"
+
+
+def assert_problem(response: requests.Response, status: int, detail_part: str) -> None:
+    assert response.status_code == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"] == "about:blank"
+    assert detail_part in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("token", "detail"),
+    [(None, "Authorization: Bearer <token>"), ("wrong-token", "unknown or revoked")],
+)
+def test_a_missing_or_unknown_token_is_401(http: Http, token: str | None, detail: str) -> None:
+    response = http("GET", "/v1/me", token=token)
+    assert_problem(response, 401, detail)
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_me_is_the_tokens_account(http: Http) -> None:
+    assert http("GET", "/v1/me", token=STUDIO_TOKEN).json() == {"email": STUDIO, "kind": "expert"}
+
+
+def test_unknown_routes_and_methods_answer_problems(http: Http) -> None:
+    assert_problem(http("GET", "/v1/nothing-here"), 404, "There is no route /v1/nothing-here")
+    assert_problem(http("PATCH", SITE_PATH, token=STUDIO_TOKEN), 405, "PATCH is not allowed")
+
+
+def test_validation_errors_are_problems_a_human_can_act_on(http: Http) -> None:
+    response = http("PUT", f"{SITE_PATH}/collaborators/{ANNA}", STUDIO_TOKEN, json={"role": "boss"})
+    assert_problem(response, 422, "body.role: Input should be 'viewer', 'editor' or 'admin'")
+    response = http("PUT", f"{SITE_PATH}/billing-contact", STUDIO_TOKEN, json={"email": "nope"})
+    assert_problem(response, 422, "'nope' is not a valid e-mail address")
+
+
+def test_reads_and_writes_carry_the_version_as_etag(http: Http) -> None:
+    assert http("GET", SITE_PATH, token=STUDIO_TOKEN).headers["ETag"] == '"1"'
+    put = http("PUT", f"{SITE_PATH}/collaborators/{ANNA}", STUDIO_TOKEN, json={"role": "viewer"})
+    assert (put.status_code, put.headers["ETag"], put.json()["version"]) == (200, '"2"', 2)
+    delete = http("DELETE", f"{SITE_PATH}/collaborators/{ANNA}", STUDIO_TOKEN)
+    assert (delete.status_code, delete.headers["ETag"], delete.content) == (204, '"3"', b"")
+
+
+def test_a_stale_if_match_is_412_and_changes_nothing(http: Http) -> None:
+    stale = {"If-Match": '"7"'}
+    response = http("PUT", f"{SITE_PATH}/billing-contact", STUDIO_TOKEN, stale, {"email": ANNA})
+    assert_problem(response, 412, "is at version 1, not 7")
+    current = {"If-Match": '"1"'}
+    response = http("PUT", f"{SITE_PATH}/billing-contact", STUDIO_TOKEN, current, {"email": ANNA})
+    assert (response.status_code, response.headers["ETag"]) == (200, '"2"')
+
+
+def test_a_malformed_if_match_is_422(http: Http) -> None:
+    response = http("DELETE", f"{SITE_PATH}/collaborators/{ANNA}", STUDIO_TOKEN, {"If-Match": "v1"})
+    assert_problem(response, 422, 'If-Match must be a site version in quotes, like "3"')
+
+
+def test_a_repeated_idempotency_key_replays_the_first_answer(
+    http: Http, sandbox: EmbeddedSandbox
+) -> None:
+    headers = {"Idempotency-Key": "buy-1", "If-Match": '"1"'}
+    body = {"package": "premium"}
+    first = http("POST", f"{SITE_PATH}/purchases", STUDIO_TOKEN, headers, body)
+    # The retry's If-Match is now stale (its own first attempt moved the version): the
+    # replay happens first, so the retry gets the original answer, not a 412.
+    again = http("POST", f"{SITE_PATH}/purchases", STUDIO_TOKEN, headers, body)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert first.headers["ETag"] == again.headers["ETag"] == '"2"'
+    assert len(sandbox.store.invoices_of("acme-bakery")) == 1
+
+
+def test_idempotency_keys_cover_put_and_delete(http: Http) -> None:
+    headers = {"Idempotency-Key": "remove-tom"}
+    path = f"{SITE_PATH}/collaborators/tom@freelance.example"
+    first = http("DELETE", path, STUDIO_TOKEN, headers)
+    again = http("DELETE", path, STUDIO_TOKEN, headers)
+    assert (first.status_code, again.status_code) == (204, 204)
+    assert again.headers["ETag"] == '"2"'
+
+
+def test_an_idempotency_key_reused_for_another_request_is_422(http: Http) -> None:
+    headers = {"Idempotency-Key": "k-1"}
+    http("PUT", f"{SITE_PATH}/collaborators/{ANNA}", STUDIO_TOKEN, headers, {"role": "viewer"})
+    response = http(
+        "PUT", f"{SITE_PATH}/collaborators/{ANNA}", STUDIO_TOKEN, headers, {"role": "editor"}
+    )
+    assert_problem(response, 422, "'k-1' was already used for a different request")
+
+
+def test_idempotency_keys_belong_to_one_token(http: Http) -> None:
+    headers = {"Idempotency-Key": "same"}
+    path = f"{SITE_PATH}/collaborators/{ANNA}"
+    mine = http("PUT", path, STUDIO_TOKEN, headers, {"role": "admin"})
+    theirs = http("POST", "/v1/transfers/tr_none/accept", TOKENS[ANNA], headers)
+    assert mine.status_code == 200
+    assert_problem(theirs, 404, "There is no transfer 'tr_none'")
+
+
+def test_pages_are_sorted_by_id_and_follow_the_cursor(http: Http, sandbox: EmbeddedSandbox) -> None:
+    with sandbox.store.transaction() as tx:
+        for n in (3, 1, 2, 5, 4):
+            tx.put_site(
+                f"site-{n}", name=f"Site {n}", owner=STUDIO, billing_contact=STUDIO,
+                package=Package.FREE, collaborators={ANNA: Role.VIEWER} if n % 2 else {},
+            )  # fmt: skip
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = http("GET", "/v1/sites" + params, token=STUDIO_TOKEN).json()
+        seen += [site["id"] for site in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ["acme-bakery", "site-1", "site-2", "site-3", "site-4", "site-5"]
+    anna_sites = http("GET", "/v1/sites", token=TOKENS[ANNA]).json()["items"]
+    assert [site["id"] for site in anna_sites] == ["site-1", "site-3", "site-5"]
+    assert anna_sites[0]["collaborators"] == {ANNA: "viewer"}
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ("?limit=501", "query.limit: Input should be less than or equal to 500"),
+        ("?limit=0", "query.limit: Input should be greater than or equal to 1"),
+        ("?cursor=garbage", "The cursor is not one this API gave out"),
+    ],
+)
+def test_bad_page_requests_are_422(http: Http, query: str, detail: str) -> None:
+    assert_problem(http("GET", "/v1/sites" + query, token=STUDIO_TOKEN), 422, detail)
+
+
+def test_the_default_page_is_100_sites(http: Http, sandbox: EmbeddedSandbox) -> None:
+    with sandbox.store.transaction() as tx:
+        tx.insert_sites(
+            (f"bulk-{n:04d}", "Bulk", STUDIO, STUDIO, Package.FREE, None, {}) for n in range(150)
+        )
+    page = http("GET", "/v1/sites", token=STUDIO_TOKEN).json()
+    assert len(page["items"]) == 100
+    assert page["next_cursor"] is not None
+
+
+def test_stats_count_requests_by_route_template_and_status(http: Http) -> None:
+    http("GET", SITE_PATH, token=STUDIO_TOKEN)
+    http("GET", "/v1/sites/other", token=STUDIO_TOKEN)
+    http("GET", "/v1/me")
+    stats = http("GET", "/sandbox/stats").json()
+    assert stats == {
+        "total": 3,
+        "by_route": {"GET /v1/sites/{site_id}": 2, "GET /v1/me": 1},
+        "by_status": {"200": 1, "404": 1, "401": 1},
+    }
+
+
+def test_the_openapi_document_describes_problems_and_etags(http: Http) -> None:
+    document = http("GET", "/openapi.json").json()
+    assert "/docs" not in document["paths"]
+    put = document["paths"]["/v1/sites/{site_id}/collaborators/{email}"]["put"]
+    assert "application/problem+json" in put["responses"]["412"]["content"]
+    assert "ETag" in put["responses"]["200"]["headers"]
+    assert "Retry-After" in put["responses"]["429"]["headers"]

@@ -1,0 +1,182 @@
+"""Seed files and the ``sandbox`` commands, run through click."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.errors import ReconcilerError
+from reconciler.model import Package, Role
+from reconciler.sandbox.cli import sandbox
+from reconciler.sandbox.faults import FaultSpecError
+from reconciler.sandbox.seed import SeedError, load_seed, seed_file
+from reconciler.sandbox.store import SandboxError, SandboxStore
+
+SEED = """\
+accounts:
+  - {email: studio@pixel.example, kind: expert, token: studio-token}
+  - {email: Anna@ACME-bakery.example, kind: customer}
+sites:
+  - id: acme-bakery
+    name: ACME Bakery
+    owner: studio@pixel.example
+    billing_contact: studio@pixel.example
+    package: free
+    collaborators: {tom@freelance.example: viewer}
+  - id: old-shop
+    name: Old Shop
+    owner: anna@acme-bakery.example
+    package: premium
+"""
+
+
+@pytest.fixture
+def seed_path(tmp_path: Path) -> Path:
+    path = tmp_path / "seed.yaml"
+    path.write_text(SEED)
+    return path
+
+
+def test_a_seed_creates_accounts_and_sites(tmp_path: Path, seed_path: Path) -> None:
+    with SandboxStore(tmp_path / "s.db") as store:
+        result = seed_file(store, seed_path)
+        assert (result.accounts, result.sites) == (2, 2)
+        site = store.site("acme-bakery")
+        assert site.collaborators == {"tom@freelance.example": Role.VIEWER}
+        assert store.token_for("studio@pixel.example") == "studio-token"
+        # An account without a token in the seed gets one.
+        assert store.token_for("anna@acme-bakery.example").startswith("sbx_")
+        old_shop = store.site("old-shop")
+        assert (old_shop.billing_contact, old_shop.package) == (
+            "anna@acme-bakery.example",
+            Package.PREMIUM,
+        )
+        assert old_shop.package_paid_until is not None
+
+
+def test_seeding_twice_gives_the_same_state(tmp_path: Path, seed_path: Path) -> None:
+    with SandboxStore(tmp_path / "s.db") as store:
+        seed_file(store, seed_path)
+        before = [store.site(s) for s in ("acme-bakery", "old-shop")]
+        token = store.token_for("anna@acme-bakery.example")
+        seed_file(store, seed_path)
+        assert [store.site(s) for s in ("acme-bakery", "old-shop")] == before
+        assert store.token_for("anna@acme-bakery.example") == token
+        assert store.invoices_of("old-shop") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("accounts: [\n  {email: x", "seed.yaml:3:1: not valid YAML"),
+        ("- just a list", "seed.yaml: a seed file is a mapping"),
+        ("acounts: []", "seed.yaml: the seed file has problems:\n  acounts: Extra inputs"),
+        (
+            "accounts:\n  - {email: not-an-address, kind: expert}",
+            "accounts[0].email: Value error, 'not-an-address' is not a valid e-mail",
+        ),
+        ("accounts:\n  - {email: a@b.example, kind: robot}", "accounts[0].kind: Input should be"),
+        (
+            "sites:\n  - {id: Bad_Id, name: x, owner: a@b.example}",
+            "sites[0].id: String should match pattern",
+        ),
+        (
+            "accounts:\n  - {email: a@b.example, kind: expert}\n"
+            "  - {email: A@b.example, kind: expert}",
+            "account listed more than once: a@b.example",
+        ),
+        (
+            "sites:\n  - {id: s, name: x, owner: a@b.example,\n"
+            "     collaborators: {a@b.example: viewer}}",
+            "the owner a@b.example cannot also be a collaborator",
+        ),
+    ],
+)
+def test_a_bad_seed_file_is_explained_with_its_name(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "seed.yaml"
+    path.write_text(text)
+    with pytest.raises(SeedError) as caught:
+        load_seed(path)
+    assert str(path) in str(caught.value)
+    assert message.replace("seed.yaml", str(path)) in str(caught.value)
+
+
+def test_a_site_owned_by_an_unknown_account_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "seed.yaml"
+    path.write_text("sites:\n  - {id: s, name: S, owner: ghost@b.example}")
+    with SandboxStore(tmp_path / "s.db") as store, pytest.raises(SeedError) as caught:
+        seed_file(store, path)
+    assert "site 's': the owner ghost@b.example is not an account" in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_a_missing_seed_file_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(SeedError, match="cannot read the seed file"):
+        load_seed(tmp_path / "missing.yaml")
+
+
+# -- the commands --
+
+
+def invoke(*args: str) -> tuple[int, str, BaseException | None]:
+    result = CliRunner().invoke(sandbox, list(args))
+    return result.exit_code, result.output, result.exception
+
+
+def test_seed_and_transfer_commands(tmp_path: Path, seed_path: Path) -> None:
+    db = str(tmp_path / "cli.db")
+    code, output, _ = invoke("seed", str(seed_path), "--db", db)
+    assert (code, output) == (0, f"seeded 2 accounts and 2 sites into {db}\n")
+    with SandboxStore(Path(db)) as store, store.transaction() as tx:
+        tx.start_transfer(
+            "studio@pixel.example", "acme-bakery", "anna@acme-bakery.example", True, None
+        )
+    code, output, _ = invoke("transfer", "accept", "acme-bakery", "--db", db)
+    assert code == 0
+    assert output.startswith("anna@acme-bakery.example accepted the transfer of acme-bakery")
+    with SandboxStore(Path(db)) as store:
+        assert store.site("acme-bakery").owner == "anna@acme-bakery.example"
+
+
+def test_answering_without_a_pending_transfer_is_a_clear_error(
+    tmp_path: Path, seed_path: Path
+) -> None:
+    db = str(tmp_path / "cli.db")
+    invoke("seed", str(seed_path), "--db", db)
+    code, _, error = invoke("transfer", "decline", "acme-bakery", "--db", db)
+    assert code == 1
+    assert isinstance(error, SandboxError)
+    assert str(error) == (
+        "site 'acme-bakery' has no pending transfer to decline; the owner must start one first"
+    )
+    _, _, error = invoke("transfer", "accept", "nowhere", "--db", db)
+    assert isinstance(error, ReconcilerError)
+    assert "there is no site 'nowhere'" in str(error)
+
+
+def test_serve_refuses_a_bad_fault_spec_before_serving(tmp_path: Path) -> None:
+    code, _, error = invoke("serve", "--faults", "error_rate=5", "--db", str(tmp_path / "x.db"))
+    assert code == 1
+    assert isinstance(error, FaultSpecError)
+    assert "error_rate must be between 0 and 1" in str(error)
+
+
+def test_the_default_database_lives_under_dot_reconciler(
+    tmp_path: Path, seed_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = invoke("seed", str(seed_path))
+    assert code == 0
+    assert (tmp_path / ".reconciler" / "sandbox.db").is_file()
+
+
+@pytest.mark.parametrize("command", [["serve"], ["seed"], ["transfer"]])
+def test_every_command_has_examples_in_its_help(command: list[str]) -> None:
+    code, output, _ = invoke(*command, "--help")
+    assert code == 0
+    assert "Examples:" in output
+    assert "reconciler sandbox " + command[0] in output
