@@ -137,7 +137,7 @@ def schema() -> None:
     """
     from reconciler.sitefile import site_json_schema
 
-    click.echo(site_json_schema())
+    click.echo(site_json_schema(), nl=False)
 
 
 def _colour() -> bool:

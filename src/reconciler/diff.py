@@ -141,7 +141,9 @@ def _explain_after_handover(
             f"acceptance makes {want.owner} the billing contact; {want.owner} must then "
             f"set it to {billing}",
         )
-    if want.package is not None and want.package != have.package:
+    if want.package is Package.FREE and have.package is not Package.FREE:
+        _paid_package_stays(have, result)
+    elif want.package is not None and want.package != have.package:
         result.note(
             NoteKind.WAITING,
             f"{want.package.value} is bought by {want.owner} after accepting the handover, "
@@ -191,13 +193,17 @@ def _diff_package_kept(want: DesiredSite, have: ObservedSite, result: SiteDiff) 
     if want.package is None or want.package == have.package:
         return
     if want.package is Package.FREE:
-        result.note(
-            NoteKind.WARNING,
-            f"the site has {have.package.value}; a paid package is not cancelled by "
-            "reconciler and stays until its period ends",
-        )
+        _paid_package_stays(have, result)
         return
     result.change(Action.PACKAGE_PURCHASE, package=want.package.value, previous=have.package.value)
+
+
+def _paid_package_stays(have: ObservedSite, result: SiteDiff) -> None:
+    result.note(
+        NoteKind.WARNING,
+        f"the site has {have.package.value}; a paid package is not cancelled by "
+        "reconciler and stays until its period ends",
+    )
 
 
 # --- sites someone else owns ----------------------------------------------------------
@@ -221,7 +227,9 @@ def _diff_client_owned(
             f"{owner} owns the site and must set the billing contact to "
             f"{want.effective_billing_contact} (now {have.billing_contact})",
         )
-    if want.package is not None and want.package != have.package:
+    if want.package is Package.FREE and have.package is not Package.FREE:
+        _paid_package_stays(have, result)
+    elif want.package is not None and want.package != have.package:
         result.note(
             NoteKind.BLOCKED,
             f"{owner} owns the site and must buy {want.package.value} "

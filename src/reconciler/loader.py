@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, StreamEndEvent
 from ruamel.yaml.loader import SafeLoader as _PureLoader
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
@@ -73,8 +74,14 @@ def read_yaml_file(path: Path, display: str) -> Parsed:
 
 def parse_yaml(text: str, file: str) -> Parsed:
     """Parse one YAML document into a ``Document`` (a mapping is not required here)."""
+    too_deep = _too_deep(text)
+    if too_deep is not None:
+        line, column = too_deep
+        return _failed(file, line, column, f"nests deeper than {MAX_DEPTH} levels")
     try:
         node = _compose(text)
+    except RecursionError:
+        return _failed(file, 1, 1, f"nests deeper than {MAX_DEPTH} levels")
     except MarkedYAMLError as exc:
         return Parsed(None, (_syntax_problem(exc, file, text),))
     except ReaderError as exc:
@@ -92,6 +99,33 @@ def parse_yaml(text: str, file: str) -> Parsed:
         return _failed(file, 1, 1, "nests too deeply")
     document = Document(file, data, builder.keys, builder.values)
     return Parsed(document, tuple(builder.problems))
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where ``text`` nests collections deeper than the builder allows, if it does.
+
+    The composers recurse once per level (libyaml's in C: a file of 100,000 ``[`` crashes
+    the process), so deep nesting is found first from the parser's events, which come
+    without recursion. Only text with enough ``[{-?`` to nest that deep is checked.
+    """
+    if sum(text.count(c) for c in "[{-?") <= MAX_DEPTH:
+        return None
+    parser = _Loader(text)
+    depth = 0
+    try:
+        while not isinstance(event := parser.get_event(), StreamEndEvent):
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH + 1:  # the document's own mapping is level 0
+                    mark = event.start_mark
+                    return mark.line + 1, mark.column + 1
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except YAMLError:
+        return None  # reported by the composer, with its message
+    finally:
+        _dispose(parser)
+    return None
 
 
 def _compose(text: str) -> Node | None:
@@ -115,9 +149,13 @@ def _compose_with(loader_class: Any, text: str) -> Node | None:
         node: Node | None = loader.get_single_node()
         return node
     finally:
-        dispose = getattr(loader, "dispose", None)
-        if dispose is not None:
-            dispose()
+        _dispose(loader)
+
+
+def _dispose(loader: Any) -> None:
+    dispose = getattr(loader, "dispose", None)
+    if dispose is not None:
+        dispose()
 
 
 def _failed(file: str, line: int, column: int, message: str) -> Parsed:

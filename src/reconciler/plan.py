@@ -109,9 +109,11 @@ def check_policy(plan: Plan, policy: Policy, *, force: bool = False) -> None:
     removals = sum(1 for change in plan.changes if change.is_removal)
     over = []
     if handovers > policy.max_handovers:
-        over.append(f"{handovers} handovers (policy.max_handovers is {policy.max_handovers})")
+        noun = "handover" if handovers == 1 else "handovers"
+        over.append(f"{handovers} {noun} (policy.max_handovers is {policy.max_handovers})")
     if removals > policy.max_removals:
-        over.append(f"{removals} access removals (policy.max_removals is {policy.max_removals})")
+        noun = "access removal" if removals == 1 else "access removals"
+        over.append(f"{removals} {noun} (policy.max_removals is {policy.max_removals})")
     if over:
         raise PlanRefused(
             f"the plan has {' and '.join(over)}; review it, then split the change, raise "
@@ -138,6 +140,11 @@ def load_plan(path: Path) -> Plan:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanRefused(f"cannot read the plan file {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise PlanRefused(
+            f"{path} is not a plan file written by `reconciler plan --out` (not UTF-8 text)"
+        ) from None
+    _check_format_version(path, _format_version_of(text))
     try:
         plan = Plan.model_validate_json(text)
     except ValidationError as exc:
@@ -147,9 +154,22 @@ def load_plan(path: Path) -> Plan:
             f"{path} is not a plan file written by `reconciler plan --out` "
             f"({where}: {first['msg']})"
         ) from None
-    if plan.format_version != FORMAT_VERSION:
+    _check_format_version(path, plan.format_version)
+    return plan
+
+
+def _format_version_of(text: str) -> object:
+    """The format version a plan file declares, read before the rest of it is checked."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data.get("format_version") if isinstance(data, dict) else None
+
+
+def _check_format_version(path: Path, version: object) -> None:
+    if isinstance(version, int) and version != FORMAT_VERSION:
         raise PlanRefused(
-            f"{path} has plan format {plan.format_version}; this reconciler reads "
+            f"{path} has plan format {version}; this reconciler reads "
             f"format {FORMAT_VERSION}: make the plan again with this version"
         )
-    return plan

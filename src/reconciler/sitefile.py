@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -95,17 +95,19 @@ def check_model(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        return [_problem_from(error, document, prefix) for error in exc.errors(include_url=False)]
+        return [
+            _problem_from(model, error, document, prefix) for error in exc.errors(include_url=False)
+        ]
 
 
-def _problem_from(error: Any, document: Document, prefix: Path_) -> Problem:
+def _problem_from(model: type[BaseModel], error: Any, document: Document, prefix: Path_) -> Problem:
     path = (*prefix, *error["loc"])
     kind = error["type"]
     dotted = ".".join(str(part) for part in path) or "the file"
     if kind == "extra_forbidden":
         return Problem(
             location=document.key_at(path),
-            message=f"unknown key {dotted!r}; {_allowed_keys_hint(path)}",
+            message=f"unknown key {dotted!r}; {_allowed_keys_hint(model, error['loc'])}",
         )
     if kind == "missing":
         return Problem(
@@ -114,27 +116,47 @@ def _problem_from(error: Any, document: Document, prefix: Path_) -> Problem:
     return Problem(location=document.value_at(path), message=f"{dotted}: {_explain(error)}")
 
 
-def _allowed_keys_hint(path: tuple[Any, ...]) -> str:
-    if len(path) == 1:
-        keys = ", ".join(SiteFile.model_fields)
-        return f"check the spelling (allowed: {keys})"
-    return "check the spelling"
+def _allowed_keys_hint(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """Name the keys allowed beside an unknown one, when the model says which they are."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        field = current.model_fields.get(str(part)) if current is not None else None
+        current = None if field is None else _model_in(field.annotation)
+    if current is None:
+        return "check the spelling"
+    return f"check the spelling (allowed: {', '.join(current.model_fields)})"
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model in an annotation such as ``Policy`` or ``PlatformConfig | None``."""
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def _explain(error: Any) -> str:
     kind = error["type"]
     if kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"{error['input']!r} is not allowed; use {expected}"
+        return f"{_enum_input(error['input'])} is not allowed; use {expected}"
     if kind == "string_pattern_mismatch":
         return (
             f"{error['input']!r} is not a valid site id; use lower-case letters, digits "
             "and hyphens (at most 63)"
         )
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "greater_than_equal":
+        return f"must be {error.get('ctx', {}).get('ge')} or more, not {_describe(error['input'])}"
     if kind in ("string_type", "dict_type", "model_type"):
         wanted = {"string_type": "text", "dict_type": "a mapping", "model_type": "a mapping"}
         return f"must be {wanted[kind]}, not {_describe(error['input'])}"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _enum_input(value: Any) -> str:
+    return "an empty value" if value is None else _describe(value)
 
 
 def _describe(value: Any) -> str:
@@ -208,6 +230,7 @@ class SiteResolver:
         checked = check_model(SiteFile, document, data)
         problems = checked if isinstance(checked, list) else []
         problems += _file_name_problems(data, document)
+        problems += _empty_value_problems(data, document)
         if self.config is None:
             # Without a usable reconciler.yaml, `expert` cannot be resolved; the
             # configuration's own problems are reported instead.
@@ -216,7 +239,9 @@ class SiteResolver:
         if problems or isinstance(checked, list) or resolved is None:
             return problems
         owner, billing, collaborators = resolved
-        return DesiredSite(
+        # Every value was checked above; constructing without validating again keeps
+        # validation of thousands of files fast.
+        return DesiredSite.model_construct(
             id=checked.id,
             name=checked.name,
             owner=owner,
@@ -300,7 +325,7 @@ class SiteResolver:
                 )
                 continue
             written_as[email] = written
-            if role in _ROLES:
+            if isinstance(role, str) and role in _ROLES:
                 resolved[email] = Role(role)
         return resolved
 
@@ -354,6 +379,25 @@ class SiteResolver:
 _ROLES = frozenset(role.value for role in Role)
 
 
+_UNMANAGED_WHEN_LEFT_OUT = {
+    "collaborators": "write `collaborators: {}` for nobody but the owner, or remove the "
+    "key to leave access as it is",
+    "billing_contact": "remove the key for the owner, or write an address",
+    "package": "remove the key to leave the package alone, or write free or premium",
+    "name": "remove the key or write the name",
+}
+
+
+def _empty_value_problems(data: dict[str, Any], document: Document) -> list[Problem]:
+    """``collaborators:`` with nothing after it reads as "not managed", which is rarely
+    what the writer meant (e.g. every entry commented out): say so instead of guessing."""
+    return [
+        Problem(location=document.key_at((key,)), message=f"{key} has no value; {hint}")
+        for key, hint in _UNMANAGED_WHEN_LEFT_OUT.items()
+        if key in data and data[key] is None
+    ]
+
+
 def _file_name_problems(data: dict[str, Any], document: Document) -> list[Problem]:
     site_id, stem = data.get("id"), PurePath(document.file).stem
     if not isinstance(site_id, str) or site_id == stem:
@@ -387,7 +431,7 @@ def check_unique_ids(documents: Iterable[Document]) -> list[Problem]:
         if first is not document:
             problems.append(
                 Problem(
-                    location=document.start,
+                    location=document.value_at(("id",)),
                     message=f"site {site_id!r} is already declared in {first.file}; "
                     "keep one file per site",
                 )

@@ -114,7 +114,7 @@ def test_policy_limits_refuse_the_plan_unless_forced(repo: Repo) -> None:
 
     assert refused.exit_code == 1
     assert (
-        "error: the plan has 1 handovers (policy.max_handovers is 0) and 1 access removals "
+        "error: the plan has 1 handover (policy.max_handovers is 0) and 1 access removal "
         "(policy.max_removals is 0)" in refused.output
     )
     assert "pass --force" in refused.output

@@ -161,18 +161,22 @@ class Stats(_Wire):
 
 
 def to_observed(site: Site) -> ObservedSite:
-    """The reconciler's view of a site; only a pending transfer is carried over."""
+    """The reconciler's view of a site; only a pending transfer is carried over.
+
+    Built without validating again: the wire model has checked every field already,
+    and plans convert every site the expert can see.
+    """
     transfer = site.pending_transfer
     pending = None
     if transfer is not None and transfer.status is TransferStatus.PENDING:
-        pending = PendingTransfer(
+        pending = PendingTransfer.model_construct(
             id=transfer.id,
             to=transfer.to,
             stay_as_collaborator=transfer.stay_as_collaborator,
             created_at=transfer.created_at,
             expires_at=transfer.expires_at,
         )
-    return ObservedSite(
+    return ObservedSite.model_construct(
         id=site.id,
         name=site.name,
         owner=site.owner,

@@ -221,7 +221,16 @@ def _fit(head: list[str], sections: list[str], tail: list[str], limit: int) -> s
 
     kept = _largest_that_fits(len(sections), lambda n: len(render(n)) <= limit)
     text = render(kept)
-    return text if len(text) <= limit else text[: limit - 20] + "\n…(truncated)"
+    if len(text) <= limit:
+        return text
+    # The head alone (e.g. thousands of handovers) is too long: cut it at a line.
+    cut = (
+        "\n\n_…truncated: the comment would exceed GitHub's limit; run `reconciler plan` "
+        "for the full plan._\n" + end
+    )
+    kept_text = text[: max(0, limit - len(cut))]
+    kept_text = kept_text[: kept_text.rfind("\n")] if "\n" in kept_text else kept_text
+    return (kept_text + cut)[:limit]
 
 
 def _largest_that_fits(total: int, fits: Callable[[int], bool]) -> int:

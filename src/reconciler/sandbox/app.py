@@ -339,10 +339,12 @@ def _install_routes(app: FastAPI, store: SandboxStore, stats: StatsCounter) -> N
         who: Caller,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
         cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    ) -> SitePage:
+    ) -> Response:
         """Sites the caller owns or collaborates on, sorted by id, one page at a time."""
         with store.transaction() as tx:
-            return tx.list_sites(who.email, limit, cursor)
+            page = tx.list_sites(who.email, limit, cursor)
+        # Serialised once here: returning the model would make FastAPI validate it again.
+        return Response(page.model_dump_json(), media_type="application/json")
 
     @app.get(
         "/v1/sites/{site_id}",
