@@ -25,6 +25,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
 	$(BIN)/lint-imports
+	$(BIN)/actionlint
 
 test: setup
 	$(BIN)/pytest --cov --cov-branch --cov-report=term

@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,9 @@ from reconciler import __version__
 from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:
-    from reconciler.apply import ChangeResult
+    from reconciler.apply import ApplyReport, ChangeResult, Gate
+    from reconciler.gitrepo import GitRepository
+    from reconciler.plan import Plan
 
 EXIT_INTERNAL_ERROR = 70
 DEBUG_ENV = "RECONCILER_DEBUG"
@@ -213,7 +215,8 @@ def _changed_scope(root: Path, changed_since: str | None) -> set[str] | None:
         return None
     from reconciler.gitrepo import GitRepository
 
-    return GitRepository.open(root).changed_site_ids(changed_since)
+    with GitRepository.open(root) as repository:
+        return repository.changed_site_ids(changed_since)
 
 
 @cli.command()
@@ -230,6 +233,17 @@ def _changed_scope(root: Path, changed_since: str | None) -> set[str] | None:
 )
 @click.option("--force", is_flag=True, help="Apply even beyond the policy limits.")
 @click.option(
+    "--require-approval",
+    is_flag=True,
+    help="Skip handovers whose pull request was not approved by someone other than its "
+    "author (GitHub: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL).",
+)
+@click.option(
+    "--allow-dirty",
+    is_flag=True,
+    help="Apply even with uncommitted changes to sites/, reconciler.yaml or people.yaml.",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json"]),
@@ -244,6 +258,8 @@ def apply(
     yes: bool,
     parallelism: int,
     force: bool,
+    require_approval: bool,
+    allow_dirty: bool,
     output_format: str,
 ) -> None:
     """Apply the changes: a saved plan as it is, or a fresh plan after confirmation.
@@ -253,11 +269,15 @@ def apply(
     failure; the others go on. A saved plan is refused when the platform changed since
     it was made. Exit 1 if any change failed.
 
+    In a git repository, apply refuses uncommitted changes to the desired state and
+    records what it did as a git note on HEAD (refs/notes/reconciler).
+
     \b
     Examples:
       reconciler apply                 # plan, show, ask, apply
       reconciler apply --yes           # in CI
       reconciler apply plan.json       # exactly the reviewed plan
+      reconciler apply --yes --require-approval   # after a merge, in CI
     """
     from reconciler.plan import load_plan
     from reconciler.reconcile import Reconciler
@@ -266,7 +286,10 @@ def apply(
 
     root = _root(ctx)
     saved = load_plan(plan_file) if plan_file is not None else None
-    with Reconciler.open(root, os.environ) as reconciler:
+    with ExitStack() as stack:
+        repository = _checked_repository(stack, root, allow_dirty, require_approval)
+        gate = _approval_gate(stack, repository) if require_approval else None
+        reconciler = stack.enter_context(Reconciler.open(root, os.environ))
         the_plan = saved or reconciler.plan(force=force)
         if saved is None:
             click.echo(render_plan.as_text(the_plan, colour=_colour()))
@@ -279,8 +302,9 @@ def apply(
         streamed = not sys.stderr.isatty()
         with _progress(len(the_plan.changes), to_stdout=output_format == "text") as on_result:
             report = reconciler.apply(
-                the_plan, parallelism=parallelism, force=force, on_result=on_result
+                the_plan, parallelism=parallelism, force=force, gate=gate, on_result=on_result
             )
+        _record_note(repository, the_plan, report)
     if output_format == "json":
         click.echo(render_report.as_json(report))
     elif streamed:
@@ -289,6 +313,53 @@ def apply(
         click.echo(render_report.as_text(report, colour=_colour()))
     if not report.ok:
         ctx.exit(1)
+
+
+def _checked_repository(
+    stack: ExitStack, root: Path, allow_dirty: bool, require_approval: bool
+) -> GitRepository | None:
+    """The git repository, refused when the desired state has uncommitted changes.
+
+    Outside git, apply still works (a first try, a test folder) but records nothing;
+    approvals need git, so --require-approval refuses that.
+    """
+    from reconciler.gitrepo import GitRepository
+
+    try:
+        repository = stack.enter_context(GitRepository.open(root))
+    except ReconcilerError as exc:
+        if require_approval:
+            raise
+        click.echo(f"warning: {exc.message}; this apply is not recorded in git", err=True)
+        return None
+    dirty = repository.uncommitted_desired_state()
+    if dirty and not allow_dirty:
+        raise ReconcilerError(
+            f"uncommitted changes to the desired state ({', '.join(dirty)}): apply what is "
+            "committed, so that git shows what was applied; commit them, or pass --allow-dirty"
+        )
+    return repository
+
+
+def _approval_gate(stack: ExitStack, repository: GitRepository | None) -> Gate:
+    from reconciler.approval import HandoverApprovals
+    from reconciler.github import GitHubClient
+
+    assert repository is not None  # _checked_repository refuses a missing one
+    github = stack.enter_context(GitHubClient.from_environ(os.environ))
+    return HandoverApprovals(github, repository).gate
+
+
+def _record_note(repository: GitRepository | None, plan: Plan, report: ApplyReport) -> None:
+    """A git note on HEAD: when, what was done, what failed. A failure only warns."""
+    from reconciler.render.report import as_note
+
+    if repository is None or (sha := repository.head_sha()) is None:
+        return
+    try:
+        repository.add_note(sha, as_note(report, plan))
+    except ReconcilerError as exc:
+        click.echo(f"warning: the apply was not recorded: {exc.message}", err=True)
 
 
 def _confirm(count: int) -> None:
@@ -401,7 +472,8 @@ def history(ctx: click.Context, site: str, output_format: str) -> None:
     """
     from reconciler.gitrepo import GitRepository, history_as_json
 
-    entries = GitRepository.open(_root(ctx)).history(site)
+    with GitRepository.open(_root(ctx)) as repository:
+        entries = repository.history(site)
     if output_format == "json":
         click.echo(history_as_json(entries))
         return

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from os import PathLike
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import git
 from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from reconciler.config import CONFIG_FILE, SITES_DIR
+from reconciler.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR
 from reconciler.errors import ConfigError
 
 NOTES_REF = "refs/notes/reconciler"
 _SITE_SUFFIXES = (".yaml", ".yml")
 TRACKED_FIELDS = ("owner", "billing_contact", "collaborators")
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,45 @@ class HistoryEntry:
     state: Mapping[str, Any]
 
 
+def _releasing(
+    method: Callable[Concatenate[GitRepository, P], R],
+) -> Callable[Concatenate[GitRepository, P], R]:
+    """Stop gitpython's persistent ``git cat-file`` helpers when ``method`` returns.
+
+    So that a caller that forgets ``with`` or ``close()`` leaks no process; the next
+    call starts them again when needed.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: GitRepository, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.repo.git.clear_cache()
+
+    return wrapper
+
+
 class GitRepository:
-    """The repository holding the site files."""
+    """The repository holding the site files.
+
+    Every public method releases git's helper processes before it returns; ``close()``
+    (or ``with GitRepository.open(root) as repo:``) is still the tidy way to finish.
+    """
 
     def __init__(self, repo: git.Repo, root: Path) -> None:
         self.repo = repo
         self.root = root
+
+    def __enter__(self) -> GitRepository:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop gitpython's helper processes (``with GitRepository.open(root) as repo:``)."""
+        self.repo.close()
 
     @classmethod
     def open(cls, root: Path) -> GitRepository:
@@ -53,6 +90,7 @@ class GitRepository:
 
     # --- what changed ---------------------------------------------------------------
 
+    @_releasing
     def changed_site_ids(self, ref: str) -> set[str]:
         """Sites whose files changed between ``ref`` and the working tree.
 
@@ -103,31 +141,43 @@ class GitRepository:
 
     # --- dirty working tree and notes -----------------------------------------------
 
+    @_releasing
     def uncommitted_desired_state(self) -> list[str]:
-        """Paths under sites/ or reconciler.yaml with uncommitted changes."""
+        """Paths under sites/, reconciler.yaml or people.yaml with uncommitted changes.
+
+        Staged, unstaged and untracked (not ignored) files count.
+        """
         prefix = self._prefix()
-        watched: list[str | PathLike[str]] = [
-            str(PurePosixPath(prefix, SITES_DIR)),
-            str(PurePosixPath(prefix, CONFIG_FILE)),
+        watched = [
+            str(PurePosixPath(prefix, name)) for name in (SITES_DIR, CONFIG_FILE, PEOPLE_FILE)
         ]
-        dirty = {str(item.a_path) for item in self.repo.index.diff(None, paths=watched)}
+        paths: list[str | PathLike[str]] = list(watched)
+        dirty = _paths_of(self.repo.index.diff(None, paths=paths))
         with contextlib.suppress(BadName, GitCommandError, ValueError):  # no commit yet
-            dirty |= {str(item.a_path) for item in self.repo.index.diff("HEAD", paths=watched)}
+            dirty |= _paths_of(self.repo.index.diff("HEAD", paths=paths))
         dirty |= {
             path
             for path in self.repo.untracked_files
-            if any(path.startswith(str(w)) for w in watched)
+            if any(path == w or path.startswith(w + "/") for w in watched)
         }
         return sorted(dirty)
 
+    @_releasing
     def head_sha(self) -> str | None:
         try:
             return str(self.repo.head.commit.hexsha)
         except ValueError:
             return None
 
+    @_releasing
     def add_note(self, sha: str, text: str) -> None:
         """Append ``text`` to the note of ``sha`` under refs/notes/reconciler."""
+        try:  # git would note a full SHA that names no object
+            self.repo.git.cat_file("-e", f"{sha}^{{commit}}")
+        except GitCommandError:
+            raise ConfigError(
+                f"could not record the git note on {sha[:12]}: no such commit here"
+            ) from None
         try:
             self.repo.git.notes("--ref", NOTES_REF, "append", "-m", text, sha)
         except GitCommandError as exc:
@@ -135,6 +185,7 @@ class GitRepository:
                 f"could not record the git note on {sha[:12]}: {exc.stderr}"
             ) from None
 
+    @_releasing
     def note(self, sha: str) -> str | None:
         try:
             return str(self.repo.git.notes("--ref", NOTES_REF, "show", sha))
@@ -143,37 +194,145 @@ class GitRepository:
 
     # --- history --------------------------------------------------------------------
 
+    @_releasing
     def history(self, site_id: str) -> list[HistoryEntry]:
-        """Each commit that changed the site's owner, billing contact or collaborators."""
+        """Each commit that changed the site's owner, billing contact or collaborators.
+
+        Oldest first. A change stays with the commit that made it: a merge commit shows
+        only what it changed itself (a conflict resolved to a new value), not what it
+        brought in from the other side, as ``git log`` shows it.
+        """
+        return [
+            _entry(revision.commit, changes, revision.after or {})
+            for revision in self._revisions(site_id)
+            if (changes := describe_changes(revision.before, revision.after))
+        ]
+
+    @_releasing
+    def last_commit_touching(self, site_id: str) -> str | None:
+        """The newest commit reachable from HEAD that changed sites/<site_id>.yaml."""
+        try:
+            sha = self.repo.git.rev_list("-1", "HEAD", "--", *self._site_paths(site_id))
+        except GitCommandError:  # no commit yet
+            return None
+        return str(sha).strip() or None
+
+    @_releasing
+    def last_owner_change(self, site_id: str) -> str | None:
+        """The newest commit reachable from HEAD that set the site's current owner.
+
+        None when the file does not exist at HEAD or no commit reachable from HEAD has it.
+        """
+        for revision in reversed(self._revisions(site_id)):
+            if revision.after is None:
+                return None
+            before = revision.before
+            if before is None or before.get("owner") != revision.after.get("owner"):
+                return str(revision.commit.hexsha)
+        return None
+
+    def _site_paths(self, site_id: str) -> list[str]:
+        prefix = self._prefix()
+        return [str(PurePosixPath(prefix, SITES_DIR, site_id + s)) for s in _SITE_SUFFIXES]
+
+    def _revisions(self, site_id: str) -> list[_Revision]:
+        paths = self._site_paths(site_id)
+        try:
+            commits = list(
+                self.repo.iter_commits("HEAD", paths=paths, reverse=True, date_order=True)
+            )
+        except (ValueError, GitCommandError):  # no commit yet
+            return []
+        states = _States(paths)
+        revisions = []
+        for commit in commits:
+            after = states.at(commit)
+            before = _state_before(after, [states.at(parent) for parent in commit.parents])
+            revisions.append(_Revision(commit, before, after))
+        return revisions
+
+
+@dataclass(frozen=True)
+class _Revision:
+    """A commit that touched a site file, with the tracked state before and after it."""
+
+    commit: git.Commit
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+
+
+class _States:
+    """The tracked state of one site file in any commit, each blob parsed once."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        self._by_blob: dict[str, dict[str, Any] | None] = {}
+
+    def at(self, commit: git.Commit) -> dict[str, Any] | None:
         from reconciler.loader import parse_yaml
 
-        prefix = self._prefix()
-        paths = [str(PurePosixPath(prefix, SITES_DIR, site_id + s)) for s in _SITE_SUFFIXES]
-        try:
-            commits = list(self.repo.iter_commits(paths=paths, reverse=True, full_history=True))
-        except (ValueError, GitCommandError):
-            return []
-        entries: list[HistoryEntry] = []
-        previous: dict[str, Any] | None = None
-        for commit in commits:
-            text = _blob_text(commit, paths)
-            state = _tracked_state(parse_yaml(text, paths[0]).document) if text else None
-            changes = describe_changes(previous, state)
-            if changes:
-                entries.append(_entry(commit, changes, state or {}))
-            previous = state
-        return entries
+        blob = _blob(commit, self.paths)
+        if blob is None:
+            return None
+        if blob.hexsha not in self._by_blob:
+            data: bytes = blob.data_stream.read()
+            text = data.decode("utf-8", errors="replace")
+            state = _tracked_state(parse_yaml(text, self.paths[0]).document) if text else None
+            self._by_blob[blob.hexsha] = state
+        return self._by_blob[blob.hexsha]
 
 
-def _blob_text(commit: git.Commit, paths: list[str]) -> str | None:
+def _blob(commit: git.Commit, paths: list[str]) -> git.Blob | None:
     for path in paths:
         try:
-            blob = commit.tree / path
+            item = commit.tree / path
         except KeyError:
             continue
-        data: bytes = blob.data_stream.read()
-        return data.decode("utf-8", errors="replace")
+        if isinstance(item, git.Blob):
+            return item
     return None
+
+
+def _state_before(
+    after: Mapping[str, Any] | None, parents: list[dict[str, Any] | None]
+) -> Mapping[str, Any] | None:
+    """The state a commit changed: its parent's; for a merge, what no parent had already.
+
+    A value that any parent already had was brought in by the merge, not changed by it,
+    so it counts as unchanged here; what remains differs from every parent.
+    """
+    if not parents:
+        return None
+    first = parents[0]
+    if len(parents) == 1 or after is None or first is None or after in parents:
+        return after if after in parents[1:] else first
+    known = [p for p in parents if p is not None]
+    before = dict(first)
+    for key in ("owner", "billing_contact"):
+        if any(p.get(key) == after.get(key) for p in known):
+            before[key] = after.get(key)
+    before["collaborators"] = _collaborators_before(
+        after.get("collaborators"), [p.get("collaborators") for p in known]
+    )
+    return before
+
+
+def _collaborators_before(after: Any, parents: list[Any]) -> Any:
+    first = parents[0]
+    if after in parents or not isinstance(after, dict) or not isinstance(first, dict):
+        return after if after in parents else first
+    before = dict(first)
+    for email in set(first) | set(after):
+        if any(isinstance(p, dict) and p.get(email) == after.get(email) for p in parents):
+            if email in after:
+                before[email] = after[email]
+            else:
+                before.pop(email, None)
+    return before
+
+
+def _paths_of(diffs: Iterable[git.Diff]) -> set[str]:
+    return {path for item in diffs for path in (item.a_path, item.b_path) if path}
 
 
 def _tracked_state(document: Any) -> dict[str, Any]:
@@ -226,7 +385,7 @@ def _collaborator_changes(before: Any, after: Any) -> list[str]:
 def _entry(commit: git.Commit, changes: list[str], state: Mapping[str, Any]) -> HistoryEntry:
     return HistoryEntry(
         sha=commit.hexsha,
-        date=commit.committed_datetime,
+        date=commit.authored_datetime,
         author=f"{commit.author.name} <{commit.author.email}>",
         subject=str(commit.summary),
         changes=tuple(changes),

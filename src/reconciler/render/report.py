@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import click
 
 from reconciler.apply import ApplyReport, ChangeResult, Outcome
+from reconciler.plan import Plan
 from reconciler.render.plan import describe
 
 _MARK = {Outcome.DONE: "done", Outcome.FAILED: "FAILED", Outcome.SKIPPED: "skipped"}
@@ -29,6 +31,14 @@ def summary(report: ApplyReport) -> str:
 def as_text(report: ApplyReport, *, colour: bool = False) -> str:
     lines = [result_line(result, colour=colour) for result in report.results]
     return "\n".join([*lines, summary(report)])
+
+
+def as_note(report: ApplyReport, plan: Plan, when: datetime | None = None) -> str:
+    """The git note recorded on the applied commit."""
+    moment = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [f"reconciler apply at {moment}", f"plan {plan.fingerprint}", summary(report)]
+    lines += [result_line(result) for result in report.results]
+    return "\n".join(lines)
 
 
 def as_json(report: ApplyReport) -> str:

@@ -1,0 +1,165 @@
+"""The GitHub REST client: configuration from the environment, pagination, errors."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+
+import pytest
+from git_support import TOKEN, FakeGitHub, pull, review
+
+from reconciler.errors import ConfigError
+from reconciler.github import DEFAULT_API_URL, GitHubClient, GitHubError, PullRequest, Review
+
+ENVIRON = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "pixel/sites"}
+
+
+@pytest.mark.parametrize("missing", ["GITHUB_TOKEN", "GITHUB_REPOSITORY"])
+def test_a_missing_variable_is_named(missing: str) -> None:
+    environ = {k: v for k, v in ENVIRON.items() if k != missing}
+    with pytest.raises(ConfigError, match=f"^{missing} is not set"):
+        GitHubClient.from_environ(environ)
+
+
+def test_an_empty_token_counts_as_missing() -> None:
+    with pytest.raises(ConfigError, match=r"^GITHUB_TOKEN is not set"):
+        GitHubClient.from_environ({**ENVIRON, "GITHUB_TOKEN": "  "})
+
+
+def test_the_api_url_defaults_to_github_com() -> None:
+    with GitHubClient.from_environ(ENVIRON) as client:
+        assert client.api_url == DEFAULT_API_URL
+        assert client.repository == "pixel/sites"
+        assert TOKEN not in repr(client)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080",
+        "http://localhost:1",
+        "http://[::1]:9",
+        "https://ghe.example/api/v3/",
+    ],
+)
+def test_https_or_loopback_http_is_accepted(url: str) -> None:
+    with GitHubClient.from_environ({**ENVIRON, "GITHUB_API_URL": url}) as client:
+        assert client.api_url == url.rstrip("/")
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://ghe.example/api/v3", "uses plain http; the token would travel unencrypted"),
+        ("ftp://ghe.example", "must be an http(s) URL"),
+        ("https://user:pw@ghe.example", "must not carry credentials"),
+    ],
+)
+def test_an_unsafe_api_url_is_refused(url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        GitHubClient.from_environ({**ENVIRON, "GITHUB_API_URL": url})
+
+
+@pytest.mark.parametrize("repository", ["pixel", "pixel/sites/extra", "/sites", "pixel/ sites"])
+def test_a_malformed_repository_is_refused(repository: str) -> None:
+    with pytest.raises(ConfigError, match="GITHUB_REPOSITORY must be owner/name"):
+        GitHubClient.from_environ({**ENVIRON, "GITHUB_REPOSITORY": repository})
+
+
+def test_pull_requests_of_a_commit(github: FakeGitHub) -> None:
+    github.pulls["abc123"] = [pull(12, "alice"), pull(13, "bob", merged=False)]
+
+    with GitHubClient.from_environ(github.environ) as client:
+        pulls = client.pulls_for_commit("abc123")
+
+    assert pulls == [
+        PullRequest(12, "alice", "closed", merged=True, merged_at="2024-03-10T12:00:00Z"),
+        PullRequest(13, "bob", "open", merged=False),
+    ]
+    assert github.requests == ["/repos/pixel/sites/commits/abc123/pulls"]
+    assert github.auth_headers == [f"Bearer {TOKEN}"]
+
+
+def test_reviews_are_read_across_pages(github: FakeGitHub) -> None:
+    github.page_size = 2
+    github.reviews[12] = [review(f"reviewer{i}", "COMMENTED") for i in range(5)]
+    github.reviews[12].append({"user": None, "state": "APPROVED"})  # a deleted account
+
+    with GitHubClient.from_environ(github.environ) as client:
+        reviews = client.reviews(12)
+
+    assert [r.reviewer for r in reviews] == [f"reviewer{i}" for i in range(5)]
+    assert reviews[0] == Review("reviewer0", "COMMENTED", "2024-03-09T12:00:00Z")
+    assert github.requests == ["/repos/pixel/sites/pulls/12/reviews"] * 3
+
+
+def test_a_next_page_on_another_host_is_not_followed(github: FakeGitHub) -> None:
+    github.page_size = 1
+    github.reviews[12] = [review("bob", "APPROVED"), review("carol", "APPROVED")]
+    github.next_link = "https://evil.example/steal?page=2"
+
+    with GitHubClient.from_environ(github.environ) as client, pytest.raises(GitHubError) as raised:
+        client.reviews(12)
+
+    assert "next-page link points to another host (https://evil.example)" in raised.value.message
+    assert len(github.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (
+            500,
+            "GitHub answered 500 Internal Server Error for GET /repos/pixel/sites/pulls/7/"
+            "reviews (Server Error): GitHub failed; try again later",
+        ),
+        (
+            503,
+            "GitHub answered 503 Service Unavailable for GET /repos/pixel/sites/pulls/7/"
+            "reviews (Server Error): GitHub failed; try again later",
+        ),
+        (
+            403,
+            "GitHub answered 403 Forbidden for GET /repos/pixel/sites/pulls/7/reviews "
+            "(Server Error): the token may not read this repository's pull requests",
+        ),
+    ],
+)
+def test_errors_name_the_request(github: FakeGitHub, status: int, expected: str) -> None:
+    github.fail_with = status
+    with GitHubClient.from_environ(github.environ) as client, pytest.raises(GitHubError) as raised:
+        client.reviews(7)
+
+    assert raised.value.message.startswith(expected)
+    assert raised.value.status == status
+
+
+def test_a_refused_token_is_explained_but_never_shown(
+    github: FakeGitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    environ = {**github.environ, "GITHUB_TOKEN": "ghs_wrong-token"}
+    with GitHubClient.from_environ(environ) as client, pytest.raises(GitHubError) as raised:
+        client.pulls_for_commit("abc123")
+
+    assert raised.value.message == (
+        "GitHub answered 401 Unauthorized for GET /repos/pixel/sites/commits/abc123/pulls "
+        "(Bad credentials): check GITHUB_TOKEN: it is missing, expired or revoked"
+    )
+    assert "ghs_wrong-token" not in caplog.text
+    assert TOKEN not in caplog.text
+
+
+def test_an_unreachable_github_is_an_error_not_a_traceback() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    environ = {**ENVIRON, "GITHUB_API_URL": f"http://127.0.0.1:{port}"}
+    with GitHubClient.from_environ(environ) as client, pytest.raises(GitHubError) as raised:
+        client.pulls_for_commit("abc123")
+
+    assert raised.value.message == (
+        f"could not reach GitHub at http://127.0.0.1:{port} for GET "
+        "/repos/pixel/sites/commits/abc123/pulls: ConnectionError"
+    )

@@ -1,0 +1,255 @@
+"""`apply --require-approval`: a handover goes ahead only when its pull request was
+approved by someone other than its author (checked against a fake GitHub over HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from git_support import TOKEN, FakeGitHub, GitRepo, pull, review
+
+from reconciler.apply import Applier, Outcome
+from reconciler.approval import HandoverApprovals
+from reconciler.changes import Action, Change
+from reconciler.github import GitHubClient
+from reconciler.gitrepo import GitRepository
+from reconciler.plan import Plan
+
+ANNA = "anna@acme-bakery.example"
+
+
+def handover(site: str = "acme-bakery", to: str = ANNA) -> Change:
+    return Change(
+        site=site, action=Action.TRANSFER_START, details={"to": to, "stay_as_collaborator": True}
+    )
+
+
+@dataclass
+class World:
+    repo: GitRepo
+    github: FakeGitHub
+    approvals: HandoverApprovals
+    handover_sha: str
+
+
+@pytest.fixture
+def world(repo: GitRepo, github: FakeGitHub) -> Iterator[World]:
+    """carol's pull request #12 hands ACME over; alice merged it (a merge commit)."""
+    repo.checkout("-b", "handover")
+    repo.site("acme-bakery", ANNA, collaborators={"studio@pixel.example": "editor"})
+    sha = repo.commit("Hand ACME over to Anna", author="carol")
+    repo.checkout("main")
+    repo.merge("handover", "Merge pull request #12 from pixel/handover")
+    github.pulls[sha] = [pull(12, "carol")]
+    with (
+        GitHubClient.from_environ(github.environ) as client,
+        GitRepository.open(repo.root) as repository,
+    ):
+        yield World(repo, github, HandoverApprovals(client, repository), sha)
+
+
+NO_APPROVAL = (
+    "handover not approved: pull request #12 has no approval from someone other than its "
+    "author (carol)"
+)
+
+
+def test_approved_by_someone_else(world: World) -> None:
+    world.github.reviews[12] = [review("bob", "APPROVED")]
+
+    assert world.approvals.gate(handover()) is None
+    assert world.github.requests == [
+        f"/repos/pixel/sites/commits/{world.handover_sha}/pulls",
+        "/repos/pixel/sites/pulls/12/reviews",
+    ]
+
+
+def test_approved_by_the_author_only(world: World) -> None:
+    world.github.reviews[12] = [review("carol", "APPROVED"), review("Carol", "APPROVED")]
+
+    assert world.approvals.gate(handover()) == NO_APPROVAL
+
+
+@pytest.mark.parametrize(
+    ("reviews", "expected"),
+    [
+        ([], NO_APPROVAL),
+        ([("bob", "COMMENTED")], NO_APPROVAL),
+        ([("bob", "APPROVED"), ("bob", "COMMENTED")], None),
+        ([("bob", "CHANGES_REQUESTED"), ("bob", "APPROVED")], None),
+        ([("bob", "APPROVED"), ("bob", "DISMISSED")], NO_APPROVAL),
+        ([("bob", "APPROVED"), ("bob", "PENDING")], None),
+        (
+            [("bob", "APPROVED"), ("bob", "CHANGES_REQUESTED")],
+            "handover not approved: pull request #12 has changes requested by bob",
+        ),
+        (
+            [("dave", "CHANGES_REQUESTED"), ("bob", "APPROVED"), ("erin", "CHANGES_REQUESTED")],
+            "handover not approved: pull request #12 has changes requested by dave, erin",
+        ),
+        ([("carol", "CHANGES_REQUESTED"), ("bob", "APPROVED")], None),
+    ],
+    ids=[
+        "no-reviews",
+        "comment-only",
+        "comment-after-approval-keeps-it",
+        "approval-after-changes-requested",
+        "dismissed-approval",
+        "pending-review-ignored",
+        "changes-requested-after-approval",
+        "changes-requested-by-others",
+        "author-own-review-ignored",
+    ],
+)
+def test_the_latest_verdict_of_each_reviewer_counts(
+    world: World, reviews: list[tuple[str, str]], expected: str | None
+) -> None:
+    world.github.reviews[12] = [review(who, state) for who, state in reviews]
+
+    assert world.approvals.gate(handover()) == expected
+
+
+def test_no_pull_request_found(world: World) -> None:
+    world.github.pulls.clear()
+
+    assert world.approvals.gate(handover()) == (
+        f"handover not approved: commit {world.handover_sha[:12]} is in no pull request on "
+        "GitHub (pushed directly?); hand over through a reviewed pull request"
+    )
+
+
+def test_the_merged_pull_request_is_preferred(world: World) -> None:
+    world.github.pulls[world.handover_sha] = [pull(15, "bob", merged=False), pull(12, "carol")]
+    world.github.reviews = {12: [review("bob", "APPROVED")], 15: []}
+
+    assert world.approvals.gate(handover()) is None
+    assert "/repos/pixel/sites/pulls/15/reviews" not in world.github.requests
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (502, "GitHub answered 502 Bad Gateway for GET /repos/pixel/sites/commits/"),
+        (401, "GitHub answered 401 Unauthorized for GET /repos/pixel/sites/commits/"),
+    ],
+)
+def test_github_failing_skips_the_handover_with_the_reason(
+    world: World, status: int, reason: str
+) -> None:
+    world.github.fail_with = status
+
+    why = world.approvals.gate(handover())
+
+    assert why is not None
+    assert why.startswith("handover not approved: could not check the approval on GitHub: ")
+    assert reason in why
+    assert TOKEN not in why
+
+
+def test_a_wrong_token_is_never_shown(repo: GitRepo, github: FakeGitHub) -> None:
+    environ = {**github.environ, "GITHUB_TOKEN": "ghs_not-the-right-one"}
+    with GitHubClient.from_environ(environ) as client, GitRepository.open(repo.root) as opened:
+        why = HandoverApprovals(client, opened).gate(handover())
+
+    assert why is not None
+    assert "check GITHUB_TOKEN: it is missing, expired or revoked" in why
+    assert "ghs_not-the-right-one" not in why
+
+
+def test_other_changes_pass_without_asking_github(world: World) -> None:
+    for action, details in [
+        (Action.COLLABORATOR_ADD, {"email": "tom@freelance.example", "role": "viewer"}),
+        (Action.COLLABORATOR_REMOVE, {"email": "tom@freelance.example"}),
+        (Action.BILLING_CONTACT_SET, {"email": "studio@pixel.example"}),
+        (Action.TRANSFER_CANCEL, {"transfer_id": "t-1"}),
+        (Action.PACKAGE_PURCHASE, {"package": "premium"}),
+    ]:
+        assert (
+            world.approvals.gate(Change(site="acme-bakery", action=action, details=details)) is None
+        )
+    assert world.github.requests == []
+
+
+def test_handovers_of_one_pull_request_ask_github_once(repo: GitRepo, github: FakeGitHub) -> None:
+    repo.site("acme-bakery", ANNA)
+    repo.site("bistro-verde", "marco@bistro-verde.example")
+    sha = repo.commit("Hand over ACME and Bistro Verde", author="carol")  # a squash merge
+    github.pulls[sha] = [pull(21, "carol")]
+    github.reviews[21] = [review("bob", "APPROVED")]
+    with (
+        GitHubClient.from_environ(github.environ) as client,
+        GitRepository.open(repo.root) as opened,
+    ):
+        approvals = HandoverApprovals(client, opened)
+        verdicts = [approvals.gate(handover()) for _ in range(3)]
+        verdicts.append(approvals.gate(handover("bistro-verde", "marco@bistro-verde.example")))
+
+    assert verdicts == [None] * 4
+    assert len(github.requests) == 2
+
+
+def test_a_later_approved_pull_request_does_not_approve_an_earlier_handover(world: World) -> None:
+    world.github.reviews[12] = []  # the handover was merged without approval
+    world.repo.site("acme-bakery", ANNA, collaborators={"studio@pixel.example": "viewer"})
+    later = world.repo.commit("Studio only views ACME", author="bob")
+    world.github.pulls[later] = [pull(14, "bob")]
+    world.github.reviews[14] = [review("alice", "APPROVED")]
+
+    assert world.approvals.gate(handover()) == NO_APPROVAL
+    assert world.github.requests[0] == f"/repos/pixel/sites/commits/{world.handover_sha}/pulls"
+
+
+def test_a_site_file_never_committed(world: World) -> None:
+    world.repo.site("harbor-yoga", "lena@harbor-yoga.example")
+
+    assert world.approvals.gate(handover("harbor-yoga", "lena@harbor-yoga.example")) == (
+        "handover not approved: no commit reachable from HEAD adds or changes "
+        "sites/harbor-yoga.yaml, so no pull request can have approved it"
+    )
+
+
+@dataclass(frozen=True)
+class _Written:
+    version: int
+
+
+class _Writer:
+    """Records the writes apply makes; every write succeeds."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def write(site_id: str, *args: Any, **kwargs: Any) -> _Written:
+            self.calls.append(f"{name} {site_id}")
+            return _Written(2)
+
+        return write
+
+
+def test_apply_skips_an_unapproved_handover_and_does_the_rest(world: World) -> None:
+    world.github.reviews[12] = [review("carol", "APPROVED")]
+    grant = Change(
+        site="acme-bakery",
+        action=Action.COLLABORATOR_ADD,
+        details={"email": "studio@pixel.example", "role": "editor"},
+    )
+    plan = Plan(
+        fingerprint="f",
+        expert="studio@pixel.example",
+        scope=("acme-bakery",),
+        versions={"acme-bakery": 1},
+        changes=(grant, handover()),
+    )
+    writer = _Writer()
+
+    report = Applier(writer, gate=world.approvals.gate).apply(plan)  # type: ignore[arg-type]
+
+    assert [(r.change.action, r.outcome, r.reason) for r in report.results] == [
+        (Action.COLLABORATOR_ADD, Outcome.DONE, None),
+        (Action.TRANSFER_START, Outcome.SKIPPED, NO_APPROVAL),
+    ]
+    assert writer.calls == ["put_collaborator acme-bakery"]
+    assert report.ok
