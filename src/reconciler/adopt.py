@@ -16,6 +16,7 @@ from reconciler.sitewriter import (
     UnreadableSiteFile,
     canonical,
     new_site_text,
+    read_site_text,
     updated_site_text,
 )
 
@@ -46,36 +47,43 @@ class Adopter:
                 f"not on the platform, or not visible to {self.config.expert}: "
                 f"{', '.join(missing)}; check the ids (`reconciler plan` lists unmanaged sites)"
             )
+        # Every file is computed before any is written: a file that cannot be updated
+        # (not YAML, not UTF-8) stops the import with nothing half done.
         report = ImportReport()
-        for site_id in wanted:
-            self._import_one(observed[site_id], report)
+        writes = [self._import_one(observed[site_id], report) for site_id in wanted]
+        for path, text in writes:
+            if text is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
         return report
 
-    def _import_one(self, site: ObservedSite, report: ImportReport) -> None:
+    def _import_one(self, site: ObservedSite, report: ImportReport) -> tuple[Path, str | None]:
+        """The file of ``site`` and its new text (None when it stays as it is)."""
         path = self._path_of(site.id)
         display = f"{SITES_DIR}/{path.name}"
         content = self.content_of(site)
+        before: str | None = None
         if path.exists():
-            before = path.read_text(encoding="utf-8")
+            before = read_site_text(path, display)
             after = updated_site_text(before, display, content, self.resolve)
         else:
-            before, after = None, new_site_text(content)
-        if after == before:
-            report.unchanged.append(display)
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(after, encoding="utf-8")
-            report.written.append(display)
+            after = new_site_text(content)
         if site.pending_transfer is not None:
             pending = site.pending_transfer
             report.notes.append(
                 Note(
                     site=site.id,
-                    kind=NoteKind.WAITING,
-                    message=f"a transfer to {pending.to} is pending; the file keeps the "
-                    f"current owner until {pending.to} accepts",
+                    kind=NoteKind.WARNING,
+                    message=f"a transfer to {pending.to} is pending on the platform; the file "
+                    f"keeps the current owner, so `reconciler plan` would cancel that "
+                    f"transfer: write `owner: {pending.to}` in the file to keep the handover",
                 )
             )
+        if after == before:
+            report.unchanged.append(display)
+            return path, None
+        report.written.append(display)
+        return path, after
 
     def _path_of(self, site_id: str) -> Path:
         folder = self.root / SITES_DIR
@@ -119,8 +127,8 @@ def format_files(root: Path, *, check: bool) -> tuple[list[str], list[str]]:
     changed, unreadable = [], []
     for path in iter_yaml_files(root / SITES_DIR):
         display = f"{SITES_DIR}/{path.name}"
-        before = path.read_text(encoding="utf-8")
         try:
+            before = read_site_text(path, display)
             after = canonical(before, display)
         except UnreadableSiteFile as exc:
             unreadable.append(f"{display}: {exc.message}")

@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.tokens import CommentToken
 
 from reconciler.errors import ReconcilerError
 
@@ -34,12 +36,28 @@ def _yaml() -> YAML:
     return yaml
 
 
+def read_site_text(path: Path, file: str) -> str:
+    """The text of a site file; ``UnreadableSiteFile`` when it is not UTF-8 or unreadable."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableSiteFile(
+            f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 first"
+        ) from None
+    except OSError as exc:
+        raise UnreadableSiteFile(f"{file} cannot be read: {exc.strerror or exc}") from None
+
+
 def load_round_trip(text: str, file: str) -> CommentedMap:
     try:
         data = _yaml().load(text)
     except YAMLError:
         raise UnreadableSiteFile(
             f"{file} is not valid YAML; fix it (see `reconciler validate`) first"
+        ) from None
+    except RecursionError:  # the round-trip composer recurses once per nesting level
+        raise UnreadableSiteFile(
+            f"{file} nests too deeply; fix it (see `reconciler validate`) first"
         ) from None
     if not isinstance(data, CommentedMap):
         raise UnreadableSiteFile(f"{file} does not hold a mapping; fix it first")
@@ -147,8 +165,8 @@ def _fill(data: CommentedMap, content: SiteContent) -> None:
     if content.billing_contact is not None:
         data["billing_contact"] = content.billing_contact
     collaborators = CommentedMap()
-    for key, role in content.collaborators.items():
-        collaborators[key] = role
+    for key in sorted(content.collaborators, key=str):  # as `fmt` sorts them
+        collaborators[key] = content.collaborators[key]
     data["collaborators"] = collaborators
     data["package"] = content.package
 
@@ -176,13 +194,58 @@ def _set_collaborators(data: CommentedMap, wanted: Mapping[str, str], resolve: R
         current = CommentedMap()
         data["collaborators"] = current
     wanted_by_email = {resolve(key): (key, role) for key, role in wanted.items()}
+    kept: Any = None  # the last collaborator kept so far
     for key in list(current):
         email = resolve(str(key))
         if email not in wanted_by_email:
-            del current[key]
+            _delete_keeping_comments(data, current, key, kept)
             continue
+        kept = key
         _, role = wanted_by_email.pop(email)
         if current[key] != role:
             current[key] = role
+    if not current:
+        # Emptied: a fresh mapping, or ruamel would write the comments it held between
+        # `collaborators:` and `{}`, which is not YAML. The comments stay on the key.
+        current = CommentedMap()
+        if not wanted_by_email:
+            current.fa.set_flow_style()
+        data["collaborators"] = current
     for key, role in sorted(wanted_by_email.values()):
         current[key] = role
+
+
+def _delete_keeping_comments(
+    parent: CommentedMap, collaborators: CommentedMap, key: Any, previous: Any
+) -> None:
+    """Delete a collaborator; the comment lines below it (about the next line, or the
+    end of the file) stay, after the previous collaborator or under ``collaborators:``."""
+    lines = _comment_lines_after(collaborators, key)
+    del collaborators[key]
+    collaborators.ca.items.pop(key, None)
+    if not lines:
+        return
+    if previous is not None:
+        _append_comment_lines(collaborators, previous, lines)
+    else:
+        _append_comment_lines(parent, "collaborators", lines)
+
+
+def _comment_lines_after(mapping: CommentedMap, key: Any) -> str:
+    """Split the whole-line comments that follow ``key``'s line off its comment."""
+    entry = mapping.ca.items.get(key)
+    token = entry[2] if entry is not None and len(entry) > 2 else None
+    if not isinstance(token, CommentToken):
+        return ""
+    inline, newline, rest = token.value.partition("\n")
+    token.value = inline + newline
+    return str(rest)
+
+
+def _append_comment_lines(mapping: CommentedMap, key: Any, lines: str) -> None:
+    entry = mapping.ca.items.setdefault(key, [None, None, None, None])
+    token = entry[2]
+    if isinstance(token, CommentToken):
+        token.value = (token.value if token.value.endswith("\n") else token.value + "\n") + lines
+    else:
+        entry[2] = CommentToken("\n" + lines, CommentMark(0), None)

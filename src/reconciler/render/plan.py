@@ -205,7 +205,7 @@ def _details_sections(plan: Plan) -> list[str]:
 
 def _fit(head: list[str], sections: list[str], tail: list[str], limit: int) -> str:
     """Join the parts, dropping detail sections that do not fit, with a note saying so."""
-    start, end = "\n".join(head), "\n".join(tail)
+    start, end = "\n".join(head).rstrip("\n"), "\n".join(tail)
 
     def render(kept: int) -> str:
         omitted = len(sections) - kept

@@ -1,0 +1,227 @@
+"""`reconciler import` and `reconciler fmt` end to end: the CLI, the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from adopt_support import COMMENTED_SITE, COMMENTS, EXPERT, Repo, big_seed, git
+
+SMALL_SEED = {
+    "accounts": [
+        {"email": EXPERT, "kind": "expert", "token": "studio-token"},
+        {"email": "anna@acme-bakery.example", "kind": "customer"},
+        {"email": "tom@freelance.example", "kind": "customer"},
+    ],
+    "sites": [
+        {
+            "id": "acme-bakery",
+            "name": "ACME Bakery & Café",
+            "owner": "anna@acme-bakery.example",
+            "package": "premium",
+            "collaborators": {EXPERT: "admin", "tom@freelance.example": "viewer"},
+        },
+        {"id": "old-shop", "name": "Old Shop", "owner": EXPERT, "collaborators": {}},
+    ],
+}
+
+
+def plan_json(repo: Repo) -> dict[str, object]:
+    result = repo.run("plan", "--format", "json")
+    assert result.exit_code == 0, result.output
+    plan: dict[str, object] = json.loads(result.stdout)
+    return plan
+
+
+def test_import_all_of_200_sites_then_plan_is_empty_and_a_second_import_changes_nothing(
+    repo: Repo,
+) -> None:
+    repo.seed(big_seed(200))
+    with repo.start_sandbox() as store, store.transaction() as tx:
+        tx.start_transfer(EXPERT, "pending-handover", "anna@acme-bakery.example", True, None)
+
+    first = repo.run("import", "--all")
+
+    assert first.exit_code == 0, first.output
+    assert "Imported: 201 written, 0 unchanged." in first.stdout
+    assert "pending-handover: warning: a transfer to anna@acme-bakery.example is pending" in (
+        first.stdout
+    )
+    assert len(list((repo.root / "sites").glob("*.yaml"))) == 201
+    pending_file = repo.read_site("pending-handover")
+    assert "owner: expert" in pending_file  # a pending transfer is not ownership
+    assert "anna" not in pending_file
+    assert "owner: expert" in repo.read_site("site-000")
+    assert "  tom: editor" in repo.read_site("site-000")  # a people.yaml handle
+    assert "  ines@freelance.example: editor" in repo.read_site("site-001")
+    assert "billing_contact: billing@client3.example" in repo.read_site("site-003")
+    assert "billing_contact" not in repo.read_site("site-002")  # the owner: left out
+    assert "  anna: viewer" in repo.read_site("site-003")
+    assert "package: premium" in repo.read_site("site-003")
+
+    assert repo.run("validate").exit_code == 0
+    assert repo.run("fmt", "--check").exit_code == 0  # import writes the canonical layout
+    plan = plan_json(repo)
+    changes = plan["changes"]
+    assert isinstance(changes, list)
+    assert [c for c in changes if c["site"] != "pending-handover"] == []
+    assert not [n for n in plan["notes"] if n["kind"] == "unmanaged"]  # type: ignore[attr-defined]
+
+    git(repo.root, "init", "--quiet")
+    git(repo.root, "add", "sites")
+    git(repo.root, "commit", "--quiet", "-m", "Import the sites")
+    second = repo.run("import", "--all")
+
+    assert second.exit_code == 0, second.output
+    assert "Imported: 0 written, 201 unchanged." in second.stdout
+    assert git(repo.root, "status", "--porcelain", "--", "sites") == ""
+
+
+def test_a_pending_transfer_is_reported_and_the_plan_shows_what_keeping_the_file_means(
+    repo: Repo,
+) -> None:
+    """Import writes ownership, not intentions: the plan then shows the cancel for review,
+    and the import said how to keep the handover instead."""
+    repo.seed(SMALL_SEED)
+    with repo.start_sandbox() as store, store.transaction() as tx:
+        tx.start_transfer(EXPERT, "old-shop", "tom@freelance.example", False, None)
+
+    imported = repo.run("import", "old-shop")
+    planned = repo.run("plan", "--format", "json")
+
+    assert imported.exit_code == 0, imported.output
+    assert "write `owner: tom@freelance.example` in the file to keep the handover" in (
+        imported.stdout
+    )
+    assert "owner: expert" in repo.read_site("old-shop")
+    changes = json.loads(planned.stdout)["changes"]
+    assert [(c["site"], c["action"]) for c in changes] == [("old-shop", "transfer.cancel")]
+
+
+def test_import_of_a_named_site_updates_the_hand_written_file_in_place(repo: Repo) -> None:
+    repo.seed(SMALL_SEED)
+    repo.write("sites/acme-bakery.yaml", COMMENTED_SITE)
+
+    result = repo.run("import", "acme-bakery")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        "wrote sites/acme-bakery.yaml",
+        "Imported: 1 written, 0 unchanged.",
+    ]
+    text = repo.read_site("acme-bakery")
+    assert [c for c in COMMENTS if c not in text] == []
+    assert "name: ACME Bakery & Café" in text
+    assert "owner: anna " in text  # the handle, as written
+    assert "  studio@pixel.example: admin " in text
+    assert "  tom: viewer " in text
+    assert not (repo.root / "sites" / "old-shop.yaml").exists()  # only the named site
+    assert repo.run("validate").exit_code == 0
+    assert repo.run("plan", "--detailed-exitcode").exit_code == 0
+
+    again = repo.run("import", "acme-bakery")
+    assert "unchanged sites/acme-bakery.yaml" in again.stdout
+    assert repo.read_site("acme-bakery") == text
+
+
+def test_import_of_an_unknown_site_is_an_error_that_writes_nothing(repo: Repo) -> None:
+    repo.seed(SMALL_SEED)
+
+    result = repo.run("import", "old-shop", "no-such-site")
+
+    assert result.exit_code == 1
+    assert "error: not on the platform, or not visible to studio@pixel.example: no-such-site" in (
+        result.stderr
+    )
+    assert list((repo.root / "sites").iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [(), ("--all", "old-shop")], ids=["neither", "both"])
+def test_import_needs_sites_or_all_but_not_both(repo: Repo, args: tuple[str, ...]) -> None:
+    result = repo.run("import", *args)
+
+    assert result.exit_code == 2
+    assert "Error: name the sites to import, or pass --all (not both)" in result.stderr
+    assert not repo.db.exists()  # refused before starting the platform
+
+
+BAD_FILES = {
+    "a-list": b"- id: a-list\n- owner: expert\n",
+    "not-yaml": b"id: not-yaml\nowner: [expert\n",
+    "latin-1": b"id: latin-1\nname: Caf\xe9\nowner: expert\n",
+}
+
+
+@pytest.mark.parametrize("site_id", sorted(BAD_FILES))
+def test_import_over_an_unreadable_file_is_an_error_not_a_crash(repo: Repo, site_id: str) -> None:
+    repo.seed(
+        {
+            "accounts": [{"email": EXPERT, "kind": "expert"}],
+            "sites": [
+                {"id": "aaa-first", "name": "A", "owner": EXPERT},
+                {"id": site_id, "name": "Bad", "owner": EXPERT},
+            ],
+        }
+    )
+    repo.write(f"sites/{site_id}.yaml", BAD_FILES[site_id])
+
+    result = repo.run("import", "--all")
+
+    assert result.exit_code == 1, result.output
+    assert f"error: sites/{site_id}.yaml " in result.stderr
+    assert "Traceback" not in result.output
+    assert repo.site_path(site_id).read_bytes() == BAD_FILES[site_id]
+    assert not repo.site_path("aaa-first").exists()  # nothing half done
+
+
+TIDY = "id: old-shop\nname: Old Shop\nowner: expert  # done\ncollaborators: {}\n"
+
+
+def test_fmt_check_on_a_tidy_tree_prints_nothing(repo: Repo) -> None:
+    repo.write("sites/old-shop.yaml", TIDY)
+
+    result = repo.run("fmt", "--check")
+
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_fmt_check_lists_what_would_change_and_fmt_changes_it(repo: Repo) -> None:
+    repo.write("sites/old-shop.yaml", TIDY)
+    repo.write(
+        "sites/acme-bakery.yaml", COMMENTED_SITE.replace("owner: anna", "owner: Anna@X.example")
+    )
+    before = repo.snapshot()
+
+    check = repo.run("fmt", "--check")
+
+    assert check.exit_code == 1
+    assert check.stdout == "would reformat sites/acme-bakery.yaml\n"
+    assert "1 file(s) would change; run `reconciler fmt`" in check.stderr
+    assert repo.snapshot() == before
+
+    done = repo.run("fmt")
+    assert (done.exit_code, done.stdout) == (0, "reformatted sites/acme-bakery.yaml\n")
+    text = repo.read_site("acme-bakery")
+    assert "owner: anna@x.example" in text
+    assert [c for c in COMMENTS if c not in text] == []
+    assert repo.read_site("old-shop") == TIDY
+    assert repo.run("fmt", "--check").exit_code == 0
+    assert repo.run("fmt").stdout == ""
+
+
+@pytest.mark.parametrize("site_id", sorted(BAD_FILES))
+def test_fmt_reports_an_unreadable_file_and_leaves_every_file_alone(
+    repo: Repo, site_id: str
+) -> None:
+    repo.write("sites/old-shop.yaml", TIDY)
+    repo.write(f"sites/{site_id}.yaml", BAD_FILES[site_id])
+    before = repo.snapshot()
+
+    for args in (("fmt",), ("fmt", "--check")):
+        result = repo.run(*args)
+
+        assert result.exit_code == 1, result.output
+        assert f"skipped sites/{site_id}.yaml: sites/{site_id}.yaml " in result.stderr
+        assert "Traceback" not in result.output
+        assert result.stdout == ""
+        assert repo.snapshot() == before
