@@ -37,6 +37,8 @@ class ReconcilerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ReconcilerError as exc:
+            for problem in getattr(exc, "problems", ()):  # ValidationFailed: every one
+                click.echo(str(problem), err=True)
             click.secho(f"error: {exc.message}", err=True, fg="red")
             raise click.exceptions.Exit(exc.exit_code) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):

@@ -373,6 +373,15 @@ def inspect_repository(root: Path) -> Outcome:
     return outcome
 
 
+def read_config_only(root: Path) -> Config | None:
+    """reconciler.yaml alone; None when it is missing or invalid (load_repository says
+    why, with the other files' problems)."""
+    config_path = root / CONFIG_FILE
+    if not config_path.is_file():
+        return None
+    return _read_document(config_path, CONFIG_FILE, read_config, [])
+
+
 def load_repository(root: Path) -> DesiredState:
     """The desired state of the repository at ``root``; ``ValidationFailed`` if invalid."""
     outcome = inspect_repository(root)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from reconciler.apply import Applier, ApplyReport, ChangeResult, Gate
 from reconciler.errors import PlanRefused
-from reconciler.loader import DesiredState, load_repository
+from reconciler.loader import DesiredState, load_repository, read_config_only
 from reconciler.model import ObservedSite
 from reconciler.plan import Plan, build_plan, check_fresh, check_policy
 from reconciler.platform.client import PlatformClient
@@ -18,18 +19,39 @@ from reconciler.workspace import observe, open_platform
 class Reconciler:
     """The desired state of one repository and a client for its platform."""
 
-    def __init__(self, state: DesiredState, client: PlatformClient) -> None:
+    def __init__(
+        self,
+        state: DesiredState,
+        client: PlatformClient,
+        observed: dict[str, ObservedSite] | None = None,
+    ) -> None:
         self.state = state
         self.client = client
-        self._observed: dict[str, ObservedSite] | None = None
+        self._observed = observed
 
     @classmethod
     @contextmanager
     def open(cls, root: Path, environ: Mapping[str, str]) -> Iterator[Reconciler]:
-        state = load_repository(root)
+        """Read the repository and, meanwhile, connect to the platform and list its sites.
+
+        Neither needs the other (listing needs only reconciler.yaml), and on thousands of
+        sites both take a while: the listing mostly waits for the platform's answers.
+        """
+        config = read_config_only(root)
+        if config is None:  # load_repository says what is wrong with reconciler.yaml
+            load_repository(root)
+            raise AssertionError("an invalid reconciler.yaml cannot load")
         with ExitStack() as stack:
-            client = stack.enter_context(open_platform(root, state.config, environ))
-            yield cls(state, client)
+
+            def connect() -> tuple[PlatformClient, dict[str, ObservedSite]]:
+                client = stack.enter_context(open_platform(root, config, environ))
+                return client, observe(client)
+
+            with ThreadPoolExecutor(1, thread_name_prefix="observe") as pool:
+                connecting = pool.submit(connect)
+                state = load_repository(root)  # on error, the pool first waits for connect
+            client, observed = connecting.result()
+            yield cls(state, client, observed)
 
     def observed(self, *, refresh: bool = False) -> dict[str, ObservedSite]:
         if self._observed is None or refresh:

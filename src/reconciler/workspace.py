@@ -8,6 +8,9 @@ when the repository has one), so that every command works on a fresh clone.
 from __future__ import annotations
 
 import logging
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +24,7 @@ from reconciler.platform.schema import to_observed
 STATE_DIR = ".reconciler"
 SANDBOX_DB = "sandbox.db"
 SANDBOX_SEED = "sandbox.seed.yaml"
+CHILD_STOP_SECONDS = 10
 
 log = logging.getLogger("reconciler")
 
@@ -41,20 +45,54 @@ def open_platform(
 
 @contextmanager
 def _embedded_sandbox(root: Path, config: Config) -> Iterator[PlatformClient]:
-    from reconciler.sandbox.seed import seed_file
-    from reconciler.sandbox.server import EmbeddedSandbox
+    """The sandbox server in a child process, on a socket this process opened.
 
+    A child process rather than a thread: the platform's work then runs beside ours, as
+    a real platform's would, instead of competing for this interpreter. The socket is
+    listening before the child starts, so requests simply wait until it serves.
+    """
     db = root / STATE_DIR / SANDBOX_DB
+    token = _prepare_sandbox(db, root / SANDBOX_SEED, config.expert)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        port = listener.getsockname()[1]
+        child = _start_sandbox_child(listener.fileno(), db)
+    try:
+        with PlatformClient(f"http://127.0.0.1:{port}", token) as client:
+            yield client
+    finally:
+        _stop_child(child)
+
+
+def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
+    """Create and seed the database on first use; the expert's token."""
+    from reconciler.sandbox.seed import seed_file
+    from reconciler.sandbox.store import SandboxStore
+
     is_new = not db.exists()
     db.parent.mkdir(parents=True, exist_ok=True)
-    with EmbeddedSandbox(db) as sandbox:
-        seed_path = root / SANDBOX_SEED
-        if is_new and seed_path.is_file():
-            log.info("seeding the embedded sandbox from %s", SANDBOX_SEED)
-            seed_file(sandbox.store, seed_path)
-        sandbox.store.ensure_account(config.expert, AccountKind.EXPERT)
-        with PlatformClient(sandbox.url, sandbox.store.token_for(config.expert)) as client:
-            yield client
+    with SandboxStore(db) as store:
+        if is_new and seed.is_file():
+            log.info("seeding the embedded sandbox from %s", seed.name)
+            seed_file(store, seed)
+        store.ensure_account(expert, AccountKind.EXPERT)
+        return store.token_for(expert)
+
+
+def _start_sandbox_child(fd: int, db: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "reconciler.sandbox.server", str(fd), str(db)]
+    return subprocess.Popen(command, pass_fds=(fd,), stdin=subprocess.PIPE)
+
+
+def _stop_child(child: subprocess.Popen[bytes]) -> None:
+    if child.stdin is not None:
+        child.stdin.close()  # the child stops serving at the end of its input
+    try:
+        child.wait(timeout=CHILD_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 def _check_identity(client: PlatformClient, expert: str) -> None:

@@ -137,7 +137,19 @@ def test_invalid_site_files_stop_plan_with_the_problems(repo: Repo) -> None:
     repo.write("sites/old-shop.yaml", "id: old-shop\nowner: nobody\n")
 
     result = repo.run("plan")
+    applied = repo.run("apply", "--yes")
 
-    assert result.exit_code == 1
-    assert "1 error in 1 file" in result.output
-    assert ".reconciler" not in {p.name for p in repo.root.iterdir()}  # no platform started
+    for refused in (result, applied):
+        assert refused.exit_code == 1
+        assert (
+            "sites/old-shop.yaml:2:8: error: unknown handle 'nobody'; add it to people.yaml "
+            "or write an e-mail address" in refused.output
+        )
+        assert "error: 1 error in 1 file; fix them and run `reconciler validate` again" in (
+            refused.output
+        )
+        assert "Plan:" not in refused.output
+    # The platform was listed meanwhile (plan reads it while the files load), never written.
+    with SandboxStore(repo.db) as store:
+        assert store.site("old-shop").collaborators["tom@freelance.example"].value == "editor"
+        assert store.site("old-shop").version == 1

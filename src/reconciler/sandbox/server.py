@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -136,3 +138,22 @@ class EmbeddedSandbox:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def serve_inherited_socket(fd: int, db_path: Path) -> None:
+    """Serve on a listening socket inherited from the parent process, until the parent
+    closes our standard input (or goes away): the embedded sandbox's child process."""
+    sock = socket.socket(fileno=fd)
+    with SandboxStore(db_path) as store:
+        server = uvicorn.Server(_config(store, None, "127.0.0.1", 0, "warning"))
+
+        def stop_when_parent_leaves() -> None:
+            sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
+            server.should_exit = True
+
+        threading.Thread(target=stop_when_parent_leaves, daemon=True).start()
+        server.run(sockets=[sock])
+
+
+if __name__ == "__main__":  # python -m reconciler.sandbox.server FD DB
+    serve_inherited_socket(int(sys.argv[1]), Path(sys.argv[2]))
