@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from reconciler.gitrepo import GitRepository
     from reconciler.plan import Plan
 
+F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INTERNAL_ERROR = 70
 DEBUG_ENV = "RECONCILER_DEBUG"
 
@@ -60,6 +61,18 @@ def _report_bug(exc: Exception) -> None:
         "and report it.",
         err=True,
         fg="red",
+    )
+
+
+def format_option(*choices: str, help: str = "Output format.") -> Callable[[F], F]:
+    """``--format``, the same for every command; text first and the default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help=help,
     )
 
 
@@ -100,12 +113,10 @@ def cli(ctx: click.Context, root: Path, verbose: int) -> None:
 
 
 @cli.command()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "github"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
+    "github",
     help="github prints workflow annotations that show on the pull request's lines.",
 )
 @click.pass_context
@@ -149,14 +160,7 @@ def _colour() -> bool:
 
 
 @cli.command()
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "markdown"]),
-    default="text",
-    show_default=True,
-    help="markdown is for a pull-request comment.",
-)
+@format_option("text", "json", "markdown", help="markdown is for a pull-request comment.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -245,14 +249,7 @@ def _changed_scope(root: Path, changed_since: str | None) -> set[str] | None:
     is_flag=True,
     help="Apply even with uncommitted changes to sites/, reconciler.yaml or people.yaml.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="How to print the final report.",
-)
+@format_option("text", "json", help="How to print the final report.")
 @click.pass_context
 def apply(
     ctx: click.Context,
@@ -455,13 +452,7 @@ def fmt(ctx: click.Context, check: bool) -> None:
 
 @cli.command()
 @click.argument("site")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json")
 @click.pass_context
 def history(ctx: click.Context, site: str, output_format: str) -> None:
     """Show a site's owner, billing contact and collaborators over time, from git.
