@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import sys
 import threading
@@ -149,7 +150,10 @@ def serve_inherited_socket(fd: int, db_path: Path) -> None:
 
         def stop_when_parent_leaves() -> None:
             sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
-            server.should_exit = True
+            # The parent has had every answer it waited for, and each write was its own
+            # committed transaction: nothing is lost by not waiting for uvicorn's
+            # graceful shutdown, which would add a tenth of a second to every command.
+            os._exit(0)
 
         threading.Thread(target=stop_when_parent_leaves, daemon=True).start()
         server.run(sockets=[sock])
