@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -116,6 +117,9 @@ class Applier:
         self.parallelism = max(1, parallelism)
         self.gate = gate
         self.on_result = on_result
+        # Keys are unique to this run: a retry within the run replays the platform's first
+        # answer, a later run asks afresh (a refusal then may be an acceptance now).
+        self.run_id = uuid.uuid4().hex
 
     def apply(self, plan: Plan) -> ApplyReport:
         by_site = plan.changes_by_site()
@@ -130,24 +134,50 @@ class Applier:
 
     def _apply_site(self, plan: Plan, site: str, changes: Sequence[Change]) -> list[ChangeResult]:
         version = plan.versions.get(site)
+        skips = self._gated(changes)
         results: list[ChangeResult] = []
         failed: str | None = None
         for index, change in enumerate(changes):
             if failed is not None:
                 result = ChangeResult(change, Outcome.SKIPPED, failed)
-            elif (why := self.gate(change) if self.gate else None) is not None:
-                result = ChangeResult(change, Outcome.SKIPPED, why)
+            elif skips[index] is not None:
+                result = ChangeResult(change, Outcome.SKIPPED, skips[index])
             else:
+                key = idempotency_key(self.run_id, plan, index, change)
                 try:
-                    version = self._write(change, version, idempotency_key(plan, index, change))
+                    version = self._write(change, version, key)
                     result = ChangeResult(change, Outcome.DONE)
                 except ReconcilerError as exc:
                     failed = f"not attempted: {change.action.value} failed before it"
                     result = ChangeResult(change, Outcome.FAILED, exc.message)
+                except Exception as exc:  # a bug must not lose the report of the others
+                    failed = f"not attempted: {change.action.value} failed before it"
+                    result = ChangeResult(
+                        change, Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}"
+                    )
             results.append(result)
             if self.on_result is not None:
                 self.on_result(result)
         return results
+
+    def _gated(self, changes: Sequence[Change]) -> list[str | None]:
+        """Why each change is skipped (None: it goes ahead).
+
+        A handover that may not start keeps the site's pending transfer too: cancelling it
+        is only the first half of replacing it.
+        """
+        if self.gate is None:
+            return [None] * len(changes)
+        skips = [self.gate(change) for change in changes]
+        held = next(
+            (why for c, why in zip(changes, skips, strict=True) if c.is_handover and why), None
+        )
+        if held is not None:
+            skips = [
+                held if c.action is Action.TRANSFER_CANCEL and why is None else why
+                for c, why in zip(changes, skips, strict=True)
+            ]
+        return skips
 
     def _write(self, change: Change, version: int | None, key: str) -> int | None:
         details, site, w = change.details, change.site, self.writer
@@ -169,13 +199,10 @@ class Applier:
         return written.version
 
 
-def idempotency_key(plan: Plan, index: int, change: Change) -> str:
-    """Stable for one change of one plan: a retry or a re-run of it is recognised.
-
-    The fingerprint includes every site's version, which only grows, so a later plan
-    never reuses a key even when it asks for the same change again.
-    """
+def idempotency_key(run_id: str, plan: Plan, index: int, change: Change) -> str:
+    """One key per change of one run: the client's retries of it share the key."""
     material = json.dumps(
-        [plan.fingerprint, change.site, index, change.model_dump(mode="json")], sort_keys=True
+        [run_id, plan.fingerprint, change.site, index, change.model_dump(mode="json")],
+        sort_keys=True,
     )
     return "reconciler-" + hashlib.sha256(material.encode()).hexdigest()[:40]

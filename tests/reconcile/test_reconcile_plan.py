@@ -423,16 +423,18 @@ def test_unmanaged_platform_sites_are_reported_never_touched(
 # --- idempotency keys -----------------------------------------------------------------
 
 
-def test_idempotency_keys_are_stable_per_plan_and_change(saved: Saved) -> None:
+def test_idempotency_keys_are_stable_per_run_plan_and_change(saved: Saved) -> None:
     plan, path = saved
     loaded = load_plan(path)
     first = plan.changes[0]
 
-    key = idempotency_key(plan, 0, first)
+    key = idempotency_key("run-1", plan, 0, first)
 
     assert re.fullmatch(r"reconciler-[0-9a-f]{40}", key)
-    assert idempotency_key(plan, 0, first) == key
-    assert idempotency_key(loaded, 0, loaded.changes[0]) == key
+    assert idempotency_key("run-1", plan, 0, first) == key
+    assert idempotency_key("run-1", loaded, 0, loaded.changes[0]) == key
+    # A later run asks afresh: a refusal replayed forever would never converge.
+    assert idempotency_key("run-2", plan, 0, first) != key
 
 
 def test_idempotency_keys_differ_across_changes_and_plans(fleet: Fleet) -> None:
@@ -445,12 +447,12 @@ def test_idempotency_keys_differ_across_changes_and_plans(fleet: Fleet) -> None:
     )
 
     keys = {
-        idempotency_key(plan, index, change)
+        idempotency_key("run-1", plan, index, change)
         for changes in plan.changes_by_site().values()
         for index, change in enumerate(changes)
     }
     assert len(keys) == len(plan.changes)
     assert later.changes == plan.changes
     first = plan.changes[0]
-    assert idempotency_key(later, 0, first) != idempotency_key(plan, 0, first)
-    assert idempotency_key(plan, 1, first) != idempotency_key(plan, 0, first)
+    assert idempotency_key("run-1", later, 0, first) != idempotency_key("run-1", plan, 0, first)
+    assert idempotency_key("run-1", plan, 1, first) != idempotency_key("run-1", plan, 0, first)

@@ -104,6 +104,10 @@ class _Secret:
     __str__ = __repr__
 
 
+def _is_header_safe(token: str) -> bool:
+    return token.isascii() and token.isprintable() and " " not in token
+
+
 def check_transport_security(base_url: str) -> None:
     """Refuse to send a token over plain http unless the host is this machine."""
     parts = urlsplit(base_url)
@@ -178,6 +182,11 @@ class PlatformClient:
         check_transport_security(base_url)
         if not token:
             raise ConfigError("the platform API token is empty")
+        if not _is_header_safe(token):
+            raise ConfigError(
+                "the platform API token contains spaces, control or non-ASCII characters; "
+                "check the variable that holds it (a stray newline?)"
+            )
         self.base_url = base_url.rstrip("/")
         self._token = _Secret(token)
         self._owns_session = session is None
@@ -378,6 +387,13 @@ class PlatformClient:
         except _NO_ANSWER as exc:
             logger.debug("%s: no answer (%s)", operation, type(exc).__name__)
             return TransportError(f"{operation}: no answer from {self.base_url} ({_brief(exc)})")
+        except requests.RequestException as exc:
+            # Not a network failure: the request could not be made. Its message may quote
+            # headers, the token among them, so only the kind of failure is shown.
+            raise TransportError(
+                f"{operation}: the request to {self.base_url} could not be sent "
+                f"({type(exc).__name__})"
+            ) from None
         logger.debug("%s -> %s", operation, response.status_code)
         if response.status_code < 400:
             return response
