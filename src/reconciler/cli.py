@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,7 +32,32 @@ DEBUG_ENV = "RECONCILER_DEBUG"
 
 
 class ReconcilerGroup(click.Group):
-    """A group whose commands share one error boundary."""
+    """A group whose commands share one error boundary.
+
+    Usage errors exit 1 (click's default is 2): `plan --detailed-exitcode` reserves 2
+    for "changes to apply", and a mistyped option must not read as drift.
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.ClickException as exc:
+            exc.show()
+            code = 1
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            code = 1
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -290,8 +315,9 @@ def apply(
         gate = _approval_gate(stack, repository) if require_approval else None
         reconciler = stack.enter_context(Reconciler.open(root, os.environ))
         the_plan = saved or reconciler.plan(force=force)
-        if saved is None:
-            click.echo(render_plan.as_text(the_plan, colour=_colour()))
+        if saved is None:  # on stderr when stdout is the JSON report
+            as_text = render_plan.as_text(the_plan, colour=_colour())
+            click.echo(as_text, err=output_format == "json")
         if not the_plan.has_changes:
             if saved is not None:
                 click.echo(render_plan.summary_line(the_plan))
@@ -326,10 +352,14 @@ def _checked_repository(
 
     try:
         repository = stack.enter_context(GitRepository.open(root))
-    except ReconcilerError as exc:
+    except ReconcilerError:
         if require_approval:
             raise
-        click.echo(f"warning: {exc.message}; this apply is not recorded in git", err=True)
+        click.echo(
+            f"warning: {root} is not in a git repository: applying without the uncommitted-"
+            "changes check, and this apply is not recorded as a git note",
+            err=True,
+        )
         return None
     dirty = repository.uncommitted_desired_state()
     if dirty and not allow_dirty:
@@ -467,11 +497,11 @@ def history(ctx: click.Context, site: str, output_format: str) -> None:
 
     with GitRepository.open(_root(ctx)) as repository:
         entries = repository.history(site)
+    if not entries:
+        raise ReconcilerError(f"no commit touches sites/{site}.yaml; check the site id")
     if output_format == "json":
         click.echo(history_as_json(entries))
         return
-    if not entries:
-        raise ReconcilerError(f"no commit touches sites/{site}.yaml; check the site id")
     for entry in entries:
         click.echo(
             f"{entry.sha[:10]}  {entry.date:%Y-%m-%d %H:%M}  {entry.author}\n    {entry.subject}"

@@ -91,20 +91,28 @@ class GitRepository:
     # --- what changed ---------------------------------------------------------------
 
     @_releasing
-    def changed_site_ids(self, ref: str) -> set[str]:
-        """Sites whose files changed between ``ref`` and the working tree.
+    def changed_site_ids(self, ref: str) -> set[str] | None:
+        """Sites whose files changed between ``ref`` and the working tree; None for all.
 
         Compared from the merge base, as a pull request shows it: commits that reached
         ``ref`` after the branch started are not this branch's changes. Added, modified,
-        renamed (both names) and deleted files count, and untracked new files too.
+        renamed (both names) and deleted files count, and untracked new files too. A
+        change to reconciler.yaml or people.yaml can change any site (a handle's e-mail,
+        the expert), so then every site is planned.
         """
         base = self._merge_base(ref)
-        changed: set[str] = set()
-        for item in base.diff(None, find_renames=True):
-            for path in (item.a_path, item.b_path):
-                changed |= self._site_ids([path] if path else [])
-        changed |= self._site_ids(self.repo.untracked_files)
-        return changed
+        paths = {
+            p
+            for item in base.diff(None, find_renames=True)
+            for p in (item.a_path, item.b_path)
+            if p
+        }
+        paths |= set(self.repo.untracked_files)
+        prefix = self._prefix()
+        shared = {str(PurePosixPath(prefix, name)) for name in (CONFIG_FILE, PEOPLE_FILE)}
+        if paths & shared:
+            return None
+        return self._site_ids(paths)
 
     def _merge_base(self, ref: str) -> git.Commit:
         commit = self._commit(ref)

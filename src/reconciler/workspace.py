@@ -72,12 +72,18 @@ def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
 
     is_new = not db.exists()
     db.parent.mkdir(parents=True, exist_ok=True)
-    with SandboxStore(db) as store:
-        if is_new and seed.is_file():
-            log.info("seeding the embedded sandbox from %s", seed.name)
-            seed_file(store, seed)
-        store.ensure_account(expert, AccountKind.EXPERT)
-        return store.token_for(expert)
+    try:
+        with SandboxStore(db) as store:
+            if is_new and seed.is_file():
+                log.info("seeding the embedded sandbox from %s", seed.name)
+                seed_file(store, seed)
+            store.ensure_account(expert, AccountKind.EXPERT)
+            return store.token_for(expert)
+    except BaseException:
+        if is_new:  # a half-made sandbox would be taken for a seeded one next time
+            for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+        raise
 
 
 def _start_sandbox_child(fd: int, db: Path) -> subprocess.Popen[bytes]:

@@ -140,7 +140,7 @@ def test_import_of_an_unknown_site_is_an_error_that_writes_nothing(repo: Repo) -
 def test_import_needs_sites_or_all_but_not_both(repo: Repo, args: tuple[str, ...]) -> None:
     result = repo.run("import", *args)
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # DESIGN.md section 7: 1 for invalid input
     assert "Error: name the sites to import, or pass --all (not both)" in result.stderr
     assert not repo.db.exists()  # refused before starting the platform
 

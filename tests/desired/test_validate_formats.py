@@ -120,5 +120,5 @@ def test_text_is_sorted_by_file_then_line(repo: Repo) -> None:
 def test_an_unknown_format_is_a_usage_error(repo: Repo) -> None:
     result = repo.validate("--format", "xml")
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1  # DESIGN.md section 7: 1 for invalid input, never 2
     assert "'xml' is not one of 'text', 'json', 'github'" in result.stderr

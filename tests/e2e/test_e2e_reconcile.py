@@ -153,3 +153,11 @@ def test_invalid_site_files_stop_plan_with_the_problems(repo: Repo) -> None:
     with SandboxStore(repo.db) as store:
         assert store.site("old-shop").collaborators["tom@freelance.example"].value == "editor"
         assert store.site("old-shop").version == 1
+
+
+def test_a_mistyped_option_is_exit_1_never_the_changes_code_2(repo: Repo) -> None:
+    """A drift check reads exit 2 as "changes to apply": a usage error must not say so."""
+    result = repo.run("plan", "--detailed-exitcode", "--formt", "json")
+
+    assert result.exit_code == 1
+    assert "Error: No such option '--formt'" in result.output

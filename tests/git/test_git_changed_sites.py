@@ -11,7 +11,7 @@ from reconciler.errors import ConfigError
 from reconciler.gitrepo import GitRepository
 
 
-def changed(repo: GitRepo, ref: str) -> set[str]:
+def changed(repo: GitRepo, ref: str) -> set[str] | None:
     with GitRepository.open(repo.root) as repository:
         return repository.changed_site_ids(ref)
 
@@ -69,7 +69,6 @@ def test_a_file_deleted_in_the_working_tree_counts(branch: GitRepo) -> None:
 
 
 def test_only_site_files_count(branch: GitRepo) -> None:
-    branch.write("people.yaml", "tom: {email: tom@freelance.example}\n")
     branch.write("README.md", "# sites\n")
     branch.write("sites/notes.txt", "not a site\n")
     branch.write("sites/archive/old.yaml", "id: old\n")
@@ -80,6 +79,21 @@ def test_only_site_files_count(branch: GitRepo) -> None:
     branch.write("sites/pixel-studio.yml", "id: pixel-studio\n")
 
     assert changed(branch, "main") == {"pixel-studio"}
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("people.yaml", "tom: {email: tom@elsewhere.example}\n"),
+        ("reconciler.yaml", "expert: studio@pixel.example\npolicy: {max_removals: 1}\n"),
+    ],
+)
+def test_people_or_config_changes_plan_every_site(branch: GitRepo, name: str, text: str) -> None:
+    """A handle's new e-mail changes every site that uses it: the plan must show them."""
+    branch.write(name, text)
+    branch.commit(f"Change {name}")
+
+    assert changed(branch, "main") is None
 
 
 def test_changes_that_reached_the_base_later_are_not_this_branchs(branch: GitRepo) -> None:

@@ -71,8 +71,8 @@ def seed_command(file: Path, db_path: Path | None) -> None:
 
     \b
     Examples:
-      reconciler sandbox seed sandbox-seed.yaml
-      reconciler sandbox seed sandbox-seed.yaml --db /tmp/sandbox.db
+      reconciler sandbox seed sandbox.seed.yaml
+      reconciler sandbox seed sandbox.seed.yaml --db /tmp/sandbox.db
     """
     from reconciler.sandbox.seed import seed_file
     from reconciler.sandbox.store import SandboxStore

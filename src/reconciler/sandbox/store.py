@@ -167,9 +167,16 @@ class SandboxStore:
         self._conn = sqlite3.connect(
             self.db_path, check_same_thread=False, isolation_level=None, timeout=10.0
         )
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise SandboxError(
+                f"{self.db_path} is not a usable sandbox database ({exc}); delete it to "
+                "start afresh (the embedded sandbox re-creates it from sandbox.seed.yaml)"
+            ) from None
 
     def close(self) -> None:
         with self._lock:
