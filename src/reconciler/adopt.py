@@ -15,6 +15,7 @@ from reconciler.sitewriter import (
     SiteContent,
     UnreadableSiteFile,
     canonical,
+    load_round_trip,
     new_site_text,
     read_site_text,
     updated_site_text,
@@ -63,13 +64,26 @@ class Adopter:
         display = f"{SITES_DIR}/{path.name}"
         content = self.content_of(site)
         before: str | None = None
+        pending = site.pending_transfer
         if path.exists():
             before = read_site_text(path, display)
+            if pending is not None and self._declared_owner(before, display) == pending.to:
+                # The file asks for exactly the handover under way: it stays as written,
+                # or the next apply would cancel the transfer it asked for.
+                report.unchanged.append(display)
+                report.notes.append(
+                    Note(
+                        site=site.id,
+                        kind=NoteKind.WAITING,
+                        message=f"kept as written: it hands the site over to {pending.to}, "
+                        "whose acceptance is pending",
+                    )
+                )
+                return path, None
             after = updated_site_text(before, display, content, self.resolve)
         else:
             after = new_site_text(content)
-        if site.pending_transfer is not None:
-            pending = site.pending_transfer
+        if pending is not None:
             report.notes.append(
                 Note(
                     site=site.id,
@@ -84,6 +98,10 @@ class Adopter:
             return path, None
         report.written.append(display)
         return path, after
+
+    def _declared_owner(self, text: str, display: str) -> str | None:
+        owner = load_round_trip(text, display).get("owner")
+        return self.resolve(owner) if isinstance(owner, str) else None
 
     def _path_of(self, site_id: str) -> Path:
         folder = self.root / SITES_DIR

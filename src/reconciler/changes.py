@@ -10,7 +10,9 @@ from enum import IntEnum, StrEnum
 from types import MappingProxyType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, field_serializer, field_validator, model_validator
+
+from reconciler.model import Package, Role
 
 
 class Action(StrEnum):
@@ -64,6 +66,19 @@ class Change(BaseModel):
     def _plain_details(self, value: Mapping[str, Any]) -> dict[str, Any]:
         return dict(value)
 
+    @model_validator(mode="after")
+    def _details_fit_the_action(self) -> Change:
+        """What apply needs is there: a plan file edited by hand fails here, not midway."""
+        missing = [key for key in _REQUIRED_DETAILS[self.action] if key not in self.details]
+        if missing:
+            raise ValueError(f"{self.action.value} needs {', '.join(missing)} in its details")
+        role, package = self.details.get("role"), self.details.get("package")
+        if "role" in _REQUIRED_DETAILS[self.action] and role not in _ROLES:
+            raise ValueError(f"{role!r} is not a role (viewer, editor, admin)")
+        if self.action is Action.PACKAGE_PURCHASE and package not in _PACKAGES:
+            raise ValueError(f"{package!r} is not a package (free, premium)")
+        return self
+
     @property
     def phase(self) -> Phase:
         if self.action is Action.COLLABORATOR_UPDATE:
@@ -82,6 +97,18 @@ class Change(BaseModel):
         subject = str(self.details.get("email") or self.details.get("to") or "")
         return (self.site, self.phase, subject, self.action.value)
 
+
+_REQUIRED_DETAILS: dict[Action, tuple[str, ...]] = {
+    Action.COLLABORATOR_ADD: ("email", "role"),
+    Action.COLLABORATOR_UPDATE: ("email", "role"),
+    Action.COLLABORATOR_REMOVE: ("email",),
+    Action.BILLING_CONTACT_SET: ("email",),
+    Action.TRANSFER_START: ("to", "stay_as_collaborator"),
+    Action.TRANSFER_CANCEL: ("transfer_id",),
+    Action.PACKAGE_PURCHASE: ("package",),
+}
+_ROLES = frozenset(role.value for role in Role)
+_PACKAGES = frozenset(package.value for package in Package)
 
 _PHASE_OF = {
     Action.COLLABORATOR_ADD: Phase.GRANT,

@@ -143,17 +143,24 @@ def new_site_text(content: SiteContent) -> str:
 
 
 def updated_site_text(text: str, file: str, content: SiteContent, resolve: Resolve) -> str:
-    """``text`` with the values of ``content``; values that already mean the same stay."""
+    """``text`` with the values of ``content``; values that already mean the same stay.
+
+    Keys the file leaves out stay out: the file does not manage them (a missing
+    ``billing_contact`` is managed, it means the owner).
+    """
     data = load_round_trip(text, file)
     _set_scalar(data, "id", content.id, lambda v: v)
-    _set_scalar(data, "name", content.name, lambda v: v)
+    if "name" in data:
+        _set_scalar(data, "name", content.name, lambda v: v)
     _set_scalar(data, "owner", content.owner, resolve)
     if content.billing_contact is None:
         _drop_billing_if_owner(data, resolve)
     else:
         _set_scalar(data, "billing_contact", content.billing_contact, resolve)
-    _set_collaborators(data, content.collaborators, resolve)
-    _set_scalar(data, "package", content.package, lambda v: v)
+    if "collaborators" in data:
+        _set_collaborators(data, content.collaborators, resolve)
+    if "package" in data:
+        _set_scalar(data, "package", content.package, lambda v: v)
     _reorder(data, KEY_ORDER)
     return dump_round_trip(data)
 

@@ -225,3 +225,34 @@ def test_fmt_reports_an_unreadable_file_and_leaves_every_file_alone(
         assert "Traceback" not in result.output
         assert result.stdout == ""
         assert repo.snapshot() == before
+
+
+def test_a_file_that_asks_for_the_pending_handover_is_kept_and_the_plan_is_empty(
+    repo: Repo,
+) -> None:
+    repo.seed(SMALL_SEED)
+    written = "# handing over\nid: old-shop\nname: Old Shop\nowner: tom\ncollaborators: {}\n"
+    repo.write("people.yaml", "tom: {email: tom@freelance.example}\n")
+    repo.write("sites/old-shop.yaml", written)
+    with repo.start_sandbox() as store, store.transaction() as tx:
+        tx.start_transfer(EXPERT, "old-shop", "tom@freelance.example", False, None)
+
+    imported = repo.run("import", "old-shop")
+
+    assert imported.exit_code == 0, imported.output
+    assert "unchanged sites/old-shop.yaml" in imported.stdout
+    assert "kept as written: it hands the site over to tom@freelance.example" in imported.stdout
+    assert repo.read_site("old-shop") == written
+    assert plan_json(repo)["changes"] == []
+
+
+def test_keys_a_file_leaves_out_stay_out(repo: Repo) -> None:
+    """A key left out is not managed: importing must not start managing it."""
+    repo.seed(SMALL_SEED)
+    repo.write("sites/acme-bakery.yaml", "id: acme-bakery\nowner: anna@acme-bakery.example\n")
+
+    imported = repo.run("import", "acme-bakery")
+
+    assert imported.exit_code == 0, imported.output
+    assert repo.read_site("acme-bakery") == ("id: acme-bakery\nowner: anna@acme-bakery.example\n")
+    assert plan_json(repo)["changes"] == []

@@ -54,8 +54,8 @@ T = TypeVar("T")
         ("collaborator.add", {"email": TOM, "role": "viewer"}, Phase.GRANT),
         ("collaborator.update", {"email": TOM, "role": "admin", "raises": True}, Phase.GRANT),
         ("billing_contact.set", {"email": EXPERT}, Phase.BILLING),
-        ("transfer.cancel", {"to": CLIENT}, Phase.TRANSFER_CANCEL),
-        ("transfer.start", {"to": CLIENT}, Phase.TRANSFER_START),
+        ("transfer.cancel", {"to": CLIENT, "transfer_id": "tr_1"}, Phase.TRANSFER_CANCEL),
+        ("transfer.start", {"to": CLIENT, "stay_as_collaborator": True}, Phase.TRANSFER_START),
         ("package.purchase", {"package": "premium"}, Phase.PURCHASE),
         ("collaborator.remove", {"email": TOM}, Phase.REVOKE),
         ("collaborator.update", {"email": TOM, "role": "viewer", "raises": False}, Phase.REVOKE),
@@ -456,3 +456,32 @@ def test_idempotency_keys_differ_across_changes_and_plans(fleet: Fleet) -> None:
     first = plan.changes[0]
     assert idempotency_key("run-1", later, 0, first) != idempotency_key("run-1", plan, 0, first)
     assert idempotency_key("run-1", plan, 1, first) != idempotency_key("run-1", plan, 0, first)
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        ({"role": "owner"}, "'owner' is not a role (viewer, editor, admin)"),
+        ({"email": None}, None),
+    ],
+)
+def test_a_hand_edited_plan_with_impossible_details_is_refused_before_any_write(
+    saved: Saved, tmp_path: Path, edit: dict[str, object], reason: str | None
+) -> None:
+    plan, _ = saved
+    data = json.loads(plan.to_json())
+    index = next(i for i, c in enumerate(data["changes"]) if "role" in c["details"])
+    details = data["changes"][index]["details"]
+    for key, value in edit.items():
+        if value is None:
+            del details[key]
+        else:
+            details[key] = value
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data))
+
+    with pytest.raises(PlanRefused) as refused:
+        load_plan(edited)
+
+    assert "is not a plan file written by `reconciler plan --out`" in refused.value.message
+    assert (reason or "needs email in its details") in refused.value.message
