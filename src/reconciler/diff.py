@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from reconciler.changes import Action, Change, Note, NoteKind
-from reconciler.model import DesiredSite, ObservedSite, Package, Role
+from reconciler.model import COLLABORATOR_CAP, DesiredSite, ObservedSite, Package, Role
 
 _STAYING_ROLE = Role.EDITOR  # the platform keeps a former owner who stays as editor
 
@@ -181,6 +181,21 @@ def _diff_collaborators(
     for email, current in sorted(have.collaborators.items()):
         if email not in want.collaborators and email not in exclude:
             result.change(Action.COLLABORATOR_REMOVE, email=email, previous_role=current.value)
+    _warn_over_cap(have, result)
+
+
+def _warn_over_cap(have: ObservedSite, result: SiteDiff) -> None:
+    """Access is granted before anything is bought or revoked (so nobody loses access a
+    later step needs); on a full site the platform then refuses the additions."""
+    added = sum(1 for c in result.changes if c.action is Action.COLLABORATOR_ADD)
+    cap = COLLABORATOR_CAP[have.package]
+    if added and len(have.collaborators) + added > cap:
+        result.note(
+            NoteKind.WARNING,
+            f"{len(have.collaborators)} collaborators now and {added} to add: the "
+            f"{have.package.value} package allows {cap}, so the platform will refuse the "
+            "additions; remove people (or buy premium) in a change of its own first",
+        )
 
 
 def _diff_billing_contact(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:

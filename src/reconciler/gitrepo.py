@@ -347,7 +347,16 @@ def _tracked_state(document: Any) -> dict[str, Any]:
     data = getattr(document, "data", None)
     if not isinstance(data, dict):
         return {"invalid": True}
-    return {key: data.get(key) for key in TRACKED_FIELDS}
+    return {key: _lower_emails(data.get(key)) for key in TRACKED_FIELDS}
+
+
+def _lower_emails(value: Any) -> Any:
+    """E-mails compare case-insensitively: Anna@X and anna@x are no change."""
+    if isinstance(value, str) and "@" in value:
+        return value.lower()
+    if isinstance(value, dict):
+        return {_lower_emails(key): role for key, role in value.items()}
+    return value
 
 
 def describe_changes(

@@ -40,6 +40,10 @@ class Package(StrEnum):
     PREMIUM = "premium"
 
 
+COLLABORATOR_CAP = {Package.FREE: 2, Package.PREMIUM: 10}
+"""How many collaborators a site's package allows (platform rule 9)."""
+
+
 class AccountKind(StrEnum):
     EXPERT = "expert"
     CUSTOMER = "customer"

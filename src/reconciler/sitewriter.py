@@ -95,7 +95,9 @@ def _lower_emails(data: CommentedMap) -> None:
 
 def _rename_key(mapping: CommentedMap, old: str, new: str) -> None:
     if new in mapping:
-        return  # a duplicate after lower-casing: validate reports it, fmt leaves it
+        raise UnreadableSiteFile(
+            f"lists {old} and {new}, the same person; keep one (see `reconciler validate`)"
+        )
     position = list(mapping).index(old)
     comment = mapping.ca.items.pop(old, None)
     value = mapping.pop(old)

@@ -150,14 +150,18 @@ def test_a_name_that_looks_like_yaml_keeps_its_meaning() -> None:
     assert resolve_site(canonical(text, "sites/x.yaml"), "sites/x.yaml").name == "Café #1: Bar"
 
 
-def test_emails_that_collide_in_lower_case_are_left_for_validate() -> None:
+def test_emails_that_collide_in_lower_case_are_refused_not_passed_over() -> None:
+    """fmt --check must not pass a file it cannot put in the canonical layout."""
     text = (
         "id: x\nowner: expert\ncollaborators:\n  Bob@x.example: editor\n  bob@x.example: viewer\n"
     )
-    out = canonical(text, "sites/x.yaml")
-    assert "Bob@x.example: editor" in out
-    assert "bob@x.example: viewer" in out
-    assert canonical(out, "sites/x.yaml") == out
+    with pytest.raises(UnreadableSiteFile) as refused:
+        canonical(text, "sites/x.yaml")
+
+    assert refused.value.message == (
+        "lists Bob@x.example and bob@x.example, the same person; keep one "
+        "(see `reconciler validate`)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -102,7 +102,7 @@ KEPT = {
     ),
     "access: grants first, revokes last": Case(
         desired(collaborators={TOM: "editor", FREDA: "admin", MAX: "viewer"}),
-        observed(collaborators={FREDA: "editor", MAX: "admin", EVE: "viewer"}),
+        observed(collaborators={FREDA: "editor", MAX: "admin", EVE: "viewer"}, package="premium"),
         [
             update(FREDA, "editor", "admin", raises=True),
             add(TOM, "editor"),
@@ -171,8 +171,14 @@ HANDOVER = {
     ),
     "handover: access granted before, revoked after; the client is not removed": Case(
         desired(CLIENT, collaborators={EXPERT: "editor", TOM: "viewer"}),
-        observed(collaborators={CLIENT: "viewer", FREDA: "editor"}),
+        observed(collaborators={CLIENT: "viewer", FREDA: "editor"}, package="premium"),
         [add(TOM, "viewer"), start(stay=True), remove(FREDA, "editor")],
+    ),
+    "access: additions beyond the package's cap are flagged, the order stays": Case(
+        desired(collaborators={TOM: "editor", MAX: "viewer"}),
+        observed(collaborators={FREDA: "editor", EVE: "viewer"}),
+        [add(MAX, "viewer"), add(TOM, "editor"), remove(EVE, "viewer"), remove(FREDA, "editor")],
+        notes=[("warning", ("2 collaborators now and 2 to add", "free package allows 2"))],
     ),
     "handover pending to the right recipient: waiting, not a change": Case(
         desired(CLIENT, collaborators={EXPERT: "editor"}),
@@ -260,7 +266,11 @@ CLIENT_OWNED = {
     ),
     "client's site, expert admin: changes the other collaborators": Case(
         desired(CLIENT, collaborators={EXPERT: "admin", TOM: "editor", MAX: "editor"}),
-        observed(CLIENT, collaborators={EXPERT: "admin", FREDA: "viewer", MAX: "viewer"}),
+        observed(
+            CLIENT,
+            collaborators={EXPERT: "admin", FREDA: "viewer", MAX: "viewer"},
+            package="premium",
+        ),
         [
             update(MAX, "viewer", "editor", raises=True),
             add(TOM, "editor"),

@@ -164,7 +164,7 @@ def _big_plan(sites: int, *, handover: bool) -> Plan:
     return plan_of(
         (
             desired(owner, site=f"site-{n:05d}", collaborators=people, package="premium"),
-            observed(site=f"site-{n:05d}", collaborators={TOM: "viewer"}),
+            observed(site=f"site-{n:05d}", collaborators={TOM: "viewer"}, package="premium"),
         )
         for n in range(sites)
     )

@@ -11,6 +11,8 @@ from reconciler.changes import Action, Change, Note, NoteKind
 from reconciler.plan import Plan
 
 GITHUB_COMMENT_LIMIT = 65_536
+# Room for what a workflow puts around the plan (a marker, a heading, a link to the run).
+COMMENT_BUDGET = GITHUB_COMMENT_LIMIT - 1_536
 _SYMBOL = {
     Action.COLLABORATOR_ADD: "+",
     Action.COLLABORATOR_UPDATE: "~",
@@ -126,7 +128,7 @@ def as_json(plan: Plan) -> str:
 # --- Markdown ----------------------------------------------------------------------------
 
 
-def as_markdown(plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title: str | None = None) -> str:
+def as_markdown(plan: Plan, *, limit: int = COMMENT_BUDGET, title: str | None = None) -> str:
     """A pull-request comment: summary table, handovers, then details; within ``limit``."""
     head = [f"### {title or 'reconciler plan'}", "", summary_line(plan), ""]
     head += _summary_table(plan)

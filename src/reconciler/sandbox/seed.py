@@ -18,8 +18,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from reconciler.errors import ConfigError
-from reconciler.model import SITE_ID_PATTERN, AccountKind, Email, Package, Role
-from reconciler.sandbox.store import COLLABORATOR_CAP, SandboxStore
+from reconciler.model import COLLABORATOR_CAP, SITE_ID_PATTERN, AccountKind, Email, Package, Role
+from reconciler.sandbox.store import SandboxStore
 
 
 class SeedError(ConfigError):

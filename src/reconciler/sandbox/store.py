@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import AccountKind, Package, Role, normalise_email
+from reconciler.model import COLLABORATOR_CAP, AccountKind, Package, Role, normalise_email
 from reconciler.platform.schema import (
     Account,
     Invoice,
@@ -36,7 +36,6 @@ Clock = Callable[[], datetime]
 
 TRANSFER_LIFETIME = timedelta(days=14)
 PACKAGE_PERIOD = timedelta(days=365)
-COLLABORATOR_CAP = {Package.FREE: 2, Package.PREMIUM: 10}
 PRICE_CENTS = {Package.FREE: 0, Package.PREMIUM: 11_880}
 
 _SCHEMA = """
