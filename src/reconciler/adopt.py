@@ -130,11 +130,8 @@ class Adopter:
         return self.people.handle_of(email) or email
 
     def resolve(self, written: str) -> str | None:
-        if written == EXPERT_KEYWORD:
-            return self.config.expert
-        if "@" in written:
-            return written.strip().lower()
-        return self.people.email_of(written) or written
+        """As the site files mean it; an unknown handle stands for itself."""
+        return self.people.resolve(written, self.config.expert) or written
 
 
 def format_files(root: Path, *, check: bool) -> tuple[list[str], list[str]]:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reconciler.model import Email
+from reconciler.model import EXPERT_KEYWORD, Email
 
 CONFIG_FILE = "reconciler.yaml"
 PEOPLE_FILE = "people.yaml"
@@ -84,6 +84,15 @@ class People(BaseModel):
     def email_of(self, handle: str) -> str | None:
         person = self.by_handle.get(handle)
         return None if person is None else person.email
+
+    def resolve(self, written: str, expert: str) -> str | None:
+        """The address a site file means by ``written``: ``expert``, a handle or an
+        e-mail (lower-cased, not checked); None for an unknown handle."""
+        if written == EXPERT_KEYWORD:
+            return expert
+        if "@" in written:
+            return written.strip().lower()
+        return self.email_of(written)
 
     def handle_of(self, email: str) -> str | None:
         """The handle of an e-mail address, for writing files (first one wins)."""

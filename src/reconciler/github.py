@@ -13,7 +13,6 @@ are followed only on the same origin).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import requests
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.net import is_loopback
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_TIMEOUT = 10.0
@@ -238,21 +238,12 @@ def _checked_api_url(url: str) -> str:
         raise ConfigError(f"GITHUB_API_URL must be an http(s) URL, not {url!r}")
     if parts.username or parts.password:
         raise ConfigError("GITHUB_API_URL must not carry credentials; use GITHUB_TOKEN")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
             f"GITHUB_API_URL {url!r} uses plain http; the token would travel unencrypted "
             "(only a loopback address may use http)"
         )
     return url.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _checked_repository(repository: str) -> str:

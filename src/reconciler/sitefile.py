@@ -336,9 +336,14 @@ class SiteResolver:
         document: Document,
         problems: list[Problem],
     ) -> None:
-        if collaborators is None or owner not in collaborators:
+        if collaborators is None or owner not in collaborators or self.config is None:
             return
-        written = next(key for key in document.data["collaborators"] if self._quiet(key) == owner)
+        expert = self.config.expert
+        written = next(
+            key
+            for key in document.data["collaborators"]
+            if self.people.resolve(key, expert) == owner
+        )
         problems.append(
             Problem(
                 location=document.key_at(("collaborators", written)),
@@ -346,14 +351,6 @@ class SiteResolver:
                 "full access already, remove this line",
             )
         )
-
-    def _quiet(self, written: str) -> str | None:
-        assert self.config is not None
-        if written == EXPERT_KEYWORD:
-            return self.config.expert
-        if "@" in written:
-            return written.strip().lower()
-        return self.people.email_of(written)
 
     def _check_billing_party(
         self, owner: str, billing: str, document: Document, problems: list[Problem]

@@ -13,7 +13,6 @@ This module is the only one that imports ``requests``.
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import logging
 import random
 import threading
@@ -32,6 +31,7 @@ from requests.adapters import HTTPAdapter
 from reconciler.config import PlatformConfig
 from reconciler.errors import ConfigError
 from reconciler.model import Package, Role
+from reconciler.net import is_loopback
 from reconciler.platform.errors import (
     PlatformError,
     RateLimited,
@@ -55,7 +55,6 @@ logger = logging.getLogger("reconciler.platform")
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
-LOOPBACK_NAMES = frozenset({"localhost"})
 _NO_ANSWER = (
     requests.exceptions.ConnectionError,
     requests.exceptions.Timeout,
@@ -115,20 +114,11 @@ def check_transport_security(base_url: str) -> None:
         return
     if parts.scheme != "http" or not parts.hostname:
         raise ConfigError(f"the platform URL {base_url!r} is not an http(s) URL")
-    if not _is_loopback(parts.hostname):
+    if not is_loopback(parts.hostname):
         raise ConfigError(
             f"refusing to send the API token over plain http to {parts.hostname}; "
             "use an https:// URL (plain http is only allowed for localhost, 127.0.0.1 and ::1)"
         )
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _new_session() -> requests.Session:

@@ -88,7 +88,7 @@ class SandboxStartError(ReconcilerError):
 
 
 class EmbeddedSandbox:
-    """The sandbox on 127.0.0.1 in a background thread, for tests and the default platform.
+    """The sandbox on 127.0.0.1 in a background thread of this process, for tests.
 
     ::
 
