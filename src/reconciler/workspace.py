@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from reconciler.config import Config
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.model import AccountKind, ObservedSite
 from reconciler.platform.client import PlatformClient
 from reconciler.platform.schema import to_observed
@@ -61,6 +61,13 @@ def _embedded_sandbox(root: Path, config: Config) -> Iterator[PlatformClient]:
     try:
         with PlatformClient(f"http://127.0.0.1:{port}", token) as client:
             yield client
+    except ReconcilerError as exc:
+        if child.poll() is not None:  # the real cause: the sandbox never served
+            raise ConfigError(
+                f"the embedded sandbox exited (code {child.returncode}) before answering; "
+                f"its error is above. Deleting {db} makes a fresh one."
+            ) from exc
+        raise
     finally:
         _stop_child(child)
 
