@@ -255,6 +255,16 @@ def _diff_client_owned(
 def _blocked_ownership(
     expert: str, want: DesiredSite, have: ObservedSite, result: SiteDiff
 ) -> None:
+    pending = have.pending_transfer
+    if pending is not None and pending.to == want.owner:
+        who = "you" if want.owner == expert else want.owner
+        result.note(
+            NoteKind.WAITING,
+            f"{have.owner} started the transfer to {want.owner} on "
+            f"{pending.created_at:%Y-%m-%d}; {who} must accept it before "
+            f"{pending.expires_at:%Y-%m-%d}",
+        )
+        return
     asked = "hand it back to you" if want.owner == expert else f"hand it over to {want.owner}"
     result.note(
         NoteKind.BLOCKED,

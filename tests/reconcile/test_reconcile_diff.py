@@ -320,6 +320,16 @@ CLIENT_OWNED = {
             )
         ],
     ),
+    "client's site with its transfer back to the expert pending: the expert must accept": Case(
+        desired(EXPERT),
+        observed(CLIENT, transfer=pending(EXPERT)),
+        notes=[
+            (
+                "waiting",
+                (f"{CLIENT} started the transfer to {EXPERT}", "you must accept it before"),
+            )
+        ],
+    ),
     "client's site to another client: only the owner transfers": Case(
         desired(OTHER_CLIENT),
         observed(CLIENT),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -200,7 +201,15 @@ def _details_sections(plan: Plan) -> list[str]:
         body = [f"- `{c.action.value}` {describe(c)}" for c in changes.get(site, [])]
         body += [f"- _{n.kind.value}_: {n.message}" for n in notes.get(site, [])]
         sections.append(
-            "\n".join([f"<details><summary><b>{site}</b></summary>", "", *body, "", "</details>"])
+            "\n".join(
+                [
+                    f"<details><summary><b>{html.escape(site)}</b></summary>",
+                    "",
+                    *body,
+                    "",
+                    "</details>",
+                ]
+            )
         )
     return sections
 
