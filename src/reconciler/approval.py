@@ -15,6 +15,7 @@ import threading
 from reconciler.changes import Action, Change
 from reconciler.github import GitHubClient, GitHubError, PullRequest, Review
 from reconciler.gitrepo import GitRepository
+from reconciler.model import EXPERT_KEYWORD
 
 NOT_APPROVED = "handover not approved"
 
@@ -43,9 +44,25 @@ class HandoverApprovals:
                     f"{NOT_APPROVED}: no commit reachable from HEAD adds or changes "
                     f"sites/{change.site}.yaml, so no pull request can have approved it"
                 )
-            if sha not in self._by_commit:
-                self._by_commit[sha] = self._check_commit(sha)
-            return self._by_commit[sha]
+            reason = self._checked(sha)
+            if reason is None and (people := self._people_commit_of(change.site)):
+                # The owner is a handle: people.yaml says who that is, so the change that
+                # last edited it needs review as well, or it could redirect the handover.
+                reason = self._checked(people)
+                if reason is not None:
+                    reason += " (the last change to people.yaml, which says who the owner is)"
+            return reason
+
+    def _checked(self, sha: str) -> str | None:
+        if sha not in self._by_commit:
+            self._by_commit[sha] = self._check_commit(sha)
+        return self._by_commit[sha]
+
+    def _people_commit_of(self, site_id: str) -> str | None:
+        owner = self.repository.owner_as_written(site_id)
+        if owner is None or "@" in owner or owner == EXPERT_KEYWORD:
+            return None
+        return self.repository.last_people_change()
 
     def _commit_of(self, site_id: str) -> str | None:
         """The commit that set the current owner (else the last one touching the file)."""

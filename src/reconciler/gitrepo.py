@@ -226,6 +226,24 @@ class GitRepository:
         return str(sha).strip() or None
 
     @_releasing
+    def last_people_change(self) -> str | None:
+        """The newest commit reachable from HEAD that changed people.yaml."""
+        path = str(PurePosixPath(self._prefix(), PEOPLE_FILE))
+        try:
+            sha = self.repo.git.rev_list("-1", "HEAD", "--", path)
+        except GitCommandError:  # no commit yet
+            return None
+        return str(sha).strip() or None
+
+    @_releasing
+    def owner_as_written(self, site_id: str) -> str | None:
+        """The site file's ``owner`` at HEAD, as written (a handle, `expert`, an e-mail)."""
+        revisions = self._revisions(site_id)
+        after = revisions[-1].after if revisions else None
+        owner = None if after is None else after.get("owner")
+        return owner if isinstance(owner, str) else None
+
+    @_releasing
     def last_owner_change(self, site_id: str) -> str | None:
         """The newest commit reachable from HEAD that set the site's current owner.
 

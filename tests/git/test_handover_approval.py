@@ -253,3 +253,33 @@ def test_apply_skips_an_unapproved_handover_and_does_the_rest(world: World) -> N
     ]
     assert writer.calls == ["put_collaborator acme-bakery"]
     assert report.ok
+
+
+def test_a_handle_owner_needs_the_people_yaml_change_reviewed_too(
+    repo: GitRepo, github: FakeGitHub
+) -> None:
+    """people.yaml says who a handle is: an unreviewed edit could redirect a handover."""
+    repo.write("people.yaml", f"anna: {{email: {ANNA}}}\n")
+    repo.checkout("-b", "handover")
+    repo.site("acme-bakery", "anna", collaborators={})
+    handed = repo.commit("Hand ACME over to anna", author="carol")
+    repo.checkout("main")
+    repo.merge("handover", "Merge pull request #12")
+    github.pulls[handed] = [pull(12, "carol")]
+    github.reviews[12] = [review("bob", "APPROVED")]
+    repo.write("people.yaml", "anna: {email: mallory@elsewhere.example}\n")
+    pushed = repo.commit("Fix Anna's address", author="bob")  # pushed straight to main
+
+    with (
+        GitHubClient.from_environ(github.environ) as client,
+        GitRepository.open(repo.root) as repository,
+    ):
+        reason = HandoverApprovals(client, repository).gate(
+            handover(to="mallory@elsewhere.example")
+        )
+
+    assert reason == (
+        f"handover not approved: commit {pushed[:12]} is in no pull request on GitHub "
+        "(pushed directly?); hand over through a reviewed pull request (the last change to "
+        "people.yaml, which says who the owner is)"
+    )
