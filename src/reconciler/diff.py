@@ -188,13 +188,16 @@ def _warn_over_cap(have: ObservedSite, result: SiteDiff) -> None:
     """Access is granted before anything is bought or revoked (so nobody loses access a
     later step needs); on a full site the platform then refuses the additions."""
     added = sum(1 for c in result.changes if c.action is Action.COLLABORATOR_ADD)
+    removed = sum(1 for c in result.changes if c.action is Action.COLLABORATOR_REMOVE)
     cap = COLLABORATOR_CAP[have.package]
-    if added and len(have.collaborators) + added > cap:
+    over = len(have.collaborators) + added - cap
+    if added and over > 0:
+        first = "remove people or buy premium" if removed else "buy premium"
         result.note(
             NoteKind.WARNING,
             f"{len(have.collaborators)} collaborators now and {added} to add: the "
-            f"{have.package.value} package allows {cap}, so the platform will refuse the "
-            "additions; remove people (or buy premium) in a change of its own first",
+            f"{have.package.value} package allows {cap}, so the platform will refuse "
+            f"{over} of the additions; {first} in a change of its own first",
         )
 
 

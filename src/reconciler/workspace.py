@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from reconciler.config import Config
-from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.errors import ConfigError
 from reconciler.model import AccountKind, ObservedSite
 from reconciler.platform.client import PlatformClient
+from reconciler.platform.errors import TransportError
 from reconciler.platform.schema import to_observed
 
 STATE_DIR = ".reconciler"
@@ -61,11 +62,11 @@ def _embedded_sandbox(root: Path, config: Config) -> Iterator[PlatformClient]:
     try:
         with PlatformClient(f"http://127.0.0.1:{port}", token) as client:
             yield client
-    except ReconcilerError as exc:
-        if child.poll() is not None:  # the real cause: the sandbox never served
+    except TransportError as exc:
+        if child.poll() is not None:  # the real cause: the sandbox stopped serving
             raise ConfigError(
-                f"the embedded sandbox exited (code {child.returncode}) before answering; "
-                f"its error is above. Deleting {db} makes a fresh one."
+                f"the embedded sandbox stopped (exit code {child.returncode}); its error, "
+                f"if any, is above. {exc.message}"
             ) from exc
         raise
     finally:
@@ -95,7 +96,8 @@ def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
 
 def _start_sandbox_child(fd: int, db: Path) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "reconciler.sandbox.server", str(fd), str(db)]
-    return subprocess.Popen(command, pass_fds=(fd,), stdin=subprocess.PIPE)
+    # Its own session: Ctrl-C is for the command, which then stops the child itself.
+    return subprocess.Popen(command, pass_fds=(fd,), stdin=subprocess.PIPE, start_new_session=True)
 
 
 def _stop_child(child: subprocess.Popen[bytes]) -> None:

@@ -192,3 +192,18 @@ def test_markdown_respects_any_limit(limit: int) -> None:
 
         assert len(markdown) <= limit
         assert FULL_PLAN in markdown
+
+
+def test_markdown_shows_platform_text_as_written_never_as_markup() -> None:
+    """An unmanaged site's id comes from the platform, not from a reviewed file."""
+    evil = "x</details></summary>[click](http://x.example) @org/team"
+    plan = plan_of([(None, observed(site=evil))])
+
+    markdown = as_markdown(plan)
+
+    assert "</summary>[click]" not in markdown
+    assert "@org/team" not in markdown
+    assert "x&lt;/details&gt;&lt;/summary&gt;\\[click\\](http://x.example) &#64;org/team" in (
+        markdown
+    )
+    assert markdown.count("<details>") == markdown.count("</details>")

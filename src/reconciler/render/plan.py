@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -144,6 +145,18 @@ def as_markdown(plan: Plan, *, limit: int = COMMENT_BUDGET, title: str | None = 
     return _fit(head, details, tail, limit)
 
 
+_MENTION = re.compile(r"(?<![\w.+-])@")
+
+
+def _md(text: str) -> str:
+    """Text that Markdown shows as written: no HTML, no links, no @-mentions.
+
+    Site ids of unmanaged sites come from the platform, not from reviewed files.
+    """
+    text = html.escape(text, quote=False).replace("[", "\\[").replace("]", "\\]")
+    return _MENTION.sub("&#64;", text)
+
+
 def _summary_table(plan: Plan) -> list[str]:
     if not plan.changes and not plan.notes:
         return []
@@ -190,7 +203,7 @@ def _blocked_section(plan: Plan) -> list[str]:
     if not blocked:
         return []
     lines = [f"#### Waiting on the owner ({len(blocked)})", ""]
-    lines += [f"- **{note.site}**: {note.message}" for note in blocked]
+    lines += [f"- **{_md(note.site)}**: {_md(note.message)}" for note in blocked]
     return [*lines, ""]
 
 
@@ -198,8 +211,8 @@ def _details_sections(plan: Plan) -> list[str]:
     changes, notes = plan.changes_by_site(), _notes_by_site(plan.notes)
     sections = []
     for site in _sites_in_order(plan):
-        body = [f"- `{c.action.value}` {describe(c)}" for c in changes.get(site, [])]
-        body += [f"- _{n.kind.value}_: {n.message}" for n in notes.get(site, [])]
+        body = [f"- `{c.action.value}` {_md(describe(c))}" for c in changes.get(site, [])]
+        body += [f"- _{n.kind.value}_: {_md(n.message)}" for n in notes.get(site, [])]
         sections.append(
             "\n".join(
                 [

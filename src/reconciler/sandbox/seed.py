@@ -31,7 +31,8 @@ class SeedAccount(BaseModel):
 
     email: Email
     kind: AccountKind
-    token: str | None = Field(default=None, min_length=8)
+    token: str | None = Field(default=None, min_length=8, pattern=r"^[!-~]+$")
+    """Printable ASCII without spaces: it travels in an HTTP header."""
 
 
 class SeedSite(BaseModel):

@@ -149,7 +149,8 @@ def serve_inherited_socket(fd: int, db_path: Path) -> None:
         server = uvicorn.Server(_config(store, None, "127.0.0.1", 0, "warning"))
 
         def stop_when_parent_leaves() -> None:
-            sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
+            while os.read(0, 4096):  # empty at EOF: the parent closed the pipe or died
+                pass
             # The parent has had every answer it waited for, and each write was its own
             # committed transaction: nothing is lost by not waiting for uvicorn's
             # graceful shutdown, which would add a tenth of a second to every command.

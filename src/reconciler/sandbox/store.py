@@ -163,14 +163,16 @@ class SandboxStore:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         # One connection shared by the server's threads; the lock serialises its use.
-        self._conn = sqlite3.connect(
-            self.db_path, check_same_thread=False, isolation_level=None, timeout=10.0
-        )
         try:
+            self._conn = sqlite3.connect(
+                self.db_path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError as exc:  # cannot open, locked, read-only...
+            raise SandboxError(f"cannot use the sandbox database {self.db_path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:  # not a database at all
             self._conn.close()
             raise SandboxError(
                 f"{self.db_path} is not a usable sandbox database ({exc}); delete it to "
