@@ -216,7 +216,7 @@ def _details_sections(plan: Plan) -> list[str]:
         sections.append(
             "\n".join(
                 [
-                    f"<details><summary><b>{html.escape(site)}</b></summary>",
+                    f"<details><summary><b>{_md(site)}</b></summary>",
                     "",
                     *body,
                     "",
