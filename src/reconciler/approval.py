@@ -45,12 +45,12 @@ class HandoverApprovals:
                     f"sites/{change.site}.yaml, so no pull request can have approved it"
                 )
             reason = self._checked(sha)
-            if reason is None and (people := self._people_commit_of(change.site)):
-                # The owner is a handle: people.yaml says who that is, so the change that
-                # last edited it needs review as well, or it could redirect the handover.
+            if reason is None and (people := self._handle_commit_after(change.site, sha)):
+                # The owner is a handle whose address changed after the owner was set:
+                # that change redirects the handover, so it needs review as well.
                 reason = self._checked(people)
                 if reason is not None:
-                    reason += " (the last change to people.yaml, which says who the owner is)"
+                    reason += " (the people.yaml change that says who the owner is)"
             return reason
 
     def _checked(self, sha: str) -> str | None:
@@ -58,11 +58,16 @@ class HandoverApprovals:
             self._by_commit[sha] = self._check_commit(sha)
         return self._by_commit[sha]
 
-    def _people_commit_of(self, site_id: str) -> str | None:
+    def _handle_commit_after(self, site_id: str, owner_sha: str) -> str | None:
+        """The commit that last set the owner handle's address, if it came after
+        ``owner_sha`` (before it, the owner's reviewers saw that address)."""
         owner = self.repository.owner_as_written(site_id)
         if owner is None or "@" in owner or owner == EXPERT_KEYWORD:
             return None
-        return self.repository.last_people_change()
+        changed = self.repository.last_handle_change(owner)
+        if changed is None or self.repository.is_ancestor(changed, owner_sha):
+            return None
+        return changed
 
     def _commit_of(self, site_id: str) -> str | None:
         """The commit that set the current owner (else the last one touching the file)."""

@@ -226,14 +226,24 @@ class GitRepository:
         return str(sha).strip() or None
 
     @_releasing
-    def last_people_change(self) -> str | None:
-        """The newest commit reachable from HEAD that changed people.yaml."""
+    def last_handle_change(self, handle: str) -> str | None:
+        """The newest commit reachable from HEAD that changed ``handle``'s e-mail in
+        people.yaml (added it, or gave it another address)."""
         path = str(PurePosixPath(self._prefix(), PEOPLE_FILE))
         try:
-            sha = self.repo.git.rev_list("-1", "HEAD", "--", path)
-        except GitCommandError:  # no commit yet
+            commits = self.repo.iter_commits("HEAD", paths=[path], date_order=True)
+            for commit in commits:
+                now = _handle_email(commit, path, handle)
+                if all(_handle_email(parent, path, handle) != now for parent in commit.parents):
+                    return str(commit.hexsha)
+        except (ValueError, GitCommandError):  # no commit yet
             return None
-        return str(sha).strip() or None
+        return None
+
+    @_releasing
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """Whether ``older`` is in the history of ``newer`` (or is it)."""
+        return bool(self.repo.is_ancestor(self.repo.commit(older), self.repo.commit(newer)))
 
     @_releasing
     def owner_as_written(self, site_id: str) -> str | None:
@@ -306,6 +316,19 @@ class _States:
             state = _tracked_state(parse_yaml(text, self.paths[0]).document) if text else None
             self._by_blob[blob.hexsha] = state
         return self._by_blob[blob.hexsha]
+
+
+def _handle_email(commit: git.Commit, path: str, handle: str) -> str | None:
+    from reconciler.loader import parse_yaml
+
+    blob = _blob(commit, [path])
+    if blob is None:
+        return None
+    data: bytes = blob.data_stream.read()
+    document = parse_yaml(data.decode("utf-8", errors="replace"), path).document
+    entry = document.data.get(handle) if document and isinstance(document.data, dict) else None
+    email = entry.get("email") if isinstance(entry, dict) else None
+    return email.strip().lower() if isinstance(email, str) else None
 
 
 def _blob(commit: git.Commit, paths: list[str]) -> git.Blob | None:

@@ -255,11 +255,12 @@ def test_apply_skips_an_unapproved_handover_and_does_the_rest(world: World) -> N
     assert report.ok
 
 
-def test_a_handle_owner_needs_the_people_yaml_change_reviewed_too(
-    repo: GitRepo, github: FakeGitHub
-) -> None:
-    """people.yaml says who a handle is: an unreviewed edit could redirect a handover."""
+@pytest.fixture
+def handle_world(repo: GitRepo, github: FakeGitHub) -> tuple[GitRepo, FakeGitHub]:
+    """people.yaml pushed directly in a bootstrap commit; carol's approved pull request
+    #12 then hands ACME over to the handle `anna`."""
     repo.write("people.yaml", f"anna: {{email: {ANNA}}}\n")
+    repo.commit("Bootstrap people.yaml")  # no pull request
     repo.checkout("-b", "handover")
     repo.site("acme-bakery", "anna", collaborators={})
     handed = repo.commit("Hand ACME over to anna", author="carol")
@@ -267,19 +268,45 @@ def test_a_handle_owner_needs_the_people_yaml_change_reviewed_too(
     repo.merge("handover", "Merge pull request #12")
     github.pulls[handed] = [pull(12, "carol")]
     github.reviews[12] = [review("bob", "APPROVED")]
-    repo.write("people.yaml", "anna: {email: mallory@elsewhere.example}\n")
-    pushed = repo.commit("Fix Anna's address", author="bob")  # pushed straight to main
+    return repo, github
 
+
+def gate_of(repo: GitRepo, github: FakeGitHub, change: Change) -> str | None:
     with (
         GitHubClient.from_environ(github.environ) as client,
         GitRepository.open(repo.root) as repository,
     ):
-        reason = HandoverApprovals(client, repository).gate(
-            handover(to="mallory@elsewhere.example")
-        )
+        return HandoverApprovals(client, repository).gate(change)
+
+
+def test_an_address_set_before_the_reviewed_handover_needs_nothing_more(
+    handle_world: tuple[GitRepo, FakeGitHub],
+) -> None:
+    repo, github = handle_world
+    repo.write("people.yaml", f"anna: {{email: {ANNA}}}\nzed: {{email: zed@x.example}}\n")
+    repo.commit("Add zed", author="bob")  # pushed directly; anna's address is unchanged
+
+    assert gate_of(repo, github, handover()) is None
+
+
+def test_a_handle_pointed_elsewhere_after_the_review_needs_its_own_review(
+    handle_world: tuple[GitRepo, FakeGitHub],
+) -> None:
+    """people.yaml says who a handle is: an unreviewed edit could redirect a handover,
+    even when a later approved pull request touches people.yaml for something else."""
+    repo, github = handle_world
+    mallory = "mallory@elsewhere.example"
+    repo.write("people.yaml", f"anna: {{email: {mallory}}}\n")
+    pushed = repo.commit("Fix Anna's address", author="bob")  # pushed straight to main
+    repo.write("people.yaml", f"anna: {{email: {mallory}}}\nzed: {{email: zed@x.example}}\n")
+    later = repo.commit("Add zed", author="carol")
+    github.pulls[later] = [pull(13, "carol")]
+    github.reviews[13] = [review("bob", "APPROVED")]
+
+    reason = gate_of(repo, github, handover(to=mallory))
 
     assert reason == (
         f"handover not approved: commit {pushed[:12]} is in no pull request on GitHub "
-        "(pushed directly?); hand over through a reviewed pull request (the last change to "
-        "people.yaml, which says who the owner is)"
+        "(pushed directly?); hand over through a reviewed pull request (the people.yaml "
+        "change that says who the owner is)"
     )
