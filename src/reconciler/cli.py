@@ -227,13 +227,14 @@ def plan(
     root = _root(ctx)
     scope = _changed_scope(root, changed_since)
     with Reconciler.open(root, os.environ) as reconciler:
-        the_plan = reconciler.plan(scope=scope, force=force)
+        the_plan = reconciler.plan(scope=scope)
     if output_format == "json":
         click.echo(render.as_json(the_plan))
     elif output_format == "markdown":
         click.echo(render.as_markdown(the_plan))
     else:
         click.echo(render.as_text(the_plan, colour=_colour()))
+    reconciler.check_policy(the_plan, force=force)  # after showing what it refuses
     if out is not None:
         save_plan(the_plan, out)
         click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.", err=True)
@@ -314,10 +315,11 @@ def apply(
         repository = _checked_repository(stack, root, allow_dirty, require_approval)
         gate = _approval_gate(stack, repository) if require_approval else None
         reconciler = stack.enter_context(Reconciler.open(root, os.environ))
-        the_plan = saved or reconciler.plan(force=force)
+        the_plan = saved or reconciler.plan()
         if saved is None:  # on stderr when stdout is the JSON report
             as_text = render_plan.as_text(the_plan, colour=_colour())
             click.echo(as_text, err=output_format == "json")
+        reconciler.check_policy(the_plan, force=force)
         if not the_plan.has_changes:
             if saved is not None:
                 click.echo(render_plan.summary_line(the_plan))

@@ -58,11 +58,13 @@ class Reconciler:
             self._observed = observe(self.client)
         return self._observed
 
-    def plan(self, *, scope: Collection[str] | None = None, force: bool = False) -> Plan:
-        """The plan for ``scope`` (every site file by default); refused over policy."""
-        plan = build_plan(self.state.config.expert, self.state.sites, self.observed(), scope=scope)
+    def plan(self, *, scope: Collection[str] | None = None) -> Plan:
+        """The plan for ``scope`` (every site file by default)."""
+        return build_plan(self.state.config.expert, self.state.sites, self.observed(), scope=scope)
+
+    def check_policy(self, plan: Plan, *, force: bool = False) -> None:
+        """Refuse ``plan`` when it does more than reconciler.yaml's policy allows."""
         check_policy(plan, self.state.config.policy, force=force)
-        return plan
 
     def apply(
         self,

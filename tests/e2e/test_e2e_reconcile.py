@@ -118,6 +118,8 @@ def test_policy_limits_refuse_the_plan_unless_forced(repo: Repo) -> None:
         "(policy.max_removals is 0)" in refused.output
     )
     assert "pass --force" in refused.output
+    assert "> transfer.start       HANDOVER to anna@acme-bakery.example" in refused.output
+    assert refused.output.index("HANDOVER") < refused.output.index("error: the plan has")
     assert forced.exit_code == 0
 
 
