@@ -8,6 +8,7 @@ lower case, collaborators sorted.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,10 +75,10 @@ def canonical(text: str, file: str) -> str:
     """The file in the canonical layout, comments kept."""
     data = load_round_trip(text, file)
     _lower_emails(data)
-    _reorder(data, KEY_ORDER)
     collaborators = data.get("collaborators")
-    if isinstance(collaborators, CommentedMap):
-        _reorder(collaborators, sorted(collaborators, key=str))
+    if isinstance(collaborators, CommentedMap):  # first: its last entry holds comments too
+        _reorder(collaborators, sorted(collaborators, key=str), parent=(data, "collaborators"))
+    _reorder(data, KEY_ORDER)
     return dump_round_trip(data)
 
 
@@ -106,19 +107,115 @@ def _rename_key(mapping: CommentedMap, old: str, new: str) -> None:
         mapping.ca.items[new] = comment
 
 
-def _reorder(mapping: CommentedMap, order: Any) -> None:
-    """Reorder keys in place: known keys in ``order`` first, then the rest as they were."""
+def _reorder(
+    mapping: CommentedMap, order: Any, *, parent: tuple[CommentedMap, Any] | None = None
+) -> None:
+    """Reorder keys in place: known keys in ``order`` first, then the rest as they were.
+
+    ruamel keeps a full-line comment with the key *above* it (as the tail of that key's
+    line); moved as they are, comments would describe the wrong key. So each key's tail
+    is split into its own inline comment and the lines above the next key, and those
+    lines move with the key they precede. The comments before the first key stay first
+    unless the mapping is nested under ``parent`` (then they describe its first entry);
+    the comments after the last key stay last.
+    """
+    old = list(mapping)
     wanted = [key for key in order if key in mapping]
     wanted += [key for key in mapping if key not in wanted]
-    if list(mapping) == wanted:
+    if old == wanted:
         return
-    items = [(key, mapping[key], mapping.ca.items.get(key)) for key in wanted]
-    for key in list(mapping):
+    inline = {key: _split_tail(_tail_text(mapping, key))[0] for key in old}
+    above: dict[Any, str] = {}
+    for before, key in itertools.pairwise(old):
+        above[key] = _split_tail(_tail_text(mapping, before))[1]
+    trailing = _split_tail(_tail_text(mapping, old[-1]))[1]
+    leading = _leading_text(mapping) if parent else ""
+    if leading:
+        above[old[0]] = leading + above.get(old[0], "")
+    items = [(key, mapping[key], mapping.ca.items.pop(key, None)) for key in wanted]
+    for key in old:
         del mapping[key]
     for key, value, comment in items:
         mapping[key] = value
         if comment is not None:
             mapping.ca.items[key] = comment
+    if parent is not None:
+        _set_leading_text(mapping, parent, above.get(wanted[0], ""))
+    elif above.get(wanted[0]):  # lines above the new first key join the file's header
+        _append_header(mapping, above[wanted[0]])
+    for key, following in zip(wanted, [*wanted[1:], None], strict=True):
+        after = trailing if following is None else above.get(following, "")
+        if following is not None and following == wanted[0]:
+            after = ""
+        _set_tail_text(mapping, key, inline[key] + after)
+
+
+def _tail_holder(mapping: CommentedMap, key: Any) -> tuple[CommentedMap, Any]:
+    """Where the comments after ``key``'s value live: a nested mapping keeps them on its
+    own last entry."""
+    value = mapping[key]
+    if isinstance(value, CommentedMap) and len(value) and value.fa.flow_style() is not True:
+        return _tail_holder(value, list(value)[-1])
+    return mapping, key
+
+
+def _tail_text(mapping: CommentedMap, key: Any) -> str:
+    holder, holder_key = _tail_holder(mapping, key)
+    entry = holder.ca.items.get(holder_key)
+    token = entry[2] if entry and len(entry) > 2 else None
+    return str(token.value) if token is not None else ""
+
+
+def _set_tail_text(mapping: CommentedMap, key: Any, text: str) -> None:
+    holder, holder_key = _tail_holder(mapping, key)
+    entry = holder.ca.items.setdefault(holder_key, [None, None, None, None])
+    if not text or text == "\n":
+        entry[2] = None
+    elif entry[2] is not None:
+        entry[2].value = text
+    else:
+        value = text if text.startswith(("#", "\n")) else "\n" + text
+        entry[2] = CommentToken(value, CommentMark(0))
+
+
+def _split_tail(text: str) -> tuple[str, str]:
+    """A key's tail: its own inline comment (up to the line break) and the lines after."""
+    if not text:
+        return "", ""
+    head, newline, rest = text.partition("\n")
+    return head + newline, rest
+
+
+def _leading_text(mapping: CommentedMap) -> str:
+    """The comment lines before a nested mapping's first entry, each indented."""
+    comment = mapping.ca.comment
+    tokens = comment[1] if comment and len(comment) > 1 and comment[1] else []
+    return "".join(" " * token.column + str(token.value) for token in tokens)
+
+
+def _append_header(mapping: CommentedMap, text: str) -> None:
+    token = CommentToken(text, CommentMark(0))
+    if mapping.ca.comment is None:
+        mapping.ca.comment = [None, [token]]
+    elif mapping.ca.comment[1] is None:
+        mapping.ca.comment[1] = [token]
+    else:
+        mapping.ca.comment[1].append(token)
+
+
+def _set_leading_text(mapping: CommentedMap, parent: tuple[CommentedMap, Any], text: str) -> None:
+    """Comment lines before a nested mapping's first entry (kept in two places)."""
+    owner, key = parent
+    entry = owner.ca.items.setdefault(key, [None, None, None, None])
+    if not text:
+        mapping.ca.comment = None
+        entry[3] = None
+        return
+    first_line = text.split("\n", 1)[0]
+    column = len(first_line) - len(first_line.lstrip(" "))
+    token = CommentToken(text[column:], CommentMark(column))
+    mapping.ca.comment = [None, [token]]
+    entry[3] = [token]
 
 
 @dataclass(frozen=True)

@@ -283,3 +283,37 @@ def test_update_writes_a_billing_contact_only_when_it_is_not_the_owner() -> None
     out = updated_site_text(moved, "sites/acme-bakery.yaml", billed_to_owner, resolve)
     assert "billing_contact" not in out
     assert resolve_site(out).billing_contact is None
+
+
+def test_a_comment_line_moves_with_the_key_below_it() -> None:
+    """fmt reorders keys and sorts collaborators: a comment describing a key stays on
+    the line above that key, an inline comment stays on its line."""
+    text = (
+        "# header\n"
+        "owner: expert   # owner inline\n"
+        "# about the id\n"
+        "id: x\n"
+        "collaborators:\n"
+        "  # about zed\n"
+        "  zed@x.example: viewer\n"
+        "  # about tom\n"
+        "  tom@x.example: editor   # tom inline\n"
+        "# about the package\n"
+        "package: free\n"
+        "# the end\n"
+    )
+
+    assert canonical(text, "sites/x.yaml") == (
+        "# header\n"
+        "# about the id\n"
+        "id: x\n"
+        "owner: expert   # owner inline\n"
+        "collaborators:\n"
+        "  # about tom\n"
+        "  tom@x.example: editor   # tom inline\n"
+        "  # about zed\n"
+        "  zed@x.example: viewer\n"
+        "# about the package\n"
+        "package: free\n"
+        "# the end\n"
+    )
