@@ -119,6 +119,12 @@ def _handover(expert: str, want: DesiredSite, have: ObservedSite, result: SiteDi
             result.change(
                 Action.TRANSFER_CANCEL, transfer_id=pending.id, to=pending.to, reason=reason
             )
+        if want.collaborators is None:
+            result.note(
+                NoteKind.WARNING,
+                f"the file leaves collaborators out, so {expert} is not among them and "
+                f"loses all access on acceptance; list `{expert}: editor` to stay on",
+            )
         result.change(
             Action.TRANSFER_START,
             to=want.owner,

@@ -66,6 +66,10 @@ def cancel(to: str, reason: str) -> Expected:
 
 
 NO_LONGER = "the site file no longer hands the site over"
+LEAVES = (
+    "warning",
+    (f"the file leaves collaborators out, so {EXPERT} is not among them", "loses all access"),
+)
 NOT_CANCELLED = ("the site has premium", "not cancelled", "stays until its period ends")
 PENDING = (f"handover to {CLIENT} pending since 2024-05-01", "must accept it before 2024-05-15")
 
@@ -167,7 +171,10 @@ HANDOVER = {
         desired(CLIENT, collaborators={}), observed(), [start(stay=False)]
     ),
     "handover: collaborators left out, the expert leaves, nobody removed": Case(
-        desired(CLIENT), observed(collaborators={TOM: "viewer"}), [start(stay=False)]
+        desired(CLIENT),
+        observed(collaborators={TOM: "viewer"}),
+        [start(stay=False)],
+        [LEAVES],
     ),
     "handover: access granted before, revoked after; the client is not removed": Case(
         desired(CLIENT, collaborators={EXPERT: "editor", TOM: "viewer"}),
@@ -189,6 +196,7 @@ HANDOVER = {
         desired(CLIENT),
         observed(transfer=pending(OTHER_CLIENT)),
         [cancel(OTHER_CLIENT, f"pending to {OTHER_CLIENT}, not {CLIENT}"), start(stay=False)],
+        [LEAVES],
     ),
     "handover pending with the other stay option: cancelled and started again": Case(
         desired(CLIENT, collaborators={EXPERT: "editor"}),
@@ -214,14 +222,18 @@ HANDOVER = {
                     f"acceptance makes {CLIENT} the billing contact",
                     f"must then set it to {CLIENT_ACCOUNTS}",
                 ),
-            )
+            ),
+            LEAVES,
         ],
     ),
     "handover: premium is bought by the client after accepting (rule 7)": Case(
         desired(CLIENT, package="premium"),
         observed(),
         [start(stay=False, package="free")],
-        [("waiting", (f"premium is bought by {CLIENT} after accepting", "transfer before"))],
+        [
+            ("waiting", (f"premium is bought by {CLIENT} after accepting", "transfer before")),
+            LEAVES,
+        ],
     ),
     "handover pending: premium still not bought by the expert (rule 7)": Case(
         desired(CLIENT, package="premium"),
@@ -232,12 +244,13 @@ HANDOVER = {
         desired(CLIENT, package="premium"),
         observed(package="premium", paid_until=PAID_UNTIL),
         [start(stay=False, package="premium", package_paid_until="2025-04-30")],
+        [LEAVES],
     ),
     "handover: free declared on a premium site is not a purchase": Case(
         desired(CLIENT, package="free"),
         observed(package="premium"),
         [start(stay=False, package="premium")],
-        [("warning", NOT_CANCELLED)],
+        [LEAVES, ("warning", NOT_CANCELLED)],
     ),
     "handover: the expert stays as editor; the client must raise it": Case(
         desired(CLIENT, collaborators={EXPERT: "admin"}),
