@@ -289,8 +289,9 @@ def apply(
 ) -> None:
     """Apply the changes: a saved plan as it is, or a fresh plan after confirmation.
 
-    Changes of a site apply in order (grant access, billing contact, transfer,
-    purchase, revoke access); sites apply in parallel. A site stops at its first
+    Changes of a site apply in order (grant access, billing contact, cancel a wrong
+    pending transfer, start the transfer, purchase, revoke access); sites apply in
+    parallel. A site stops at its first
     failure; the others go on. A saved plan is refused when the platform changed since
     it was made. Exit 1 if any change failed.
 
