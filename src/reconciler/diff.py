@@ -147,12 +147,10 @@ def _explain_after_handover(
             f"acceptance makes {want.owner} the billing contact; {want.owner} must then "
             f"set it to {billing}",
         )
-    if want.package is Package.FREE and have.package is not Package.FREE:
-        _paid_package_stays(have, result)
-    elif want.package is not None and want.package != have.package:
+    if (package := _package_to_buy(want, have, result)) is not None:
         result.note(
             NoteKind.WAITING,
-            f"{want.package.value} is bought by {want.owner} after accepting the handover, "
+            f"{package.value} is bought by {want.owner} after accepting the handover, "
             "so that the client pays and is invoiced in their own name (transfer before "
             "upgrading)",
         )
@@ -214,20 +212,23 @@ def _diff_billing_contact(want: DesiredSite, have: ObservedSite, result: SiteDif
 
 
 def _diff_package_kept(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
+    if (package := _package_to_buy(want, have, result)) is not None:
+        result.change(Action.PACKAGE_PURCHASE, package=package.value, previous=have.package.value)
+
+
+def _package_to_buy(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> Package | None:
+    """The package someone must buy for the site, if any. Nothing downgrades: a file
+    asking for free on a paid site gets a warning instead."""
     if want.package is None or want.package == have.package:
-        return
+        return None
     if want.package is Package.FREE:
-        _paid_package_stays(have, result)
-        return
-    result.change(Action.PACKAGE_PURCHASE, package=want.package.value, previous=have.package.value)
-
-
-def _paid_package_stays(have: ObservedSite, result: SiteDiff) -> None:
-    result.note(
-        NoteKind.WARNING,
-        f"the site has {have.package.value}; a paid package is not cancelled by "
-        "reconciler and stays until its period ends",
-    )
+        result.note(
+            NoteKind.WARNING,
+            f"the site has {have.package.value}; a paid package is not cancelled by "
+            "reconciler and stays until its period ends",
+        )
+        return None
+    return want.package
 
 
 # --- sites someone else owns ----------------------------------------------------------
@@ -251,12 +252,10 @@ def _diff_client_owned(
             f"{owner} owns the site and must set the billing contact to "
             f"{want.effective_billing_contact} (now {have.billing_contact})",
         )
-    if want.package is Package.FREE and have.package is not Package.FREE:
-        _paid_package_stays(have, result)
-    elif want.package is not None and want.package != have.package:
+    if (package := _package_to_buy(want, have, result)) is not None:
         result.note(
             NoteKind.BLOCKED,
-            f"{owner} owns the site and must buy {want.package.value} "
+            f"{owner} owns the site and must buy {package.value} "
             f"(now {have.package.value}); only the owner can buy a package",
         )
 
