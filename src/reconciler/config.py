@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -13,6 +14,8 @@ from reconciler.model import EXPERT_KEYWORD, Email
 CONFIG_FILE = "reconciler.yaml"
 PEOPLE_FILE = "people.yaml"
 SITES_DIR = "sites"
+SANDBOX_DB = Path(".reconciler") / "sandbox.db"  # the embedded sandbox, git-ignored
+SANDBOX_SEED = "sandbox.seed.yaml"
 HANDLE_PATTERN = r"^[a-z][a-z0-9_.-]*$"
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 

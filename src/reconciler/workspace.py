@@ -15,16 +15,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from reconciler.config import Config
+from reconciler.config import SANDBOX_DB, SANDBOX_SEED, Config
 from reconciler.errors import ConfigError
 from reconciler.model import AccountKind, ObservedSite
 from reconciler.platform.client import PlatformClient
 from reconciler.platform.errors import TransportError
 from reconciler.platform.schema import to_observed
 
-STATE_DIR = ".reconciler"
-SANDBOX_DB = "sandbox.db"
-SANDBOX_SEED = "sandbox.seed.yaml"
 CHILD_STOP_SECONDS = 10
 
 log = logging.getLogger("reconciler")
@@ -52,7 +49,7 @@ def _embedded_sandbox(root: Path, config: Config) -> Iterator[PlatformClient]:
     a real platform's would, instead of competing for this interpreter. The socket is
     listening before the child starts, so requests simply wait until it serves.
     """
-    db = root / STATE_DIR / SANDBOX_DB
+    db = root / SANDBOX_DB
     token = _prepare_sandbox(db, root / SANDBOX_SEED, config.expert)
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import click
 
-DEFAULT_DB = Path(".reconciler") / "sandbox.db"
+from reconciler.config import SANDBOX_DB
 
 DB_OPTION = click.option(
     "--db",
     "db_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help=f"The sandbox's SQLite database  [default: {DEFAULT_DB} in the repository, the "
+    help=f"The sandbox's SQLite database  [default: {SANDBOX_DB} in the repository, the "
     "embedded sandbox's]",
 )
 
@@ -30,7 +30,7 @@ def _db(db_path: Path | None) -> Path:
     context = click.get_current_context(silent=True)
     settings = context.find_root().obj if context is not None else None
     root = settings.get("root") if isinstance(settings, dict) else None
-    return (Path(root) if root else Path.cwd()) / DEFAULT_DB
+    return (Path(root) if root else Path.cwd()) / SANDBOX_DB
 
 
 @click.group()

@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from reconciler.config import SANDBOX_DB
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox.app import DROP_EXTENSION, Receive, Scope, Send, create_app
 from reconciler.sandbox.faults import FaultSpec
@@ -30,7 +31,6 @@ from reconciler.sandbox.store import Clock, SandboxStore
 
 logger = logging.getLogger("reconciler.sandbox")
 
-DEFAULT_DB_PATH = Path(".reconciler") / "sandbox.db"
 STARTUP_TIMEOUT_SECONDS = 10.0
 
 
@@ -74,7 +74,7 @@ def _config(
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
-    db_path: Path = DEFAULT_DB_PATH,
+    db_path: Path = SANDBOX_DB,
     faults: FaultSpec | None = None,
 ) -> None:
     """Serve the sandbox until interrupted (Ctrl-C)."""
