@@ -28,6 +28,7 @@ class Reconciler:
         self.state = state
         self.client = client
         self._observed = observed
+        self._made_here: set[str] = set()  # fingerprints of plans made in this session
 
     @classmethod
     @contextmanager
@@ -60,7 +61,9 @@ class Reconciler:
 
     def plan(self, *, scope: Collection[str] | None = None) -> Plan:
         """The plan for ``scope`` (every site file by default)."""
-        return build_plan(self.state.config.expert, self.state.sites, self.observed(), scope=scope)
+        plan = build_plan(self.state.config.expert, self.state.sites, self.observed(), scope=scope)
+        self._made_here.add(plan.fingerprint)
+        return plan
 
     def check_policy(self, plan: Plan, *, force: bool = False) -> None:
         """Refuse ``plan`` when it does more than reconciler.yaml's policy allows."""
@@ -75,13 +78,19 @@ class Reconciler:
         gate: Gate | None = None,
         on_result: Callable[[ChangeResult], None] | None = None,
     ) -> ApplyReport:
-        """Apply ``plan`` after checking it is for this expert and still current."""
+        """Apply ``plan`` after checking it is for this expert and still current.
+
+        A saved plan is checked against a fresh listing of the platform. A plan made in
+        this session needs no second listing: every write is conditional (If-Match) on
+        the version that plan saw, so a site changed meanwhile fails instead.
+        """
         if plan.expert != self.state.config.expert:
             raise PlanRefused(
                 f"the plan was made for {plan.expert}, but reconciler.yaml says the expert "
                 f"is {self.state.config.expert}"
             )
-        check_fresh(plan, self.observed(refresh=True))
+        if plan.fingerprint not in self._made_here:
+            check_fresh(plan, self.observed(refresh=True))
         check_policy(plan, self.state.config.policy, force=force)
         applier = Applier(self.client, parallelism=parallelism, gate=gate, on_result=on_result)
         return applier.apply(plan)
