@@ -22,9 +22,9 @@ from reconciler import __version__
 from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:
-    from reconciler.apply import ApplyReport, ChangeResult, Gate
-    from reconciler.gitrepo import GitRepository
-    from reconciler.plan import Plan
+    from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
+    from reconciler.reconcile.plan import Plan
+    from reconciler.review.gitrepo import GitRepository
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INTERNAL_ERROR = 70
@@ -155,8 +155,8 @@ def validate(ctx: click.Context, output_format: str) -> None:
       reconciler validate
       reconciler validate --format github    # in a GitHub Actions step
     """
-    from reconciler.loader import inspect_repository
-    from reconciler.problems import errors_in, sorted_problems
+    from reconciler.desired.loader import inspect_repository
+    from reconciler.desired.problems import errors_in, sorted_problems
     from reconciler.render import problems as render
 
     outcome = inspect_repository(_root(ctx))
@@ -175,7 +175,7 @@ def schema() -> None:
     Example, in a site file's first line:
       # yaml-language-server: $schema=../schema/site.schema.json
     """
-    from reconciler.sitefile import site_json_schema
+    from reconciler.desired.sitefile import site_json_schema
 
     click.echo(site_json_schema(), nl=False)
 
@@ -220,8 +220,8 @@ def plan(
       reconciler plan --changed-since origin/main --format markdown
       reconciler plan --detailed-exitcode   # drift check: exit 2 when they differ
     """
-    from reconciler.plan import save_plan
-    from reconciler.reconcile import Reconciler
+    from reconciler.operations.reconcile import Reconciler
+    from reconciler.reconcile.plan import save_plan
     from reconciler.render import plan as render
 
     root = _root(ctx)
@@ -245,7 +245,7 @@ def plan(
 def _changed_scope(root: Path, changed_since: str | None) -> set[str] | None:
     if changed_since is None:
         return None
-    from reconciler.gitrepo import GitRepository
+    from reconciler.review.gitrepo import GitRepository
 
     with GitRepository.open(root) as repository:
         return repository.changed_site_ids(changed_since)
@@ -305,8 +305,8 @@ def apply(
       reconciler apply plan.json       # exactly the reviewed plan
       reconciler apply --yes --require-approval   # after a merge, in CI
     """
-    from reconciler.plan import load_plan
-    from reconciler.reconcile import Reconciler
+    from reconciler.operations.reconcile import Reconciler
+    from reconciler.reconcile.plan import load_plan
     from reconciler.render import plan as render_plan
     from reconciler.render import report as render_report
 
@@ -351,7 +351,7 @@ def _checked_repository(
     Outside git, apply still works (a first try, a test folder) but records nothing;
     approvals need git, so --require-approval refuses that.
     """
-    from reconciler.gitrepo import GitRepository
+    from reconciler.review.gitrepo import GitRepository
 
     try:
         repository = stack.enter_context(GitRepository.open(root))
@@ -374,8 +374,8 @@ def _checked_repository(
 
 
 def _approval_gate(stack: ExitStack, repository: GitRepository | None) -> Gate:
-    from reconciler.approval import HandoverApprovals
-    from reconciler.github import GitHubClient
+    from reconciler.review.approval import HandoverApprovals
+    from reconciler.review.github import GitHubClient
 
     assert repository is not None  # _checked_repository refuses a missing one
     github = stack.enter_context(GitHubClient.from_environ(os.environ))
@@ -437,9 +437,9 @@ def import_(ctx: click.Context, site_ids: tuple[str, ...], import_all: bool) -> 
       reconciler import legacy-landing
       reconciler import --all
     """
-    from reconciler.adopt import Adopter, describe_import
-    from reconciler.loader import inspect_repository
-    from reconciler.workspace import observe, open_platform
+    from reconciler.desired.adopt import Adopter, describe_import
+    from reconciler.desired.loader import inspect_repository
+    from reconciler.operations.workspace import observe, open_platform
 
     if bool(site_ids) == import_all:
         raise click.UsageError("name the sites to import, or pass --all (not both)")
@@ -470,7 +470,7 @@ def fmt(ctx: click.Context, check: bool) -> None:
       reconciler fmt
       reconciler fmt --check     # in CI or pre-commit
     """
-    from reconciler.adopt import format_files
+    from reconciler.desired.adopt import format_files
 
     changed, unreadable = format_files(_root(ctx), check=check)
     for path in changed:
@@ -496,7 +496,7 @@ def history(ctx: click.Context, site: str, output_format: str) -> None:
     Example:
       reconciler history acme-bakery
     """
-    from reconciler.gitrepo import GitRepository, history_as_json
+    from reconciler.review.gitrepo import GitRepository, history_as_json
 
     with GitRepository.open(_root(ctx)) as repository:
         entries = repository.history(site)

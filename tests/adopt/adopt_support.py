@@ -18,12 +18,12 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from reconciler.cli import cli
-from reconciler.config import Config, People, Person
-from reconciler.loader import parse_yaml
+from reconciler.desired.config import Config, People, Person
+from reconciler.desired.loader import parse_yaml
+from reconciler.desired.sitefile import SiteResolver
 from reconciler.model import DesiredSite
 from reconciler.sandbox.seed import seed_file
 from reconciler.sandbox.store import SandboxStore
-from reconciler.sitefile import SiteResolver
 
 EXPERT = "studio@pixel.example"
 CONFIG_TEXT = f"expert: {EXPERT}\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from adopt_support import COMMENTED_SITE, COMMENTS, PEOPLE, dedent, resolve_site
 
-from reconciler.sitewriter import (
+from reconciler.desired.writer import (
     MODELINE,
     SiteContent,
     UnreadableSiteFile,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from desired_support import EXPERT, Repo
 
-from reconciler.loader import load_repository
+from reconciler.desired.loader import load_repository
+from reconciler.desired.problems import ValidationFailed
 from reconciler.model import Location, Package, Role
-from reconciler.problems import ValidationFailed
 
 
 def test_handles_expert_and_case_are_resolved_to_lower_case_emails(repo: Repo) -> None:

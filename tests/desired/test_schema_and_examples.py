@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from desired_support import Repo
 
-from reconciler.sitefile import SiteFile, site_json_schema
+from reconciler.desired.sitefile import SiteFile, site_json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_SCHEMA = ROOT / "schema" / "site.schema.json"

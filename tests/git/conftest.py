@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from git_support import CONFIG, FakeGitHub, GitRepo, handler_for
 
-from reconciler.gitrepo import GitRepository
+from reconciler.review.gitrepo import GitRepository
 
 
 @pytest.fixture

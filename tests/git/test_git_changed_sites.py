@@ -8,7 +8,7 @@ import pytest
 from git_support import GitRepo
 
 from reconciler.errors import ConfigError
-from reconciler.gitrepo import GitRepository
+from reconciler.review.gitrepo import GitRepository
 
 
 def changed(repo: GitRepo, ref: str) -> set[str] | None:

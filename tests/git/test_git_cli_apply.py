@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from git_support import FakeGitHub, GitRepo, pull, review
 
 from reconciler.cli import cli
-from reconciler.gitrepo import GitRepository
+from reconciler.review.gitrepo import GitRepository
 
 SEED = """\
 accounts:

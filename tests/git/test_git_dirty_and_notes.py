@@ -9,7 +9,7 @@ import pytest
 from git_support import GitRepo
 
 from reconciler.errors import ConfigError
-from reconciler.gitrepo import NOTES_REF, GitRepository
+from reconciler.review.gitrepo import NOTES_REF, GitRepository
 
 
 def test_a_clean_working_tree_has_nothing_uncommitted(opened: GitRepository) -> None:

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from git_support import GitRepo
 
 from reconciler.cli import cli
-from reconciler.gitrepo import GitRepository, HistoryEntry
+from reconciler.review.gitrepo import GitRepository, HistoryEntry
 
 ALICE = "Alice Expert <alice@pixel.example>"
 BOB = "Bob Reviewer <bob@pixel.example>"

@@ -10,7 +10,7 @@ import pytest
 from git_support import TOKEN, FakeGitHub, pull, review
 
 from reconciler.errors import ConfigError
-from reconciler.github import DEFAULT_API_URL, GitHubClient, GitHubError, PullRequest, Review
+from reconciler.review.github import DEFAULT_API_URL, GitHubClient, GitHubError, PullRequest, Review
 
 ENVIRON = {"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "pixel/sites"}
 

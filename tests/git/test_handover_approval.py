@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from git_support import TOKEN, FakeGitHub, GitRepo, pull, review
 
-from reconciler.apply import Applier, Outcome
-from reconciler.approval import HandoverApprovals
-from reconciler.changes import Action, Change
-from reconciler.github import GitHubClient
-from reconciler.gitrepo import GitRepository
-from reconciler.plan import Plan
+from reconciler.reconcile.apply import Applier, Outcome
+from reconciler.reconcile.changes import Action, Change
+from reconciler.reconcile.plan import Plan
+from reconciler.review.approval import HandoverApprovals
+from reconciler.review.github import GitHubClient
+from reconciler.review.gitrepo import GitRepository
 
 ANNA = "anna@acme-bakery.example"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from platform_support import FAST_RETRY, STUDIO, TOKENS, seed
 
-from reconciler.config import PlatformConfig
+from reconciler.desired.config import PlatformConfig
 from reconciler.errors import ConfigError
 from reconciler.model import Package
 from reconciler.platform.client import PlatformClient

@@ -28,7 +28,7 @@ from reconcile_support import (
     pending,
 )
 
-from reconciler.plan import build_plan, save_plan
+from reconciler.reconcile.plan import build_plan, save_plan
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reconciler.changes import Change, Note
 from reconciler.model import DesiredSite, ObservedSite, Package, PendingTransfer, Role
-from reconciler.plan import Plan, build_plan
+from reconciler.reconcile.changes import Change, Note
+from reconciler.reconcile.plan import Plan, build_plan
 
 EXPERT = "studio@pixel.example"
 EXPERT_ACCOUNTS = "accounts@pixel.example"

@@ -27,10 +27,10 @@ from reconcile_support import (
     subset,
 )
 
-from reconciler.changes import Action, Change, Note
-from reconciler.diff import diff_site, unmanaged_notes
 from reconciler.model import DesiredSite, ObservedSite, Package, Role
-from reconciler.plan import build_plan
+from reconciler.reconcile.changes import Action, Change, Note
+from reconciler.reconcile.diff import diff_site, unmanaged_notes
+from reconciler.reconcile.plan import build_plan
 
 Expected = tuple[str, dict[str, Any]]  # (action, a subset of its details)
 ExpectedNote = tuple[str, tuple[str, ...]]  # (kind, words the message contains)

@@ -28,12 +28,12 @@ from reconcile_support import (
     plan_of,
 )
 
-from reconciler.apply import idempotency_key
-from reconciler.changes import Action, Change, NoteKind, Phase
-from reconciler.config import Policy
+from reconciler.desired.config import Policy
 from reconciler.errors import PlanRefused
 from reconciler.model import ObservedSite
-from reconciler.plan import (
+from reconciler.reconcile.apply import idempotency_key
+from reconciler.reconcile.changes import Action, Change, NoteKind, Phase
+from reconciler.reconcile.plan import (
     FORMAT_VERSION,
     Plan,
     build_plan,

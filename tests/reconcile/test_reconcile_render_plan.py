@@ -18,7 +18,7 @@ from reconcile_support import (
     plan_of,
 )
 
-from reconciler.plan import Plan
+from reconciler.reconcile.plan import Plan
 from reconciler.render.plan import GITHUB_COMMENT_LIMIT, as_json, as_markdown, as_text
 
 NOT_SHOWN = "more site(s) not shown: the comment would exceed GitHub's limit"

@@ -28,7 +28,7 @@ import requests
 from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
 
-from reconciler.config import PlatformConfig
+from reconciler.desired.config import PlatformConfig
 from reconciler.errors import ConfigError
 from reconciler.model import Package, Role
 from reconciler.net import is_loopback

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable
 
 import click
 
-from reconciler.changes import Action, Change, Note, NoteKind
-from reconciler.plan import Plan
+from reconciler.reconcile.changes import Action, Change, Note, NoteKind
+from reconciler.reconcile.plan import Plan
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Room for what a workflow puts around the plan (a marker, a heading, a link to the run).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from reconciler.problems import Problem, Severity
+from reconciler.desired.problems import Problem, Severity
 
 GITHUB_ANNOTATIONS_PER_TYPE = 10
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import click
 
-from reconciler.apply import ApplyReport, ChangeResult, Outcome
-from reconciler.plan import Plan
+from reconciler.reconcile.apply import ApplyReport, ChangeResult, Outcome
+from reconciler.reconcile.plan import Plan
 from reconciler.render.plan import describe
 
 _MARK = {Outcome.DONE: "done", Outcome.FAILED: "FAILED", Outcome.SKIPPED: "skipped"}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.config import SANDBOX_DB
+from reconciler.desired.config import SANDBOX_DB
 
 DB_OPTION = click.option(
     "--db",

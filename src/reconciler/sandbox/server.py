@@ -23,7 +23,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from reconciler.config import SANDBOX_DB
+from reconciler.desired.config import SANDBOX_DB
 from reconciler.errors import ReconcilerError
 from reconciler.sandbox.app import DROP_EXTENSION, Receive, Scope, Send, create_app
 from reconciler.sandbox.faults import FaultSpec

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from reconciler.changes import Action, Change, Note, NoteKind
 from reconciler.model import COLLABORATOR_CAP, DesiredSite, ObservedSite, Package, Role
+from reconciler.reconcile.changes import Action, Change, Note, NoteKind
 
 _STAYING_ROLE = Role.EDITOR  # the platform keeps a former owner who stays as editor
 

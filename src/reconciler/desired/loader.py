@@ -20,12 +20,18 @@ from ruamel.yaml.loader import SafeLoader as _PureLoader
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from reconciler.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR, Config, People
+from reconciler.desired.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR, Config, People
+from reconciler.desired.problems import Problem, Severity, ValidationFailed, errors_in
+from reconciler.desired.sitefile import (
+    Outcome,
+    SiteResolver,
+    check_unique_ids,
+    read_config,
+    read_people,
+)
+from reconciler.desired.yamldoc import Document, Path_
 from reconciler.errors import ConfigError
 from reconciler.model import DesiredSite, Location
-from reconciler.problems import Problem, Severity, ValidationFailed, errors_in
-from reconciler.sitefile import Outcome, SiteResolver, check_unique_ids, read_config, read_people
-from reconciler.yamldoc import Document, Path_
 
 _Loader: Any
 try:  # libyaml's C parser: fast, same nodes and marks as the pure-Python one

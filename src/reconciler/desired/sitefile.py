@@ -15,7 +15,9 @@ from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler.config import HANDLE_PATTERN, Config, People, Person
+from reconciler.desired.config import HANDLE_PATTERN, Config, People, Person
+from reconciler.desired.problems import Problem
+from reconciler.desired.yamldoc import Document, Path_
 from reconciler.model import (
     EXPERT_KEYWORD,
     SITE_ID_PATTERN,
@@ -26,8 +28,6 @@ from reconciler.model import (
     email_domain,
     normalise_email,
 )
-from reconciler.problems import Problem
-from reconciler.yamldoc import Document, Path_
 
 SCHEMA_ID = "https://github.com/site-reconciler/schema/site.schema.json"
 ModelT = TypeVar("ModelT", bound=BaseModel)

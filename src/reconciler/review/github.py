@@ -31,7 +31,7 @@ DEFAULT_TIMEOUT = 10.0
 PER_PAGE = 100
 MAX_PAGES = 50
 
-log = logging.getLogger("reconciler.github")
+log = logging.getLogger("reconciler.review.github")
 
 
 class GitHubError(ReconcilerError):

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from reconciler.changes import Action, Change
 from reconciler.errors import ReconcilerError
-from reconciler.plan import Plan
+from reconciler.reconcile.changes import Action, Change
+from reconciler.reconcile.plan import Plan
 
 DEFAULT_PARALLELISM = 8
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
-from reconciler.changes import Action, Change, Note, NoteKind
-from reconciler.config import Policy
-from reconciler.diff import diff_site, unmanaged_notes
+from reconciler.desired.config import Policy
 from reconciler.errors import PlanRefused
 from reconciler.model import DesiredSite, ObservedSite
+from reconciler.reconcile.changes import Action, Change, Note, NoteKind
+from reconciler.reconcile.diff import diff_site, unmanaged_notes
 
 FORMAT_VERSION = 1
 

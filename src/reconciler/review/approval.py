@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import threading
 
-from reconciler.changes import Action, Change
-from reconciler.github import GitHubClient, GitHubError, PullRequest, Review
-from reconciler.gitrepo import GitRepository
 from reconciler.model import EXPERT_KEYWORD
+from reconciler.reconcile.changes import Action, Change
+from reconciler.review.github import GitHubClient, GitHubError, PullRequest, Review
+from reconciler.review.gitrepo import GitRepository
 
 NOT_APPROVED = "handover not approved"
 

@@ -6,12 +6,9 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.changes import Note, NoteKind
-from reconciler.config import SITES_DIR, Config, People
-from reconciler.errors import ConfigError
-from reconciler.loader import iter_yaml_files
-from reconciler.model import EXPERT_KEYWORD, ObservedSite
-from reconciler.sitewriter import (
+from reconciler.desired.config import SITES_DIR, Config, People
+from reconciler.desired.loader import iter_yaml_files
+from reconciler.desired.writer import (
     SiteContent,
     UnreadableSiteFile,
     canonical,
@@ -20,6 +17,9 @@ from reconciler.sitewriter import (
     read_site_text,
     updated_site_text,
 )
+from reconciler.errors import ConfigError
+from reconciler.model import EXPERT_KEYWORD, ObservedSite
+from reconciler.reconcile.changes import Note, NoteKind
 
 
 @dataclass

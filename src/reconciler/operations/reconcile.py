@@ -7,13 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from reconciler.apply import Applier, ApplyReport, ChangeResult, Gate
+from reconciler.desired.loader import DesiredState, load_repository, read_config_only
 from reconciler.errors import PlanRefused
-from reconciler.loader import DesiredState, load_repository, read_config_only
 from reconciler.model import ObservedSite
-from reconciler.plan import Plan, build_plan, check_fresh, check_policy
+from reconciler.operations.workspace import observe, open_platform
 from reconciler.platform.client import PlatformClient
-from reconciler.workspace import observe, open_platform
+from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
+from reconciler.reconcile.plan import Plan, build_plan, check_fresh, check_policy
 
 
 class Reconciler:

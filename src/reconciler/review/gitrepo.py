@@ -15,7 +15,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import git
 from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
-from reconciler.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR
+from reconciler.desired.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR
 from reconciler.errors import ConfigError
 
 NOTES_REF = "refs/notes/reconciler"
@@ -305,7 +305,7 @@ class _States:
         self._by_blob: dict[str, dict[str, Any] | None] = {}
 
     def at(self, commit: git.Commit) -> dict[str, Any] | None:
-        from reconciler.loader import parse_yaml
+        from reconciler.desired.loader import parse_yaml
 
         blob = _blob(commit, self.paths)
         if blob is None:
@@ -319,7 +319,7 @@ class _States:
 
 
 def _handle_email(commit: git.Commit, path: str, handle: str) -> str | None:
-    from reconciler.loader import parse_yaml
+    from reconciler.desired.loader import parse_yaml
 
     blob = _blob(commit, [path])
     if blob is None:

@@ -1,0 +1,4 @@
+"""The repository's files -> desired state.
+
+Loading with file:line:col, the site rules, config, people, the writer.
+"""

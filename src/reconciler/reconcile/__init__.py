@@ -1,0 +1,4 @@
+"""Desired x observed -> plan -> platform.
+
+The diff (pure), typed changes, plan ordering and policies, apply.
+"""
