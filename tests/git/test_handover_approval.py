@@ -10,8 +10,18 @@ from typing import Any
 import pytest
 from git_support import TOKEN, FakeGitHub, GitRepo, pull, review
 
+from reconciler.model import Package, Role
 from reconciler.reconcile.apply import Applier, Outcome
-from reconciler.reconcile.changes import Action, Change
+from reconciler.reconcile.changes import (
+    Action,
+    BillingContactSet,
+    Change,
+    CollaboratorAdd,
+    CollaboratorRemove,
+    PackagePurchase,
+    TransferCancel,
+    TransferStart,
+)
 from reconciler.reconcile.plan import Plan
 from reconciler.review.approval import HandoverApprovals
 from reconciler.review.github import GitHubClient
@@ -21,8 +31,13 @@ ANNA = "anna@acme-bakery.example"
 
 
 def handover(site: str = "acme-bakery", to: str = ANNA) -> Change:
-    return Change(
-        site=site, action=Action.TRANSFER_START, details={"to": to, "stay_as_collaborator": True}
+    return TransferStart(
+        site=site,
+        to=to,
+        stay_as_collaborator=True,
+        billing_contact_before="studio@pixel.example",
+        package=Package.FREE,
+        package_paid_until=None,
     )
 
 
@@ -159,16 +174,16 @@ def test_a_wrong_token_is_never_shown(repo: GitRepo, github: FakeGitHub) -> None
 
 
 def test_other_changes_pass_without_asking_github(world: World) -> None:
-    for action, details in [
-        (Action.COLLABORATOR_ADD, {"email": "tom@freelance.example", "role": "viewer"}),
-        (Action.COLLABORATOR_REMOVE, {"email": "tom@freelance.example"}),
-        (Action.BILLING_CONTACT_SET, {"email": "studio@pixel.example"}),
-        (Action.TRANSFER_CANCEL, {"transfer_id": "t-1"}),
-        (Action.PACKAGE_PURCHASE, {"package": "premium"}),
-    ]:
-        assert (
-            world.approvals.gate(Change(site="acme-bakery", action=action, details=details)) is None
-        )
+    site = "acme-bakery"
+    others: list[Change] = [
+        CollaboratorAdd(site=site, email="tom@freelance.example", role=Role.VIEWER),
+        CollaboratorRemove(site=site, email="tom@freelance.example", previous_role=Role.EDITOR),
+        BillingContactSet(site=site, email="studio@pixel.example", previous=None),
+        TransferCancel(site=site, transfer_id="t-1", to=ANNA, reason="no longer asked for"),
+        PackagePurchase(site=site, package=Package.PREMIUM, previous=Package.FREE),
+    ]
+    for change in others:
+        assert world.approvals.gate(change) is None
     assert world.github.requests == []
 
 
@@ -231,11 +246,7 @@ class _Writer:
 
 def test_apply_skips_an_unapproved_handover_and_does_the_rest(world: World) -> None:
     world.github.reviews[12] = [review("carol", "APPROVED")]
-    grant = Change(
-        site="acme-bakery",
-        action=Action.COLLABORATOR_ADD,
-        details={"email": "studio@pixel.example", "role": "editor"},
-    )
+    grant = CollaboratorAdd(site="acme-bakery", email="studio@pixel.example", role=Role.EDITOR)
     plan = Plan(
         fingerprint="f",
         expert="studio@pixel.example",

@@ -112,7 +112,8 @@ def plan_of(
 
 
 def subset(change: Change, keys: Iterable[str]) -> dict[str, Any]:
-    return {key: change.details.get(key) for key in keys}
+    details = change.model_dump(mode="json")["details"]
+    return {key: details.get(key) for key in keys}
 
 
 def note_pairs(notes: Iterable[Note]) -> list[tuple[str, str]]:

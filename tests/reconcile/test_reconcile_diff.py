@@ -28,7 +28,19 @@ from reconcile_support import (
 )
 
 from reconciler.model import DesiredSite, ObservedSite, Package, Role
-from reconciler.reconcile.changes import Action, Change, Note
+from reconciler.reconcile.changes import (
+    Action,
+    BillingContactSet,
+    Change,
+    CollaboratorAdd,
+    CollaboratorRemove,
+    CollaboratorUpdate,
+    Note,
+    PackagePurchase,
+    TransferCancel,
+    TransferStart,
+    change_order,
+)
 from reconciler.reconcile.diff import diff_site, unmanaged_notes
 from reconciler.reconcile.plan import build_plan
 
@@ -359,7 +371,7 @@ CASES = {**KEPT, **HANDOVER, **CLIENT_OWNED}
 
 
 def sorted_changes(changes: Iterable[Change]) -> list[Change]:
-    return sorted(changes, key=Change.sort_key)
+    return sorted(changes, key=change_order)
 
 
 def sorted_notes(notes: Iterable[Note]) -> list[Note]:
@@ -479,23 +491,22 @@ def simulate(have: ObservedSite, changes: Iterable[Change]) -> ObservedSite:
     """What the platform does with the writes of a site the expert owns and keeps."""
     site = have
     for change in changes:
-        d = change.details
         state = site.model_dump()
         collaborators = dict(site.collaborators)
-        match change.action:
-            case Action.COLLABORATOR_ADD | Action.COLLABORATOR_UPDATE:
-                collaborators[d["email"]] = Role(d["role"])
-            case Action.COLLABORATOR_REMOVE:
-                del collaborators[d["email"]]
-            case Action.BILLING_CONTACT_SET:
-                state["billing_contact"] = d["email"]
-            case Action.TRANSFER_CANCEL:
+        match change:
+            case CollaboratorAdd() | CollaboratorUpdate():
+                collaborators[change.email] = change.role
+            case CollaboratorRemove():
+                del collaborators[change.email]
+            case BillingContactSet():
+                state["billing_contact"] = change.email
+            case TransferCancel():
                 assert site.pending_transfer is not None
-                assert site.pending_transfer.id == d["transfer_id"]
+                assert site.pending_transfer.id == change.transfer_id
                 state["pending_transfer"] = None
-            case Action.PACKAGE_PURCHASE:
-                state["package"] = d["package"]
-            case Action.TRANSFER_START:
+            case PackagePurchase():
+                state["package"] = change.package
+            case TransferStart():
                 raise AssertionError("a site the expert keeps is never handed over")
         state.update(collaborators=collaborators, version=site.version + 1)
         site = ObservedSite.model_validate(state)
@@ -554,4 +565,5 @@ def test_a_handover_never_buys_nor_sets_billing(want: DesiredSite, have: Observe
     )
     assert len(starts) == (0 if waiting else 1)
     for change in starts:
-        assert change.details["stay_as_collaborator"] is stay
+        assert isinstance(change, TransferStart)
+        assert change.stay_as_collaborator is stay

@@ -32,7 +32,7 @@ from reconciler.desired.config import Policy
 from reconciler.errors import PlanRefused
 from reconciler.model import ObservedSite
 from reconciler.reconcile.apply import idempotency_key
-from reconciler.reconcile.changes import Action, Change, NoteKind, Phase
+from reconciler.reconcile.changes import Action, NoteKind, Phase, change_from_json
 from reconciler.reconcile.plan import (
     FORMAT_VERSION,
     Plan,
@@ -52,17 +52,41 @@ T = TypeVar("T")
     ("action", "details", "phase"),
     [
         ("collaborator.add", {"email": TOM, "role": "viewer"}, Phase.GRANT),
-        ("collaborator.update", {"email": TOM, "role": "admin", "raises": True}, Phase.GRANT),
-        ("billing_contact.set", {"email": EXPERT}, Phase.BILLING),
-        ("transfer.cancel", {"to": CLIENT, "transfer_id": "tr_1"}, Phase.TRANSFER_CANCEL),
-        ("transfer.start", {"to": CLIENT, "stay_as_collaborator": True}, Phase.TRANSFER_START),
-        ("package.purchase", {"package": "premium"}, Phase.PURCHASE),
-        ("collaborator.remove", {"email": TOM}, Phase.REVOKE),
-        ("collaborator.update", {"email": TOM, "role": "viewer", "raises": False}, Phase.REVOKE),
+        (
+            "collaborator.update",
+            {"email": TOM, "role": "admin", "previous_role": "viewer", "raises": True},
+            Phase.GRANT,
+        ),
+        ("billing_contact.set", {"email": EXPERT, "previous": None}, Phase.BILLING),
+        (
+            "transfer.cancel",
+            {"to": CLIENT, "transfer_id": "tr_1", "reason": "pending to someone else"},
+            Phase.TRANSFER_CANCEL,
+        ),
+        (
+            "transfer.start",
+            {
+                "to": CLIENT,
+                "stay_as_collaborator": True,
+                "billing_contact_before": EXPERT,
+                "package": "free",
+                "package_paid_until": None,
+            },
+            Phase.TRANSFER_START,
+        ),
+        ("package.purchase", {"package": "premium", "previous": "free"}, Phase.PURCHASE),
+        ("collaborator.remove", {"email": TOM, "previous_role": "editor"}, Phase.REVOKE),
+        (
+            "collaborator.update",
+            {"email": TOM, "role": "viewer", "previous_role": "admin", "raises": False},
+            Phase.REVOKE,
+        ),
     ],
 )
 def test_each_action_has_its_phase(action: str, details: dict[str, object], phase: Phase) -> None:
-    change = Change(site=SITE, action=Action(action), details=details)
+    change = change_from_json({"site": SITE, "action": action, "details": details})
+
+    assert change.action is Action(action)
 
     assert change.phase is phase
 
@@ -84,7 +108,7 @@ def test_a_kept_site_grants_bills_cancels_buys_then_revokes() -> None:
         ]
     )
 
-    assert [(c.action.value, c.details.get("email")) for c in plan.changes] == [
+    assert [(c.action.value, getattr(c, "email", None)) for c in plan.changes] == [
         ("collaborator.update", FREDA),
         ("collaborator.add", TOM),
         ("billing_contact.set", EXPERT_ACCOUNTS),

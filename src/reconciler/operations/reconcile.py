@@ -61,7 +61,13 @@ class Reconciler:
 
     def plan(self, *, scope: Collection[str] | None = None) -> Plan:
         """The plan for ``scope`` (every site file by default)."""
-        plan = build_plan(self.state.config.expert, self.state.sites, self.observed(), scope=scope)
+        plan = build_plan(
+            self.state.config.expert,
+            self.state.sites,
+            self.observed(),
+            scope=scope,
+            capabilities=self.client.capabilities,
+        )
         self._made_here.add(plan.fingerprint)
         return plan
 

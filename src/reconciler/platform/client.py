@@ -32,6 +32,7 @@ from reconciler.desired.config import PlatformConfig
 from reconciler.errors import ConfigError
 from reconciler.model import Package, Role
 from reconciler.net import is_loopback
+from reconciler.platform.base import EVERY_CAPABILITY, Capability
 from reconciler.platform.errors import (
     PlatformError,
     RateLimited,
@@ -202,6 +203,11 @@ class PlatformClient:
 
     def __repr__(self) -> str:
         return f"PlatformClient({self.base_url!r})"
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        """This API offers every write the reconciler makes, and dry runs."""
+        return EVERY_CAPABILITY
 
     def close(self) -> None:
         if self._owns_session:

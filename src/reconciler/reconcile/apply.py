@@ -16,52 +16,23 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from reconciler.errors import ReconcilerError
-from reconciler.reconcile.changes import Action, Change
+from reconciler.platform.base import SiteWriter
+from reconciler.reconcile.changes import (
+    BillingContactSet,
+    Change,
+    CollaboratorAdd,
+    CollaboratorRemove,
+    CollaboratorUpdate,
+    PackagePurchase,
+    TransferCancel,
+    TransferStart,
+)
 from reconciler.reconcile.plan import Plan
 
 DEFAULT_PARALLELISM = 8
-
-
-class Written(Protocol):
-    @property
-    def version(self) -> int: ...
-
-
-class SiteWriter(Protocol):
-    """The platform writes apply needs (``platform.client.PlatformClient`` has them)."""
-
-    def put_collaborator(
-        self, site_id: str, email: str, role: Any, *, if_match: int | None, idempotency_key: str
-    ) -> Written: ...
-
-    def delete_collaborator(
-        self, site_id: str, email: str, *, if_match: int | None, idempotency_key: str
-    ) -> Written: ...
-
-    def set_billing_contact(
-        self, site_id: str, email: str, *, if_match: int | None, idempotency_key: str
-    ) -> Written: ...
-
-    def start_transfer(
-        self,
-        site_id: str,
-        to: str,
-        stay_as_collaborator: bool,
-        *,
-        if_match: int | None,
-        idempotency_key: str,
-    ) -> Written: ...
-
-    def cancel_transfer(
-        self, site_id: str, transfer_id: str, *, if_match: int | None, idempotency_key: str
-    ) -> Written: ...
-
-    def purchase(
-        self, site_id: str, package: Any, *, if_match: int | None, idempotency_key: str
-    ) -> Written: ...
 
 
 class Outcome(StrEnum):
@@ -174,28 +145,37 @@ class Applier:
         )
         if held is not None:
             skips = [
-                held if c.action is Action.TRANSFER_CANCEL and why is None else why
+                held if isinstance(c, TransferCancel) and why is None else why
                 for c, why in zip(changes, skips, strict=True)
             ]
         return skips
 
     def _write(self, change: Change, version: int | None, key: str) -> int | None:
-        details, site, w = change.details, change.site, self.writer
-        kwargs: dict[str, Any] = {"if_match": version, "idempotency_key": key}
-        match change.action:
-            case Action.COLLABORATOR_ADD | Action.COLLABORATOR_UPDATE:
-                written = w.put_collaborator(site, details["email"], details["role"], **kwargs)
-            case Action.COLLABORATOR_REMOVE:
-                written = w.delete_collaborator(site, details["email"], **kwargs)
-            case Action.BILLING_CONTACT_SET:
-                written = w.set_billing_contact(site, details["email"], **kwargs)
-            case Action.TRANSFER_START:
-                stay = bool(details["stay_as_collaborator"])
-                written = w.start_transfer(site, details["to"], stay, **kwargs)
-            case Action.TRANSFER_CANCEL:
-                written = w.cancel_transfer(site, details["transfer_id"], **kwargs)
-            case Action.PACKAGE_PURCHASE:
-                written = w.purchase(site, details["package"], **kwargs)
+        site, w = change.site, self.writer
+        match change:
+            case CollaboratorAdd() | CollaboratorUpdate():
+                written = w.put_collaborator(
+                    site, change.email, change.role, if_match=version, idempotency_key=key
+                )
+            case CollaboratorRemove():
+                written = w.delete_collaborator(
+                    site, change.email, if_match=version, idempotency_key=key
+                )
+            case BillingContactSet():
+                written = w.set_billing_contact(
+                    site, change.email, if_match=version, idempotency_key=key
+                )
+            case TransferStart():
+                written = w.start_transfer(
+                    site, change.to, change.stay_as_collaborator, if_match=version,
+                    idempotency_key=key,
+                )  # fmt: skip
+            case TransferCancel():
+                written = w.cancel_transfer(
+                    site, change.transfer_id, if_match=version, idempotency_key=key
+                )
+            case PackagePurchase():
+                written = w.purchase(site, change.package, if_match=version, idempotency_key=key)
         return written.version
 
 

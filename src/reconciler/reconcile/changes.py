@@ -1,18 +1,34 @@
 """The vocabulary of a plan: changes the reconciler makes and notes it reports.
 
-Actions and note kinds are a public contract (DESIGN.md section 7): scripts read them.
+Each action is a class of its own (``CollaboratorAdd``, ``TransferStart``, ...) that
+carries its typed fields and its place in the order of a site's changes, so mypy checks
+every field that apply and the renderers read. ``Change`` is their union, told apart by
+``action``. Actions and note kinds are a public contract (DESIGN.md section 7): a change
+serialises as ``{"site", "action", "details": {...}}``, exactly the plan JSON of
+format_version 1, and plan files written before the classes existed still load.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from enum import IntEnum, StrEnum
-from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, field_serializer, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from reconciler.model import Package, Role
+from reconciler.platform.base import Capability
 
 
 class Action(StrEnum):
@@ -48,76 +64,199 @@ class NoteKind(StrEnum):
     WARNING = "warning"
 
 
-class Change(BaseModel):
-    """One write the reconciler will make on one site."""
+_ROLE_NAMES = ", ".join(role.value for role in Role)
+_PACKAGE_NAMES = ", ".join(package.value for package in Package)
 
-    model_config = ConfigDict(frozen=True)
 
+class BaseChange(BaseModel):
+    """One write the reconciler will make on one site; subclasses add what it needs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase_of_action: ClassVar[Phase]
+    capability: ClassVar[Capability]
     site: str
     action: Action
-    details: Mapping[str, Any]
 
-    @field_validator("details", mode="after")
+    @model_validator(mode="before")
     @classmethod
-    def _freeze(cls, value: Mapping[str, Any]) -> Mapping[str, Any]:
-        return MappingProxyType(dict(value))
+    def _from_plan_json(cls, data: Any) -> Any:
+        """A plan file nests the action's fields under ``details``; the model is flat."""
+        if not isinstance(data, Mapping) or "details" not in data:
+            return data
+        details = data["details"]
+        if not isinstance(details, Mapping):
+            raise ValueError("details must be an object")
+        outer = {key: value for key, value in data.items() if key != "details"}
+        if clash := sorted(outer.keys() & details.keys()):
+            raise ValueError(f"details may not repeat {', '.join(clash)}")
+        return {**outer, **details}
 
-    @field_serializer("details")
-    def _plain_details(self, value: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(value)
-
-    @model_validator(mode="after")
-    def _details_fit_the_action(self) -> Change:
-        """What apply needs is there: a plan file edited by hand fails here, not midway."""
-        missing = [key for key in _REQUIRED_DETAILS[self.action] if key not in self.details]
-        if missing:
-            raise ValueError(f"{self.action.value} needs {', '.join(missing)} in its details")
-        role, package = self.details.get("role"), self.details.get("package")
-        if "role" in _REQUIRED_DETAILS[self.action] and role not in _ROLES:
-            raise ValueError(f"{role!r} is not a role (viewer, editor, admin)")
-        if self.action is Action.PACKAGE_PURCHASE and package not in _PACKAGES:
-            raise ValueError(f"{package!r} is not a package (free, premium)")
-        return self
+    @model_serializer(mode="wrap")
+    def _as_plan_json(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        fields = dict(handler(self))
+        site, action = fields.pop("site"), fields.pop("action")
+        return {"site": site, "action": action, "details": fields}
 
     @property
     def phase(self) -> Phase:
-        if self.action is Action.COLLABORATOR_UPDATE:
-            return Phase.GRANT if self.details.get("raises", False) else Phase.REVOKE
-        return _PHASE_OF[self.action]
+        return self.phase_of_action
+
+    @property
+    def subject(self) -> str:
+        """Who the change is about; orders changes of the same phase."""
+        return ""
 
     @property
     def is_handover(self) -> bool:
-        return self.action is Action.TRANSFER_START
+        return False
 
     @property
     def is_removal(self) -> bool:
-        return self.action is Action.COLLABORATOR_REMOVE
+        return False
 
     def sort_key(self) -> tuple[str, int, str, str]:
-        subject = str(self.details.get("email") or self.details.get("to") or "")
-        return (self.site, self.phase, subject, self.action.value)
+        return (self.site, self.phase, self.subject, self.action.value)
 
 
-_REQUIRED_DETAILS: dict[Action, tuple[str, ...]] = {
-    Action.COLLABORATOR_ADD: ("email", "role"),
-    Action.COLLABORATOR_UPDATE: ("email", "role"),
-    Action.COLLABORATOR_REMOVE: ("email",),
-    Action.BILLING_CONTACT_SET: ("email",),
-    Action.TRANSFER_START: ("to", "stay_as_collaborator"),
-    Action.TRANSFER_CANCEL: ("transfer_id",),
-    Action.PACKAGE_PURCHASE: ("package",),
-}
-_ROLES = frozenset(role.value for role in Role)
-_PACKAGES = frozenset(package.value for package in Package)
+class _RoleField(BaseChange):
+    capability = Capability.COLLABORATORS
+    email: str
+    role: Role
 
-_PHASE_OF = {
-    Action.COLLABORATOR_ADD: Phase.GRANT,
-    Action.BILLING_CONTACT_SET: Phase.BILLING,
-    Action.TRANSFER_CANCEL: Phase.TRANSFER_CANCEL,
-    Action.TRANSFER_START: Phase.TRANSFER_START,
-    Action.PACKAGE_PURCHASE: Phase.PURCHASE,
-    Action.COLLABORATOR_REMOVE: Phase.REVOKE,
-}
+    @field_validator("role", mode="before")
+    @classmethod
+    def _known_role(cls, value: object) -> object:
+        if value not in _ROLE_NAMES.split(", ") and not isinstance(value, Role):
+            raise ValueError(f"{value!r} is not a role ({_ROLE_NAMES})")
+        return value
+
+    @property
+    def subject(self) -> str:
+        return self.email
+
+
+class CollaboratorAdd(_RoleField):
+    phase_of_action = Phase.GRANT
+    action: Literal[Action.COLLABORATOR_ADD] = Action.COLLABORATOR_ADD
+
+
+class CollaboratorUpdate(_RoleField):
+    phase_of_action = Phase.GRANT
+    action: Literal[Action.COLLABORATOR_UPDATE] = Action.COLLABORATOR_UPDATE
+    previous_role: Role
+    raises: bool
+
+    @property
+    def phase(self) -> Phase:
+        """A raise is a grant; a lowering is a revocation, made last."""
+        return Phase.GRANT if self.raises else Phase.REVOKE
+
+
+class CollaboratorRemove(BaseChange):
+    capability = Capability.COLLABORATORS
+    phase_of_action = Phase.REVOKE
+    action: Literal[Action.COLLABORATOR_REMOVE] = Action.COLLABORATOR_REMOVE
+    email: str
+    previous_role: Role
+
+    @property
+    def subject(self) -> str:
+        return self.email
+
+    @property
+    def is_removal(self) -> bool:
+        return True
+
+
+class BillingContactSet(BaseChange):
+    capability = Capability.BILLING_CONTACT
+    phase_of_action = Phase.BILLING
+    action: Literal[Action.BILLING_CONTACT_SET] = Action.BILLING_CONTACT_SET
+    email: str
+    previous: str | None
+
+    @property
+    def subject(self) -> str:
+        return self.email
+
+
+class TransferStart(BaseChange):
+    """A handover. Its last three fields are what the reviewer must know about money."""
+
+    capability = Capability.TRANSFERS
+
+    phase_of_action = Phase.TRANSFER_START
+    action: Literal[Action.TRANSFER_START] = Action.TRANSFER_START
+    to: str
+    stay_as_collaborator: bool
+    billing_contact_before: str | None
+    package: Package
+    package_paid_until: date | None
+
+    @property
+    def subject(self) -> str:
+        return self.to
+
+    @property
+    def is_handover(self) -> bool:
+        return True
+
+
+class TransferCancel(BaseChange):
+    capability = Capability.TRANSFERS
+    phase_of_action = Phase.TRANSFER_CANCEL
+    action: Literal[Action.TRANSFER_CANCEL] = Action.TRANSFER_CANCEL
+    transfer_id: str
+    to: str
+    reason: str
+
+    @property
+    def subject(self) -> str:
+        return self.to
+
+
+class PackagePurchase(BaseChange):
+    capability = Capability.PACKAGES
+    phase_of_action = Phase.PURCHASE
+    action: Literal[Action.PACKAGE_PURCHASE] = Action.PACKAGE_PURCHASE
+    package: Package
+    previous: Package
+
+    @field_validator("package", mode="before")
+    @classmethod
+    def _known_package(cls, value: object) -> object:
+        if value not in _PACKAGE_NAMES.split(", ") and not isinstance(value, Package):
+            raise ValueError(f"{value!r} is not a package ({_PACKAGE_NAMES})")
+        return value
+
+
+Change = Annotated[
+    CollaboratorAdd
+    | CollaboratorUpdate
+    | CollaboratorRemove
+    | BillingContactSet
+    | TransferStart
+    | TransferCancel
+    | PackagePurchase,
+    Field(discriminator="action"),
+]
+"""Any change of a plan: the classes above, told apart by ``action``."""
+
+
+_CHANGE = TypeAdapter[Change](Change)
+
+
+def change_from_json(data: Mapping[str, Any]) -> Change:
+    """A change from its plan JSON (``{"site", "action", "details"}``) or its flat fields."""
+    return _CHANGE.validate_python(data)
+
+
+def change_order(change: BaseChange) -> tuple[str, int, str, str]:
+    """Sort key of a plan's changes: by site, then phase, then subject."""
+    return change.sort_key()
 
 
 class Note(BaseModel):

@@ -16,10 +16,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from reconciler.model import COLLABORATOR_CAP, DesiredSite, ObservedSite, Package, Role
-from reconciler.reconcile.changes import Action, Change, Note, NoteKind
+from reconciler.reconcile.changes import (
+    BillingContactSet,
+    Change,
+    CollaboratorAdd,
+    CollaboratorRemove,
+    CollaboratorUpdate,
+    Note,
+    NoteKind,
+    PackagePurchase,
+    TransferCancel,
+    TransferStart,
+)
 
 _STAYING_ROLE = Role.EDITOR  # the platform keeps a former owner who stays as editor
 
@@ -32,8 +43,8 @@ class SiteDiff:
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
 
-    def change(self, action: Action, **details: object) -> None:
-        self.changes.append(Change(site=self.site, action=action, details=details))
+    def change(self, change: Change) -> None:
+        self.changes.append(change)
 
     def note(self, kind: NoteKind, message: str) -> None:
         self.notes.append(Note(site=self.site, kind=kind, message=message))
@@ -68,8 +79,8 @@ def diff_site(expert: str, want: DesiredSite, have: ObservedSite | None) -> Site
     return result
 
 
-def _date(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.date().isoformat()
+def _date(moment: datetime | None) -> date | None:
+    return None if moment is None else moment.date()
 
 
 # --- sites the expert owns ------------------------------------------------------------
@@ -93,10 +104,12 @@ def _cancel_unwanted_transfer(have: ObservedSite, result: SiteDiff) -> None:
     if pending is None:
         return
     result.change(
-        Action.TRANSFER_CANCEL,
-        transfer_id=pending.id,
-        to=pending.to,
-        reason="the site file no longer hands the site over",
+        TransferCancel(
+            site=result.site,
+            transfer_id=pending.id,
+            to=pending.to,
+            reason="the site file no longer hands the site over",
+        )
     )
 
 
@@ -117,7 +130,9 @@ def _handover(expert: str, want: DesiredSite, have: ObservedSite, result: SiteDi
                 else "its stay-as-collaborator option differs from the site file"
             )
             result.change(
-                Action.TRANSFER_CANCEL, transfer_id=pending.id, to=pending.to, reason=reason
+                TransferCancel(
+                    site=result.site, transfer_id=pending.id, to=pending.to, reason=reason
+                )
             )
         if want.collaborators is None:
             result.note(
@@ -126,12 +141,14 @@ def _handover(expert: str, want: DesiredSite, have: ObservedSite, result: SiteDi
                 f"loses all access on acceptance; list `{expert}: editor` to stay on",
             )
         result.change(
-            Action.TRANSFER_START,
-            to=want.owner,
-            stay_as_collaborator=stay,
-            billing_contact_before=have.billing_contact,
-            package=have.package.value,
-            package_paid_until=_date(have.package_paid_until),
+            TransferStart(
+                site=result.site,
+                to=want.owner,
+                stay_as_collaborator=stay,
+                billing_contact_before=have.billing_contact,
+                package=have.package,
+                package_paid_until=_date(have.package_paid_until),
+            )
         )
     _explain_after_handover(expert, want, have, result)
 
@@ -173,26 +190,28 @@ def _diff_collaborators(
         if email in exclude or current == role:
             continue
         if current is None:
-            result.change(Action.COLLABORATOR_ADD, email=email, role=role.value)
+            result.change(CollaboratorAdd(site=result.site, email=email, role=role))
         else:
             result.change(
-                Action.COLLABORATOR_UPDATE,
-                email=email,
-                role=role.value,
-                previous_role=current.value,
-                raises=role.rank > current.rank,
+                CollaboratorUpdate(
+                    site=result.site,
+                    email=email,
+                    role=role,
+                    previous_role=current,
+                    raises=role.rank > current.rank,
+                )
             )
     for email, current in sorted(have.collaborators.items()):
         if email not in want.collaborators and email not in exclude:
-            result.change(Action.COLLABORATOR_REMOVE, email=email, previous_role=current.value)
+            result.change(CollaboratorRemove(site=result.site, email=email, previous_role=current))
     _warn_over_cap(have, result)
 
 
 def _warn_over_cap(have: ObservedSite, result: SiteDiff) -> None:
     """Access is granted before anything is bought or revoked (so nobody loses access a
     later step needs); on a full site the platform then refuses the additions."""
-    added = sum(1 for c in result.changes if c.action is Action.COLLABORATOR_ADD)
-    removed = sum(1 for c in result.changes if c.action is Action.COLLABORATOR_REMOVE)
+    added = sum(1 for c in result.changes if isinstance(c, CollaboratorAdd))
+    removed = sum(1 for c in result.changes if isinstance(c, CollaboratorRemove))
     cap = COLLABORATOR_CAP[have.package]
     over = len(have.collaborators) + added - cap
     if added and over > 0:
@@ -208,12 +227,14 @@ def _warn_over_cap(have: ObservedSite, result: SiteDiff) -> None:
 def _diff_billing_contact(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
     billing = want.effective_billing_contact
     if billing != have.billing_contact:
-        result.change(Action.BILLING_CONTACT_SET, email=billing, previous=have.billing_contact)
+        result.change(
+            BillingContactSet(site=result.site, email=billing, previous=have.billing_contact)
+        )
 
 
 def _diff_package_kept(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
     if (package := _package_to_buy(want, have, result)) is not None:
-        result.change(Action.PACKAGE_PURCHASE, package=package.value, previous=have.package.value)
+        result.change(PackagePurchase(site=result.site, package=package, previous=have.package))
 
 
 def _package_to_buy(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> Package | None:

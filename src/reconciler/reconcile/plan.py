@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 from reconciler.desired.config import Policy
 from reconciler.errors import PlanRefused
 from reconciler.model import DesiredSite, ObservedSite
-from reconciler.reconcile.changes import Action, Change, Note, NoteKind
+from reconciler.platform.base import EVERY_CAPABILITY, Capability
+from reconciler.reconcile.changes import Action, Change, Note, NoteKind, change_order
 from reconciler.reconcile.diff import diff_site, unmanaged_notes
 
 FORMAT_VERSION = 1
@@ -75,6 +76,7 @@ def build_plan(
     *,
     scope: Iterable[str] | None = None,
     report_unmanaged: bool = True,
+    capabilities: frozenset[Capability] = EVERY_CAPABILITY,
 ) -> Plan:
     """The plan for ``scope`` (default: every desired site), deterministically ordered."""
     site_ids = sorted(desired if scope is None else set(scope))
@@ -86,8 +88,9 @@ def build_plan(
             notes += unmanaged_notes({site_id: have} if have else {}, ())
             continue
         result = diff_site(expert, want, have)
-        changes += result.changes
-        notes += result.notes
+        possible, by_hand = _within(capabilities, result.changes)
+        changes += possible
+        notes += result.notes + by_hand
     if report_unmanaged and scope is None:
         notes += unmanaged_notes(observed, desired.keys())
     in_scope = [observed[site_id] for site_id in site_ids if site_id in observed]
@@ -96,9 +99,31 @@ def build_plan(
         expert=expert,
         scope=tuple(site_ids),
         versions={site.id: site.version for site in in_scope},
-        changes=tuple(sorted(changes, key=Change.sort_key)),
+        changes=tuple(sorted(changes, key=change_order)),
         notes=tuple(sorted(notes, key=Note.sort_key)),
     )
+
+
+def _within(
+    capabilities: frozenset[Capability], changes: Iterable[Change]
+) -> tuple[list[Change], list[Note]]:
+    """The changes the platform can make, and a note for each one it cannot."""
+    possible: list[Change] = []
+    by_hand: list[Note] = []
+    for change in changes:
+        if change.capability in capabilities:
+            possible.append(change)
+        else:
+            by_hand.append(
+                Note(
+                    site=change.site,
+                    kind=NoteKind.BLOCKED,
+                    message=f"this platform's API has no {change.capability.value} writes: "
+                    f"{change.action.value} ({change.subject or change.site}) must be done "
+                    "by hand on the platform",
+                )
+            )
+    return possible, by_hand
 
 
 def check_policy(plan: Plan, policy: Policy, *, force: bool = False) -> None:
@@ -148,14 +173,30 @@ def load_plan(path: Path) -> Plan:
     try:
         plan = Plan.model_validate_json(text)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"]) or "the file"
         raise PlanRefused(
-            f"{path} is not a plan file written by `reconciler plan --out` "
-            f"({where}: {first['msg']})"
+            f"{path} is not a plan file written by `reconciler plan --out` ({_first_problem(exc)})"
         ) from None
     _check_format_version(path, plan.format_version)
     return plan
+
+
+_ACTIONS = ", ".join(f"'{action.value}'" for action in Action)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """The first problem of a plan file, said in the plan file's own terms."""
+    first = exc.errors(include_url=False)[0]
+    loc = [str(part) for part in first["loc"]]
+    if first["type"] == "union_tag_invalid":
+        return f"{'.'.join([*loc, 'action'])}: Input should be one of {_ACTIONS}"
+    if loc[:1] == ["changes"] and len(loc) > 2 and loc[2] in _ACTION_NAMES:
+        action = loc.pop(2)  # the discriminator's tag, not a key of the file
+        if first["type"] == "missing" and len(loc) == 3:
+            return f"{'.'.join(loc[:2])}: {action} needs {loc[2]} in its details"
+    return f"{'.'.join(loc) or 'the file'}: {first['msg']}"
+
+
+_ACTION_NAMES = frozenset(action.value for action in Action)
 
 
 def _format_version_of(text: str) -> object:

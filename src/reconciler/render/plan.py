@@ -9,7 +9,20 @@ from collections.abc import Callable, Iterable
 
 import click
 
-from reconciler.reconcile.changes import Action, Change, Note, NoteKind
+from reconciler.model import Package
+from reconciler.reconcile.changes import (
+    Action,
+    BillingContactSet,
+    Change,
+    CollaboratorAdd,
+    CollaboratorRemove,
+    CollaboratorUpdate,
+    Note,
+    NoteKind,
+    PackagePurchase,
+    TransferCancel,
+    TransferStart,
+)
 from reconciler.reconcile.plan import Plan
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -43,25 +56,26 @@ _NOTE_COLOUR = {
 
 def describe(change: Change) -> str:
     """One line a reviewer reads: what happens to whom."""
-    d = change.details
-    match change.action:
-        case Action.COLLABORATOR_ADD:
-            return f"give {d['email']} {d['role']} access"
-        case Action.COLLABORATOR_UPDATE:
-            return f"change {d['email']} from {d['previous_role']} to {d['role']}"
-        case Action.COLLABORATOR_REMOVE:
-            return f"remove {d['email']} (was {d['previous_role']})"
-        case Action.BILLING_CONTACT_SET:
-            return f"send invoices to {d['email']} (was {d['previous']})"
-        case Action.TRANSFER_START:
+    match change:
+        case CollaboratorAdd():
+            return f"give {change.email} {change.role.value} access"
+        case CollaboratorUpdate():
+            return f"change {change.email} from {change.previous_role.value} to {change.role.value}"
+        case CollaboratorRemove():
+            return f"remove {change.email} (was {change.previous_role.value})"
+        case BillingContactSet():
+            return f"send invoices to {change.email} (was {change.previous})"
+        case TransferStart():
             stay = (
-                "the expert stays as editor" if d["stay_as_collaborator"] else "the expert leaves"
+                "the expert stays as editor" if change.stay_as_collaborator else "the expert leaves"
             )
-            return f"HANDOVER to {d['to']} ({stay})"
-        case Action.TRANSFER_CANCEL:
-            return f"cancel the transfer to {d['to']}: {d['reason']}"
-        case Action.PACKAGE_PURCHASE:
-            return f"buy {d['package']} (charged to the expert, who owns and keeps the site)"
+            return f"HANDOVER to {change.to} ({stay})"
+        case TransferCancel():
+            return f"cancel the transfer to {change.to}: {change.reason}"
+        case PackagePurchase():
+            return (
+                f"buy {change.package.value} (charged to the expert, who owns and keeps the site)"
+            )
 
 
 def summary_line(plan: Plan) -> str:
@@ -170,31 +184,30 @@ def _summary_table(plan: Plan) -> list[str]:
 
 
 def _handover_section(plan: Plan) -> list[str]:
-    handovers = [c for c in plan.changes if c.is_handover]
+    handovers = [c for c in plan.changes if isinstance(c, TransferStart)]
     if not handovers:
         return []
     lines = [f"#### Handovers ({len(handovers)})", ""]
     for change in handovers:
-        lines += [f"- **{change.site}** → `{change.details['to']}`: {_billing_consequence(change)}"]
+        lines += [f"- **{change.site}** → `{change.to}`: {_billing_consequence(change)}"]
     return [*lines, ""]
 
 
-def _billing_consequence(change: Change) -> str:
-    d = change.details
-    to = d["to"]
+def _billing_consequence(change: TransferStart) -> str:
+    to = change.to
     text = (
         f"from acceptance on, {to} owns the site, pays with their own card, is invoiced in "
-        f"their own name and is the billing contact (now {d.get('billing_contact_before')}); "
+        f"their own name and is the billing contact (now {change.billing_contact_before}); "
         "invoices issued before stay with the expert."
     )
-    if d.get("package") and d["package"] != "free":
-        until = d.get("package_paid_until")
-        period = f" until {until}" if until else ""
+    if change.package is not Package.FREE:
+        until = change.package_paid_until
+        period = f" until {until.isoformat()}" if until else ""
         text += (
-            f" The paid {d['package']} package moves with the site{period}, is not "
+            f" The paid {change.package.value} package moves with the site{period}, is not "
             f"refunded, and renews on {to}'s card."
         )
-    stay = "stays as editor" if d.get("stay_as_collaborator") else "loses all access"
+    stay = "stays as editor" if change.stay_as_collaborator else "loses all access"
     return text + f" The expert {stay}."
 
 
