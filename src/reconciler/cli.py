@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,9 +22,8 @@ from reconciler import __version__
 from reconciler.errors import ReconcilerError
 
 if TYPE_CHECKING:
-    from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
+    from reconciler.reconcile.apply import ApplyReport, ChangeResult
     from reconciler.reconcile.plan import Plan
-    from reconciler.review.gitrepo import GitRepository
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_INTERNAL_ERROR = 70
@@ -155,15 +154,13 @@ def validate(ctx: click.Context, output_format: str) -> None:
       reconciler validate
       reconciler validate --format github    # in a GitHub Actions step
     """
-    from reconciler.desired.loader import inspect_repository
-    from reconciler.desired.problems import errors_in, sorted_problems
+    from reconciler.operations.validate import ValidateOperation
     from reconciler.render import problems as render
 
-    outcome = inspect_repository(_root(ctx))
-    problems = sorted_problems(outcome.problems)
+    result = ValidateOperation(_root(ctx)).run()
     renderer = {"text": render.as_text, "json": render.as_json, "github": render.as_github}
-    click.echo(renderer[output_format](problems, len(outcome.sites)))
-    if errors_in(problems) or outcome.config is None:
+    click.echo(renderer[output_format](result.problems, result.site_count))
+    if not result.ok:
         ctx.exit(1)
 
 
@@ -175,9 +172,9 @@ def schema() -> None:
     Example, in a site file's first line:
       # yaml-language-server: $schema=../schema/site.schema.json
     """
-    from reconciler.desired.sitefile import site_json_schema
+    from reconciler.operations.schema import SchemaOperation
 
-    click.echo(site_json_schema(), nl=False)
+    click.echo(SchemaOperation().run(), nl=False)
 
 
 def _colour() -> bool:
@@ -220,35 +217,24 @@ def plan(
       reconciler plan --changed-since origin/main --format markdown
       reconciler plan --detailed-exitcode   # drift check: exit 2 when they differ
     """
-    from reconciler.operations.reconcile import Reconciler
-    from reconciler.reconcile.plan import save_plan
-    from reconciler.render import plan as render
+    from reconciler.operations.plan import PlanOperation
 
-    root = _root(ctx)
-    scope = _changed_scope(root, changed_since)
-    with Reconciler.open(root, os.environ) as reconciler:
-        the_plan = reconciler.plan(scope=scope)
-    if output_format == "json":
-        click.echo(render.as_json(the_plan))
-    elif output_format == "markdown":
-        click.echo(render.as_markdown(the_plan))
-    else:
-        click.echo(render.as_text(the_plan, colour=_colour()))
-    reconciler.check_policy(the_plan, force=force)  # after showing what it refuses
+    operation = PlanOperation(_root(ctx), os.environ, changed_since, force=force, out=out)
+    the_plan = operation.run(show=lambda made: click.echo(_plan_as(output_format, made)))
     if out is not None:
-        save_plan(the_plan, out)
         click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.", err=True)
     if detailed_exitcode and the_plan.has_changes:
         ctx.exit(2)
 
 
-def _changed_scope(root: Path, changed_since: str | None) -> set[str] | None:
-    if changed_since is None:
-        return None
-    from reconciler.review.gitrepo import GitRepository
+def _plan_as(output_format: str, plan: Plan) -> str:
+    from reconciler.render import plan as render
 
-    with GitRepository.open(root) as repository:
-        return repository.changed_site_ids(changed_since)
+    if output_format == "json":
+        return render.as_json(plan)
+    if output_format == "markdown":
+        return render.as_markdown(plan)
+    return render.as_text(plan, colour=_colour())
 
 
 @cli.command()
@@ -305,119 +291,79 @@ def apply(
       reconciler apply plan.json       # exactly the reviewed plan
       reconciler apply --yes --require-approval   # after a merge, in CI
     """
-    from reconciler.operations.reconcile import Reconciler
-    from reconciler.reconcile.plan import load_plan
-    from reconciler.render import plan as render_plan
-    from reconciler.render import report as render_report
+    from reconciler.operations.apply import ApplyOperation
 
-    root = _root(ctx)
-    saved = load_plan(plan_file) if plan_file is not None else None
-    with ExitStack() as stack:
-        repository = _checked_repository(stack, root, allow_dirty, require_approval)
-        gate = _approval_gate(stack, repository) if require_approval else None
-        reconciler = stack.enter_context(Reconciler.open(root, os.environ))
-        the_plan = saved or reconciler.plan()
-        if saved is None:  # on stderr when stdout is the JSON report
-            as_text = render_plan.as_text(the_plan, colour=_colour())
-            click.echo(as_text, err=output_format == "json")
-        reconciler.check_policy(the_plan, force=force)
-        if not the_plan.has_changes:
-            if saved is not None:
-                click.echo(render_plan.summary_line(the_plan))
-            return
-        if not yes and saved is None:  # a saved plan was reviewed when it was made
-            _confirm(len(the_plan.changes))
-        streamed = not sys.stderr.isatty()
-        with _progress(len(the_plan.changes), to_stdout=output_format == "text") as on_result:
-            report = reconciler.apply(
-                the_plan, parallelism=parallelism, force=force, gate=gate, on_result=on_result
-            )
-        _record_note(repository, the_plan, report)
-    if output_format == "json":
-        click.echo(render_report.as_json(report))
-    elif streamed:
-        click.echo(render_report.summary(report))
-    else:
-        click.echo(render_report.as_text(report, colour=_colour()))
-    if not report.ok:
+    operation = ApplyOperation(
+        _root(ctx),
+        os.environ,
+        plan_file,
+        yes=yes,
+        parallelism=parallelism,
+        force=force,
+        require_approval=require_approval,
+        allow_dirty=allow_dirty,
+    )
+    terminal = _ApplyTerminal(output_format)
+    result = operation.run(terminal)
+    click.echo(terminal.outcome(result.plan, result.report, saved=result.saved), nl=False)
+    if not result.ok:
         ctx.exit(1)
 
 
-def _checked_repository(
-    stack: ExitStack, root: Path, allow_dirty: bool, require_approval: bool
-) -> GitRepository | None:
-    """The git repository, refused when the desired state has uncommitted changes.
+class _ApplyTerminal:
+    """Apply's side of the terminal: the plan shown, the prompt, progress, the report.
 
-    Outside git, apply still works (a first try, a test folder) but records nothing;
-    approvals need git, so --require-approval refuses that.
+    Where stdout is the JSON report, the plan goes to stderr. Off a terminal (CI logs)
+    progress is a plain line per change as it completes, and the report only sums up.
     """
-    from reconciler.review.gitrepo import GitRepository
 
-    try:
-        repository = stack.enter_context(GitRepository.open(root))
-    except ReconcilerError:
-        if require_approval:
-            raise
-        click.echo(
-            f"warning: {root} is not in a git repository: applying without the uncommitted-"
-            "changes check, and this apply is not recorded as a git note",
-            err=True,
-        )
-        return None
-    dirty = repository.uncommitted_desired_state()
-    if dirty and not allow_dirty:
-        raise ReconcilerError(
-            f"uncommitted changes to the desired state ({', '.join(dirty)}): apply what is "
-            "committed, so that git shows what was applied; commit them, or pass --allow-dirty"
-        )
-    return repository
+    def __init__(self, output_format: str) -> None:
+        self.output_format = output_format
+        self.streamed = not sys.stderr.isatty()
 
+    def warn(self, message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
 
-def _approval_gate(stack: ExitStack, repository: GitRepository | None) -> Gate:
-    from reconciler.review.approval import HandoverApprovals
-    from reconciler.review.github import GitHubClient
+    def show_plan(self, plan: Plan) -> None:
+        from reconciler.render.plan import as_text
 
-    assert repository is not None  # _checked_repository refuses a missing one
-    github = stack.enter_context(GitHubClient.from_environ(os.environ))
-    return HandoverApprovals(github, repository).gate
+        click.echo(as_text(plan, colour=_colour()), err=self.output_format == "json")
 
+    def confirm(self, plan: Plan) -> None:
+        if not sys.stdin.isatty():
+            raise ReconcilerError(
+                "not applying without confirmation: standard input is not a terminal; "
+                "pass --yes to apply non-interactively"
+            )
+        if not click.confirm(f"Apply these {len(plan.changes)} changes?", default=False):
+            raise ReconcilerError("not applied: cancelled at the prompt")
 
-def _record_note(repository: GitRepository | None, plan: Plan, report: ApplyReport) -> None:
-    """A git note on HEAD: when, what was done, what failed. A failure only warns."""
-    from reconciler.render.report import as_note
+    @contextmanager
+    def progress(self, plan: Plan) -> Iterator[Callable[[ChangeResult], None]]:
+        from reconciler.render.report import result_line
 
-    if repository is None or (sha := repository.head_sha()) is None:
-        return
-    try:
-        repository.add_note(sha, as_note(report, plan))
-    except ReconcilerError as exc:
-        click.echo(f"warning: the apply was not recorded: {exc.message}", err=True)
+        if self.streamed:
+            to_stdout = self.output_format == "text"
+            yield lambda result: click.echo(result_line(result), err=not to_stdout)
+            return
+        from rich.progress import Progress
 
+        with Progress(transient=True) as progress:
+            task = progress.add_task("applying", total=len(plan.changes))
+            yield lambda _result: progress.advance(task)
 
-def _confirm(count: int) -> None:
-    if not sys.stdin.isatty():
-        raise ReconcilerError(
-            "not applying without confirmation: standard input is not a terminal; "
-            "pass --yes to apply non-interactively"
-        )
-    if not click.confirm(f"Apply these {count} changes?", default=False):
-        raise ReconcilerError("not applied: cancelled at the prompt")
+    def outcome(self, plan: Plan, report: ApplyReport | None, *, saved: bool) -> str:
+        """The last output: the report, or a saved plan's summary when it had nothing."""
+        from reconciler.render import report as render
+        from reconciler.render.plan import summary_line
 
-
-@contextmanager
-def _progress(total: int, *, to_stdout: bool) -> Iterator[Callable[[ChangeResult], None]]:
-    """A progress bar on a terminal; elsewhere (CI logs) a plain line per change as it
-    completes, on stdout when that is the report, else on stderr."""
-    from reconciler.render.report import result_line
-
-    if not sys.stderr.isatty():
-        yield lambda result: click.echo(result_line(result), err=not to_stdout)
-        return
-    from rich.progress import Progress
-
-    with Progress(transient=True) as progress:
-        task = progress.add_task("applying", total=total)
-        yield lambda _result: progress.advance(task)
+        if report is None:
+            return summary_line(plan) + "\n" if saved else ""
+        if self.output_format == "json":
+            return render.as_json(report) + "\n"
+        if self.streamed:
+            return render.summary(report) + "\n"
+        return render.as_text(report, colour=_colour()) + "\n"
 
 
 @cli.command("import")
@@ -437,20 +383,13 @@ def import_(ctx: click.Context, site_ids: tuple[str, ...], import_all: bool) -> 
       reconciler import legacy-landing
       reconciler import --all
     """
-    from reconciler.desired.adopt import Adopter, describe_import
-    from reconciler.desired.loader import inspect_repository
-    from reconciler.operations.workspace import observe, open_platform
+    from reconciler.desired.adopt import describe_import
+    from reconciler.operations.import_ import ImportOperation
 
     if bool(site_ids) == import_all:
         raise click.UsageError("name the sites to import, or pass --all (not both)")
-    root = _root(ctx)
-    outcome = inspect_repository(root)
-    if outcome.config is None:
-        raise ReconcilerError("reconciler.yaml is invalid; run `reconciler validate` first")
-    with open_platform(root, outcome.config, os.environ) as client:
-        observed = observe(client)
-    adopter = Adopter(root, outcome.config, outcome.people)
-    report = adopter.import_sites(observed, None if import_all else site_ids)
+    operation = ImportOperation(_root(ctx), os.environ, None if import_all else site_ids)
+    report = operation.run()
     for line in describe_import(report):
         click.echo(line)
     click.echo(f"Imported: {len(report.written)} written, {len(report.unchanged)} unchanged.")
@@ -470,16 +409,16 @@ def fmt(ctx: click.Context, check: bool) -> None:
       reconciler fmt
       reconciler fmt --check     # in CI or pre-commit
     """
-    from reconciler.desired.adopt import format_files
+    from reconciler.operations.fmt import FormatOperation
 
-    changed, unreadable = format_files(_root(ctx), check=check)
-    for path in changed:
+    result = FormatOperation(_root(ctx), check=check).run()
+    for path in result.changed:
         click.echo(f"{'would reformat' if check else 'reformatted'} {path}")
-    for problem in unreadable:
+    for problem in result.unreadable:
         click.echo(f"skipped {problem}", err=True)
-    if check and changed:
-        click.echo(f"{len(changed)} file(s) would change; run `reconciler fmt`", err=True)
-    if (check and changed) or unreadable:
+    if check and result.changed:
+        click.echo(f"{len(result.changed)} file(s) would change; run `reconciler fmt`", err=True)
+    if not result.ok:
         ctx.exit(1)
 
 
@@ -496,21 +435,11 @@ def history(ctx: click.Context, site: str, output_format: str) -> None:
     Example:
       reconciler history acme-bakery
     """
-    from reconciler.review.gitrepo import GitRepository, history_as_json
+    from reconciler.operations.history import HistoryOperation
+    from reconciler.render import history as render
 
-    with GitRepository.open(_root(ctx)) as repository:
-        entries = repository.history(site)
-    if not entries:
-        raise ReconcilerError(f"no commit touches sites/{site}.yaml; check the site id")
-    if output_format == "json":
-        click.echo(history_as_json(entries))
-        return
-    for entry in entries:
-        click.echo(
-            f"{entry.sha[:10]}  {entry.date:%Y-%m-%d %H:%M}  {entry.author}\n    {entry.subject}"
-        )
-        for change in entry.changes:
-            click.echo(f"    - {change}")
+    entries = HistoryOperation(_root(ctx), site).run()
+    click.echo(render.as_json(entries) if output_format == "json" else render.as_text(entries))
 
 
 def _attach_sandbox() -> None:

@@ -72,7 +72,11 @@ class Reconciler:
         return plan
 
     def check_policy(self, plan: Plan, *, force: bool = False) -> None:
-        """Refuse ``plan`` when it does more than reconciler.yaml's policy allows."""
+        """Refuse ``plan`` when it does more than reconciler.yaml's policy allows.
+
+        The one place the policy is checked: a command calls it once it has shown the
+        plan, before asking or applying anything.
+        """
         check_policy(plan, self.state.config.policy, force=force)
 
     def apply(
@@ -80,11 +84,12 @@ class Reconciler:
         plan: Plan,
         *,
         parallelism: int,
-        force: bool = False,
         gate: Gate | None = None,
         on_result: Callable[[ChangeResult], None] | None = None,
     ) -> ApplyReport:
         """Apply ``plan`` after checking it is for this expert and still current.
+
+        The policy is the caller's to check first (``check_policy``), before it asks.
 
         A saved plan is checked against a fresh listing of the platform. A plan made in
         this session needs no second listing: every write is conditional (If-Match) on
@@ -97,6 +102,5 @@ class Reconciler:
             )
         if plan.fingerprint not in self._made_here:
             check_fresh(plan, self.observed(refresh=True))
-        check_policy(plan, self.state.config.policy, force=force)
         applier = Applier(self.client, parallelism=parallelism, gate=gate, on_result=on_result)
         return applier.apply(plan)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -448,20 +447,4 @@ def _entry(commit: git.Commit, changes: list[str], state: Mapping[str, Any]) -> 
         subject=str(commit.summary),
         changes=tuple(changes),
         state=state,
-    )
-
-
-def history_as_json(entries: Iterable[HistoryEntry]) -> str:
-    return json.dumps(
-        [
-            {
-                "sha": e.sha,
-                "date": e.date.isoformat(),
-                "author": e.author,
-                "subject": e.subject,
-                "changes": list(e.changes),
-            }
-            for e in entries
-        ],
-        indent=2,
     )

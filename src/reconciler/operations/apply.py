@@ -1,0 +1,126 @@
+"""``apply``: a saved plan as it is, or a fresh plan after confirmation.
+
+Around the apply itself: the working tree must hold no uncommitted desired state, a
+handover may need an approved pull request, and what was done is recorded as a git
+note. Showing, asking and progress are the terminal's, passed in as ``ApplyHooks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from reconciler.errors import ReconcilerError
+from reconciler.operations.reconcile import Reconciler
+from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
+from reconciler.reconcile.plan import Plan, load_plan
+from reconciler.render.report import as_note
+from reconciler.review.gitrepo import GitRepository
+
+
+class ApplyHooks(Protocol):
+    """What apply asks of whoever runs it (the CLI: a terminal or a CI log)."""
+
+    def warn(self, message: str) -> None:
+        """Say something went less well than it should, without stopping."""
+
+    def show_plan(self, plan: Plan) -> None:
+        """Show a plan made in this run, before anything is applied."""
+
+    def confirm(self, plan: Plan) -> None:
+        """Ask before applying a plan made in this run; raise to stop."""
+
+    def progress(self, plan: Plan) -> AbstractContextManager[Callable[[ChangeResult], None]]:
+        """A callback told of each change as it completes, while the plan applies."""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    plan: Plan
+    report: ApplyReport | None  # None when the plan had nothing to apply
+    saved: bool  # the plan came from a file
+
+    @property
+    def ok(self) -> bool:
+        return self.report is None or self.report.ok
+
+
+@dataclass(frozen=True)
+class ApplyOperation:
+    root: Path
+    environ: Mapping[str, str]
+    plan_file: Path | None = None
+    yes: bool = False
+    parallelism: int = 8
+    force: bool = False
+    require_approval: bool = False
+    allow_dirty: bool = False
+
+    def run(self, hooks: ApplyHooks) -> ApplyResult:
+        saved = load_plan(self.plan_file) if self.plan_file is not None else None
+        with ExitStack() as stack:
+            repository = self._checked_repository(stack, hooks)
+            gate = self._approval_gate(stack, repository) if self.require_approval else None
+            reconciler = stack.enter_context(Reconciler.open(self.root, self.environ))
+            plan = saved or reconciler.plan()
+            if saved is None:
+                hooks.show_plan(plan)
+            reconciler.check_policy(plan, force=self.force)
+            if not plan.has_changes:
+                return ApplyResult(plan, None, saved=saved is not None)
+            if not self.yes and saved is None:  # a saved plan was reviewed when it was made
+                hooks.confirm(plan)
+            with hooks.progress(plan) as on_result:
+                report = reconciler.apply(
+                    plan, parallelism=self.parallelism, gate=gate, on_result=on_result
+                )
+            _record_note(repository, plan, report, hooks)
+        return ApplyResult(plan, report, saved=saved is not None)
+
+    def _checked_repository(self, stack: ExitStack, hooks: ApplyHooks) -> GitRepository | None:
+        """The git repository, refused when the desired state has uncommitted changes.
+
+        Outside git, apply still works (a first try, a test folder) but records nothing;
+        approvals need git, so --require-approval refuses that.
+        """
+        try:
+            repository = stack.enter_context(GitRepository.open(self.root))
+        except ReconcilerError:
+            if self.require_approval:
+                raise
+            hooks.warn(
+                f"{self.root} is not in a git repository: applying without the uncommitted-"
+                "changes check, and this apply is not recorded as a git note"
+            )
+            return None
+        dirty = repository.uncommitted_desired_state()
+        if dirty and not self.allow_dirty:
+            raise ReconcilerError(
+                f"uncommitted changes to the desired state ({', '.join(dirty)}): apply what "
+                "is committed, so that git shows what was applied; commit them, or pass "
+                "--allow-dirty"
+            )
+        return repository
+
+    def _approval_gate(self, stack: ExitStack, repository: GitRepository | None) -> Gate:
+        from reconciler.review.approval import HandoverApprovals
+        from reconciler.review.github import GitHubClient
+
+        assert repository is not None  # _checked_repository refuses a missing one
+        github = stack.enter_context(GitHubClient.from_environ(self.environ))
+        return HandoverApprovals(github, repository).gate
+
+
+def _record_note(
+    repository: GitRepository | None, plan: Plan, report: ApplyReport, hooks: ApplyHooks
+) -> None:
+    """A git note on HEAD: when, what was done, what failed. A failure only warns."""
+    if repository is None or (sha := repository.head_sha()) is None:
+        return
+    try:
+        repository.add_note(sha, as_note(report, plan))
+    except ReconcilerError as exc:
+        hooks.warn(f"the apply was not recorded: {exc.message}")

@@ -1,0 +1,43 @@
+"""``plan``: what apply would change, shown before the policy can refuse it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.operations.reconcile import Reconciler
+from reconciler.reconcile.plan import Plan, save_plan
+from reconciler.review.gitrepo import GitRepository
+
+
+@dataclass(frozen=True)
+class PlanOperation:
+    root: Path
+    environ: Mapping[str, str]
+    changed_since: str | None = None
+    force: bool = False
+    out: Path | None = None
+
+    def run(self, show: Callable[[Plan], None]) -> Plan:
+        """Make the plan, ``show`` it, then check the policy and save it to ``out``.
+
+        A plan over the policy limits is shown before it is refused, so that the
+        reviewer sees what was refused.
+        """
+        scope = changed_scope(self.root, self.changed_since)
+        with Reconciler.open(self.root, self.environ) as reconciler:
+            plan = reconciler.plan(scope=scope)
+        show(plan)
+        reconciler.check_policy(plan, force=self.force)
+        if self.out is not None:
+            save_plan(plan, self.out)
+        return plan
+
+
+def changed_scope(root: Path, changed_since: str | None) -> set[str] | None:
+    """The sites whose files changed since the git ref ``changed_since``; None for all."""
+    if changed_since is None:
+        return None
+    with GitRepository.open(root) as repository:
+        return repository.changed_site_ids(changed_since)
