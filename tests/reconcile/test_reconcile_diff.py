@@ -131,8 +131,11 @@ KEPT = {
         observed(),
         [("billing_contact.set", {"email": EXPERT_ACCOUNTS, "previous": EXPERT})],
     ),
-    "billing contact left out means the owner": Case(
-        desired(),
+    "billing contact left out is not managed": Case(
+        desired(), observed(billing_contact=EXPERT_ACCOUNTS)
+    ),
+    "billing contact set to the owner when the file says so": Case(
+        desired(billing_contact=EXPERT),
         observed(billing_contact=EXPERT_ACCOUNTS),
         [("billing_contact.set", {"email": EXPERT, "previous": EXPERT_ACCOUNTS})],
     ),
@@ -324,6 +327,9 @@ CLIENT_OWNED = {
                 (f"must set the billing contact to {CLIENT_ACCOUNTS} (now {CLIENT})",),
             )
         ],
+    ),
+    "client's site, billing contact left out: not managed, nothing blocked": Case(
+        desired(CLIENT), observed(CLIENT, billing_contact=CLIENT_ACCOUNTS)
     ),
     "client's site: only the owner buys a package": Case(
         desired(CLIENT, package="premium"),

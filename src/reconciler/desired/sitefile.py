@@ -58,7 +58,8 @@ class SiteFile(BaseModel):
         default=None,
         min_length=1,
         description=(
-            "Who receives invoices; defaults to the owner. Must belong to the owning party: "
+            "Who receives invoices; leave out to leave it as it is (a handover still moves "
+            "it to the client). Must belong to the owning party: "
             "the owner's address or another address on the owner's e-mail domain"
         ),
     )

@@ -244,8 +244,7 @@ def new_site_text(content: SiteContent) -> str:
 def updated_site_text(text: str, file: str, content: SiteContent, resolve: Resolve) -> str:
     """``text`` with the values of ``content``; values that already mean the same stay.
 
-    Keys the file leaves out stay out: the file does not manage them (a missing
-    ``billing_contact`` is managed, it means the owner).
+    Keys the file leaves out stay out: the file does not manage them.
     """
     data = load_round_trip(text, file)
     _set_scalar(data, "id", content.id, lambda v: v)

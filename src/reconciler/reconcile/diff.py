@@ -6,7 +6,8 @@ The rules (DESIGN.md sections 2 and 5):
   the expert is among the desired collaborators;
 - a transfer pending to the right recipient is waiting, not a change; to the wrong one it
   is cancelled and started again; one the file no longer asks for is cancelled;
-- the billing contact moves to the client on acceptance and is never set by hand then;
+- the billing contact moves to the client on acceptance and is never set by hand then; a
+  file that leaves it out leaves it as it is;
 - the expert buys a package only for a site it owns and keeps (transfer before upgrading);
 - where the expert may not write (a client's site, a role too low) a ``blocked`` note says
   what the owner must do; sites without a file are reported as unmanaged, never touched.
@@ -225,8 +226,8 @@ def _warn_over_cap(have: ObservedSite, result: SiteDiff) -> None:
 
 
 def _diff_billing_contact(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
-    billing = want.effective_billing_contact
-    if billing != have.billing_contact:
+    billing = want.billing_contact  # left out: left as it is (DESIGN.md section 3)
+    if billing is not None and billing != have.billing_contact:
         result.change(
             BillingContactSet(site=result.site, email=billing, previous=have.billing_contact)
         )
@@ -267,11 +268,11 @@ def _diff_client_owned(
         _blocked_own_access(expert, want, have, result)
     else:
         _blocked_collaborators(want, have, result)
-    if want.effective_billing_contact != have.billing_contact:
+    if want.billing_contact is not None and want.billing_contact != have.billing_contact:
         result.note(
             NoteKind.BLOCKED,
             f"{owner} owns the site and must set the billing contact to "
-            f"{want.effective_billing_contact} (now {have.billing_contact})",
+            f"{want.billing_contact} (now {have.billing_contact})",
         )
     if (package := _package_to_buy(want, have, result)) is not None:
         result.note(
