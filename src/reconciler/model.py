@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -96,6 +96,12 @@ class DesiredSite(BaseModel):
     package: Package | None = None
     source: Location | None = Field(default=None, exclude=True)
     locations: Mapping[str, Location] = Field(default_factory=dict, exclude=True)
+    departed: Mapping[Email, date] = Field(
+        default_factory=dict,
+        exclude=True,
+        description="People who left (people.yaml `left:`): dropped wherever they have "
+        "access, whatever the file lists",
+    )
 
     @property
     def effective_billing_contact(self) -> str:

@@ -177,7 +177,7 @@ def test_people_yaml_problems_are_reported_and_good_handles_still_work(repo: Rep
         "people.yaml:4:10: error: ann.email: 'nope' is not a valid e-mail address",
         "people.yaml:5:6: error: bob: must be a mapping, not 'bob@x.example'",
         "people.yaml:8:3: error: unknown key 'carl.phone'; check the spelling "
-        "(allowed: email, name)",
+        "(allowed: email, name, left)",
         "people.yaml:9:5: error: dan: must be a mapping, not empty",
         "people.yaml:12:1: error: duplicate key 'eve' (first at line 10); keep one of them",
         "sites/a.yaml:5:3: error: unknown handle 'ann'; add it to people.yaml or write an "

@@ -10,7 +10,7 @@ test spells out only what matters to it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,15 +44,21 @@ def desired(
     billing_contact: str | None = None,
     collaborators: Roles | None = None,
     package: str | None = None,
+    departed: Mapping[str, date] | None = None,
 ) -> DesiredSite:
-    """A site file; ``None`` leaves a key out (not managed)."""
+    """A site file; ``None`` leaves a key out (not managed). ``departed``: the people
+    people.yaml says left, who are then never among the collaborators."""
+    gone = dict(departed or {})
     return DesiredSite.model_validate(
         {
             "id": site,
             "owner": owner,
             "billing_contact": billing_contact,
-            "collaborators": None if collaborators is None else dict(collaborators),
+            "collaborators": None
+            if collaborators is None
+            else {email: role for email, role in collaborators.items() if email not in gone},
             "package": package,
+            "departed": gone,
         }
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -75,6 +76,10 @@ class Person(BaseModel):
 
     email: Email
     name: str | None = None
+    left: date | None = Field(
+        default=None,
+        description="The day the person left: every managed site drops them (offboarding)",
+    )
 
 
 class People(BaseModel):
@@ -96,6 +101,14 @@ class People(BaseModel):
         if "@" in written:
             return written.strip().lower()
         return self.email_of(written)
+
+    def departed(self) -> dict[str, date]:
+        """The people who left: e-mail -> the day they left."""
+        return {
+            person.email: person.left
+            for person in self.by_handle.values()
+            if person.left is not None
+        }
 
     def handle_of(self, email: str) -> str | None:
         """The handle of an e-mail address, for writing files (first one wins)."""

@@ -444,7 +444,7 @@ def _read_sites(root: Path, outcome: Outcome) -> None:
             documents.append(Document(display, None))
             continue
         documents.append(_id_only(parsed.document))
-        site = resolver.resolve(parsed.document)
+        site = resolver.resolve(parsed.document, outcome.problems)
         if isinstance(site, list):
             outcome.problems.extend(site)
         else:

@@ -16,9 +16,10 @@ from typing import Any, TypeVar, get_args
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.desired.config import HANDLE_PATTERN, Config, People, Person
-from reconciler.desired.problems import Problem
+from reconciler.desired.problems import Problem, Severity
 from reconciler.desired.yamldoc import Document, Path_
 from reconciler.model import (
+    COLLABORATOR_CAP,
     EXPERT_KEYWORD,
     SITE_ID_PATTERN,
     DesiredSite,
@@ -150,6 +151,8 @@ def _explain(error: Any) -> str:
         return "must not be empty"
     if kind == "greater_than_equal":
         return f"must be {error.get('ctx', {}).get('ge')} or more, not {_describe(error['input'])}"
+    if kind.startswith(("date_", "datetime_")):
+        return f"must be a date such as 2026-11-27, not {_describe(error['input'])}"
     if kind in ("string_type", "dict_type", "model_type"):
         wanted = {"string_type": "text", "dict_type": "a mapping", "model_type": "a mapping"}
         return f"must be {wanted[kind]}, not {_describe(error['input'])}"
@@ -222,9 +225,16 @@ class SiteResolver:
     def __init__(self, config: Config | None, people: People) -> None:
         self.config = config
         self.people = people
+        self.departed = people.departed()
 
-    def resolve(self, document: Document) -> DesiredSite | list[Problem]:
-        """The desired site, or every problem of the file (structure and meaning)."""
+    def resolve(
+        self, document: Document, warnings: list[Problem] | None = None
+    ) -> DesiredSite | list[Problem]:
+        """The desired site, or every problem of the file (structure and meaning).
+
+        Warnings about a valid file (it needs no change to load) go to ``warnings``.
+        """
+        warnings = [] if warnings is None else warnings
         data = document.data
         if not isinstance(data, dict):
             return [_not_a_mapping(document)]
@@ -240,9 +250,11 @@ class SiteResolver:
         if problems or isinstance(checked, list) or resolved is None:
             return problems
         owner, billing, collaborators = resolved
+        if collaborators is not None:
+            collaborators = {e: r for e, r in collaborators.items() if e not in self.departed}
         # Every value was checked above; constructing without validating again keeps
         # validation of thousands of files fast.
-        return DesiredSite.model_construct(
+        site = DesiredSite.model_construct(
             id=checked.id,
             name=checked.name,
             owner=owner,
@@ -251,7 +263,10 @@ class SiteResolver:
             package=checked.package,
             source=document.start,
             locations=_locations_of(document),
+            departed=self.departed,
         )
+        warnings.extend(_over_cap_warnings(site, document))
+        return site
 
     def _resolve_people(
         self, data: dict[str, Any], document: Document, problems: list[Problem]
@@ -375,6 +390,24 @@ class SiteResolver:
 
 
 _ROLES = frozenset(role.value for role in Role)
+
+
+def _over_cap_warnings(site: DesiredSite, document: Document) -> list[Problem]:
+    """The file's collaborators against the cap of the package the same file names."""
+    if site.collaborators is None or site.package is None:
+        return []
+    cap, count = COLLABORATOR_CAP[site.package], len(site.collaborators)
+    if count <= cap:
+        return []
+    return [
+        Problem(
+            location=document.key_at(("collaborators",)),
+            message=f"{count} collaborators, but the {site.package.value} package allows "
+            f"{cap}; the platform refuses the rest: list at most {cap} or name a package "
+            "that allows more",
+            severity=Severity.WARNING,
+        )
+    ]
 
 
 _UNMANAGED_WHEN_LEFT_OUT = {

@@ -77,7 +77,32 @@ def diff_site(expert: str, want: DesiredSite, have: ObservedSite | None) -> Site
         _diff_expert_owned(expert, want, have, result)
     else:
         _diff_client_owned(expert, want, have, result)
+    if have is not None and want.departed:
+        _offboarding_notes(want, have, result)
     return result
+
+
+def _offboarding_notes(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
+    """People who left (people.yaml ``left:``) and keep access that this plan does not
+    remove: a warning where the file leaves access unmanaged, else the owner must act."""
+    removed = {c.email for c in result.changes if isinstance(c, CollaboratorRemove)}
+    for email, role in sorted(have.collaborators.items()):
+        left = want.departed.get(email)
+        if left is None or email in removed:
+            continue
+        if want.collaborators is None:
+            result.note(
+                NoteKind.WARNING,
+                f"{email} left on {left.isoformat()} (people.yaml) but still has "
+                f"{role.value} access here: sites/{want.id}.yaml leaves `collaborators` "
+                f"out, so access is not managed; list the collaborators to remove {email}",
+            )
+        else:
+            result.note(
+                NoteKind.BLOCKED,
+                f"{email} left on {left.isoformat()} (people.yaml); {have.owner} owns the "
+                f"site and must remove them ({role.value})",
+            )
 
 
 def _date(moment: datetime | None) -> date | None:
@@ -335,6 +360,6 @@ def _access_steps(want: DesiredSite, have: ObservedSite, *, exclude: set[str]) -
     steps += [
         f"remove {email}"
         for email in sorted(have.collaborators)
-        if email not in want.collaborators and email not in exclude
+        if email not in want.collaborators and email not in exclude | want.departed.keys()
     ]
     return steps
