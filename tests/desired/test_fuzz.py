@@ -152,17 +152,19 @@ def valid_sites(draw: st.DrawFn) -> dict[str, Any]:
     billing = draw(st.sampled_from([None, owner_email, f"accounts@{domain}"]))
     if billing is not None:
         site["billing_contact"] = draw(_any_case(billing))
+    package = draw(st.sampled_from([None, "free", "premium"]))
     if draw(st.booleans()):
         people = dict(FREELANCERS)
         if not owned_by_expert:  # the expert stays on after the handover
             people["expert"] = "studio@pixel.example"
-        chosen = draw(st.lists(st.sampled_from(sorted(people)), unique=True, max_size=3))
+        at_most = 2 if package == "free" else 3  # within the package's cap (rule 9)
+        chosen = draw(st.lists(st.sampled_from(sorted(people)), unique=True, max_size=at_most))
         roles = st.sampled_from(["viewer", "editor", "admin"])
         site["collaborators"] = {
             draw(st.sampled_from([who, people[who]])): draw(roles) for who in chosen
         }
-    if draw(st.booleans()):
-        site["package"] = draw(st.sampled_from(["free", "premium"]))
+    if package is not None:
+        site["package"] = package
     if draw(st.booleans()):
         site["name"] = draw(st.text(max_size=30))
     return site
