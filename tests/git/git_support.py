@@ -153,6 +153,7 @@ class FakeGitHub:
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     page_size: int = 100
     fail_with: int | None = None
+    fail_message: str = "Server Error"
     next_link: str | None = None  # overrides the next-page link of the first page
     requests: list[str] = field(default_factory=list)
     auth_headers: list[str] = field(default_factory=list)
@@ -171,7 +172,7 @@ class FakeGitHub:
         if auth != f"Bearer {self.token}":
             return 401, {"message": "Bad credentials"}, ""
         if self.fail_with is not None:
-            return self.fail_with, {"message": "Server Error"}, ""
+            return self.fail_with, {"message": self.fail_message}, ""
         prefix = f"/repos/{self.repository}/"
         parts = path.removeprefix(prefix).split("/") if path.startswith(prefix) else []
         if len(parts) == 3 and parts[0] == "commits" and parts[2] == "pulls":

@@ -151,6 +151,20 @@ def test_a_refused_token_is_explained_but_never_shown(
     assert TOKEN not in caplog.text
 
 
+def test_credentials_github_quotes_back_are_cut(
+    github: FakeGitHub, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    github.fail_with = 502
+    github.fail_message = f"proxy saw Authorization: Bearer {TOKEN} and Basic dXNlcjpwdw=="
+    with GitHubClient.from_environ(github.environ) as client, pytest.raises(GitHubError) as raised:
+        client.reviews(7)
+
+    assert "(proxy saw Authorization: Bearer *** and Basic ***)" in raised.value.message
+    assert "dXNlcjpwdw==" not in raised.value.message + caplog.text
+    assert TOKEN not in raised.value.message + caplog.text
+
+
 def test_an_unreachable_github_is_an_error_not_a_traceback() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

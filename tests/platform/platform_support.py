@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
 from reconciler.model import AccountKind, Package, Role
 from reconciler.platform.client import RetryPolicy
 from reconciler.sandbox.server import EmbeddedSandbox
@@ -32,3 +38,59 @@ def seed(sandbox: EmbeddedSandbox, sites: int = 3) -> list[str]:
             for site_id in ids
         )
     return ids
+
+
+Respond = Callable[[BaseHTTPRequestHandler], None]
+
+
+@contextmanager
+def hostile_platform(respond: Respond) -> Iterator[str]:
+    """A tiny HTTP server on 127.0.0.1 that answers every request with ``respond``.
+
+    It stands for a platform that misbehaves (echoes headers, drips its answer, rate
+    limits forever); yields its base URL.
+    """
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            try:
+                respond(self)
+            except OSError:  # the client hung up, as it should on a hostile answer
+                self.close_connection = True
+
+        do_PUT = do_POST = do_DELETE = do_GET
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def answer(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: str,
+    content_type: str = "application/problem+json",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Send one whole answer."""
+    data = body.encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(data)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(data)
+    handler.wfile.flush()

@@ -31,8 +31,9 @@ from requests.adapters import HTTPAdapter
 from reconciler.desired.config import PlatformConfig
 from reconciler.errors import ConfigError
 from reconciler.model import Package, Role
-from reconciler.net import is_loopback
+from reconciler.net import is_loopback, redact
 from reconciler.platform.base import EVERY_CAPABILITY, Capability
+from reconciler.platform.deadline import Deadline, watched_pool_classes
 from reconciler.platform.errors import (
     PlatformError,
     RateLimited,
@@ -53,6 +54,9 @@ from reconciler.platform.schema import (
 
 logger = logging.getLogger("reconciler.platform")
 
+DEFAULT_DEADLINE = 60.0
+"""Seconds one attempt may take in all: connecting, sending, and the whole answer."""
+
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 
@@ -65,18 +69,59 @@ _NO_ANSWER = (
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How hard the client tries.
+    """How hard the client tries, for one request.
 
     ``max_attempts`` bounds attempts against server errors and lost answers (with
-    exponential backoff and full jitter); rate limiting is bounded instead by the total
-    time spent waiting on ``Retry-After`` (``max_rate_limit_wait``), so that a client
-    shared by many threads keeps going through sustained rate limiting.
+    exponential backoff and full jitter). Rate limiting has its own budget, so that a
+    client shared by many threads keeps going through sustained rate limiting but not
+    forever: at most ``max_rate_limited`` answers 429 and ``max_rate_limit_wait``
+    seconds spent waiting on ``Retry-After`` in all.
     """
 
     max_attempts: int = 5
     base_delay: float = 0.1
     max_delay: float = 5.0
     max_rate_limit_wait: float = 120.0
+    max_rate_limited: int = 50
+
+
+class _RetryBudget:
+    """What one request has spent of its :class:`RetryPolicy`; raises when it is gone."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.failures = 0
+        self.limited = 0
+        self.waited = 0.0
+
+    def failed(self, error: PlatformError) -> None:
+        self.failures += 1
+        if self.failures >= self.policy.max_attempts:
+            raise _given_up(error, f"gave up after {_attempts(self.failures)}")
+
+    def rate_limited(self, error: PlatformError, wait: float) -> float:
+        self.limited += 1
+        if self.limited >= self.policy.max_rate_limited or (
+            self.waited + wait > self.policy.max_rate_limit_wait
+        ):
+            raise _given_up(
+                error,
+                f"gave up after {_attempts(self.limited)} answered 429 "
+                "(the platform's rate limit did not let up)",
+            )
+        self.waited += wait
+        return wait
+
+
+def _attempts(count: int) -> str:
+    return f"{count} attempt" if count == 1 else f"{count} attempts"
+
+
+def _given_up(error: PlatformError, why: str) -> PlatformError:
+    """``error`` with why the client stopped retrying appended to its message."""
+    error.message = f"{error.message}; {why}"
+    error.args = (error.message,)
+    return error
 
 
 @dataclass(frozen=True)
@@ -122,10 +167,18 @@ def check_transport_security(base_url: str) -> None:
         )
 
 
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' adapter over urllib3 pools whose connections obey :class:`Deadline`."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = watched_pool_classes()
+
+
 def _new_session() -> requests.Session:
     session = requests.Session()
     # Retries are ours (they need the idempotency key); urllib3 must not retry on its own.
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+    adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -167,6 +220,7 @@ class PlatformClient:
         *,
         session: requests.Session | None = None,
         timeout: tuple[float, float] = (3.05, 30),
+        deadline: float = DEFAULT_DEADLINE,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -183,6 +237,7 @@ class PlatformClient:
         self._owns_session = session is None
         self._session = session if session is not None else _new_session()
         self.timeout = timeout
+        self.deadline = deadline
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._random = random.Random()
@@ -349,19 +404,13 @@ class PlatformClient:
         if if_match is not None:
             headers["If-Match"] = f'"{if_match}"'
         operation = f"{method} {path}"
-        failures = 0
-        rate_limit_wait = 0.0
+        budget = _RetryBudget(self.retry)
         while True:
-            error = self._attempt(operation, method, path, params, json, headers)
-            if isinstance(error, requests.Response):
-                return error
-            failures += 0 if isinstance(error, RateLimited) else 1
-            delay = self._retry_delay(error, failures, rate_limit_wait)
-            if delay is None:
-                raise error
-            if isinstance(error, RateLimited):
-                rate_limit_wait += delay
-            logger.info("%s: %s; retrying in %.2fs", operation, type(error).__name__, delay)
+            outcome = self._attempt(operation, method, path, params, json, headers)
+            if isinstance(outcome, requests.Response):
+                return outcome
+            delay = self._retry_delay(outcome, budget)
+            logger.info("%s: %s; retrying in %.2fs", operation, type(outcome).__name__, delay)
             self._sleep(delay)
 
     def _attempt(
@@ -373,16 +422,27 @@ class PlatformClient:
         json: Mapping[str, object] | None,
         headers: dict[str, str],
     ) -> requests.Response | PlatformError:
-        """One try: the successful answer, or the error it ended in."""
-        headers = {**headers, "Authorization": f"Bearer {self._token.reveal()}"}
+        """One try within the deadline: the successful answer, or the error it ended in."""
+        token = self._token.reveal()
+        headers = {**headers, "Authorization": f"Bearer {token}"}
+        connect, read = self.timeout
+        timeout = (min(connect, self.deadline), min(read, self.deadline))
+        late = TransportError(
+            f"{operation}: no complete answer from {self.base_url} within the deadline of "
+            f"{self.deadline:g} s"
+        )
         try:
-            response = self._session.request(
-                method, self.base_url + path, params=params, json=json,
-                headers=headers, timeout=self.timeout,
-            )  # fmt: skip
+            with Deadline(self.deadline) as deadline:
+                response = self._session.request(
+                    method, self.base_url + path, params=params, json=json,
+                    headers=headers, timeout=timeout,
+                )  # fmt: skip
         except _NO_ANSWER as exc:
             logger.debug("%s: no answer (%s)", operation, type(exc).__name__)
-            return TransportError(f"{operation}: no answer from {self.base_url} ({_brief(exc)})")
+            if deadline.expired:
+                return late
+            brief = redact(_brief(exc), token)
+            return TransportError(f"{operation}: no answer from {self.base_url} ({brief})")
         except requests.RequestException as exc:
             # Not a network failure: the request could not be made. Its message may quote
             # headers, the token among them, so only the kind of failure is shown.
@@ -390,28 +450,36 @@ class PlatformClient:
                 f"{operation}: the request to {self.base_url} could not be sent "
                 f"({type(exc).__name__})"
             ) from None
+        if deadline.expired:  # cut off: what was read may look whole (headers end at EOF)
+            response.close()
+            return late
         logger.debug("%s -> %s", operation, response.status_code)
         if response.status_code < 400:
             return response
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return error_for_response(
-            response.status_code, response.text, operation=operation, retry_after=retry_after
-        )
+            response.status_code, response.text, operation=operation,
+            retry_after=retry_after, secrets=(token,),
+        )  # fmt: skip
 
-    def _retry_delay(
-        self, error: PlatformError, failures: int, rate_limit_wait: float
-    ) -> float | None:
-        """Seconds to wait before the next try, or None to give up."""
+    def _retry_delay(self, error: PlatformError, budget: _RetryBudget) -> float:
+        """Seconds to wait before the next try; raises ``error`` to give up."""
         if not error.retryable:
-            return None
+            raise error
         policy = self.retry
         if isinstance(error, RateLimited):
-            wait = error.retry_after if error.retry_after is not None else policy.base_delay
-            wait += self._jitter(policy.base_delay)  # spreads threads that waited together
-            return wait if rate_limit_wait + wait <= policy.max_rate_limit_wait else None
-        if failures >= policy.max_attempts:
-            return None
-        return self._jitter(min(policy.max_delay, policy.base_delay * 2 ** (failures - 1)))
+            asked = error.retry_after if error.retry_after is not None else policy.base_delay
+            if asked > policy.max_rate_limit_wait:
+                raise _given_up(
+                    error,
+                    f"the platform asks to wait {asked:g} s, more than the "
+                    f"{policy.max_rate_limit_wait:g} s this client waits for its rate limit "
+                    "in all",
+                )
+            # The jitter spreads threads that waited together.
+            return budget.rate_limited(error, asked + self._jitter(policy.base_delay))
+        budget.failed(error)
+        return self._jitter(min(policy.max_delay, policy.base_delay * 2 ** (budget.failures - 1)))
 
     def _jitter(self, ceiling: float) -> float:
         with self._random_lock:

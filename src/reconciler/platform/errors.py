@@ -20,11 +20,13 @@
 from __future__ import annotations
 
 import json
-from typing import ClassVar
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 from pydantic import ValidationError
 
 from reconciler.errors import ReconcilerError
+from reconciler.net import redact
 from reconciler.platform.schema import Problem
 
 
@@ -116,10 +118,13 @@ def error_class_for(status: int) -> type[PlatformError]:
     return _BY_STATUS.get(status, PlatformError)
 
 
-def parse_problem(status: int, body: str) -> Problem | None:
-    """The problem document of an error answer, or None when the body is not one."""
+def parse_problem(status: int, body: str, secrets: Sequence[str] = ()) -> Problem | None:
+    """The problem document of an error answer, or None when the body is not one.
+
+    Every text in it has ``secrets`` and credential values cut out (:func:`redact`).
+    """
     try:
-        data = json.loads(body)
+        data = _redacted(json.loads(body), secrets)
     except ValueError:
         return None
     if not isinstance(data, dict):
@@ -133,16 +138,34 @@ def parse_problem(status: int, body: str) -> Problem | None:
         return None
 
 
+def _redacted(value: Any, secrets: Sequence[str]) -> Any:
+    """A decoded JSON value with every string in it redacted (after JSON unescaping)."""
+    if isinstance(value, str):
+        return redact(value, *secrets)
+    if isinstance(value, list):
+        return [_redacted(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {redact(k, *secrets): _redacted(v, secrets) for k, v in value.items()}
+    return value
+
+
 def error_for_response(
     status: int,
     body: str,
     *,
     operation: str,
     retry_after: float | None = None,
+    secrets: Sequence[str] = (),
 ) -> PlatformError:
-    """Map an error answer to its exception; ``operation`` is e.g. ``PUT /v1/sites/x``."""
-    problem = parse_problem(status, body)
-    explanation = problem.detail if problem is not None and problem.detail else body[:200]
+    """Map an error answer to its exception; ``operation`` is e.g. ``PUT /v1/sites/x``.
+
+    The platform's text is redacted of ``secrets`` (the token) and of any credential
+    it quotes before it goes into the message or the kept problem.
+    """
+    problem = parse_problem(status, body, secrets)
+    explanation = (
+        problem.detail if problem is not None and problem.detail else redact(body, *secrets)[:200]
+    )
     message = f"{operation} failed ({status}): {explanation}".rstrip(": ")
     cls = error_class_for(status)
     if cls is RateLimited:

@@ -24,7 +24,7 @@ import requests
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, ReconcilerError
-from reconciler.net import is_loopback
+from reconciler.net import is_loopback, redact
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_TIMEOUT = 10.0
@@ -183,7 +183,7 @@ class GitHubClient:
 
     def _error(self, response: requests.Response, path: str) -> GitHubError:
         status = response.status_code
-        detail = _detail(response).replace(self._token, "***") if self._token else ""
+        detail = redact(_detail(response), self._token)
         hint = {
             401: "check GITHUB_TOKEN: it is missing, expired or revoked",
             403: "the token may not read this repository's pull requests, or the rate "

@@ -1,0 +1,173 @@
+"""A platform that echoes the token, drips its answers or rate limits forever.
+
+Each platform here is a tiny HTTP server on 127.0.0.1 that misbehaves on purpose; the
+client must keep the token secret, finish every request within its deadline, and give
+up on a 429 storm with a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from platform_support import answer, hostile_platform
+
+from reconciler.cli import cli
+from reconciler.platform.client import PlatformClient, RetryPolicy
+from reconciler.platform.errors import RateLimited, ServerError, TransportError
+
+TOKEN = "s3cr3t-T0ken.with/odd+chars=="
+BASIC = "dXNlcjpwYXNzd29yZA=="  # user:password, as a platform might quote it
+
+
+def _plan_against(url: str, tmp_path: Path) -> tuple[int, str]:
+    (tmp_path / "sites").mkdir()
+    (tmp_path / "reconciler.yaml").write_text(
+        f"expert: studio@pixel.example\nplatform:\n  url: {url}\n  token_env: PLATFORM_TOKEN\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["--root", str(tmp_path), "-vv", "plan"],
+        env={"PLATFORM_TOKEN": TOKEN, "NO_COLOR": "1"},
+        catch_exceptions=False,
+    )
+    return result.exit_code, result.output
+
+
+def _echo_problem(handler: BaseHTTPRequestHandler) -> None:
+    detail = (
+        f"bad request; you sent Authorization: {handler.headers['Authorization']} "
+        f"(token {TOKEN}, proxy Basic {BASIC})"
+    )
+    body = json.dumps({"title": f"Bad {TOKEN}", "status": 400, "detail": detail})
+    answer(handler, 400, body.replace("/", "\\/"))  # JSON may escape the token's slash
+
+
+def _echo_text(handler: BaseHTTPRequestHandler) -> None:
+    answer(handler, 500, f"upstream said: {handler.headers}", content_type="text/plain")
+
+
+@pytest.mark.parametrize("respond", [_echo_problem, _echo_text], ids=["problem", "text"])
+def test_plan_never_prints_a_token_the_platform_echoes(
+    respond: object, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with hostile_platform(respond) as url:  # type: ignore[arg-type]
+        code, output = _plan_against(url, tmp_path)
+    shown = output + "\n".join(record.getMessage() for record in caplog.records)
+
+    assert code == 1
+    assert "GET /v1/me failed" in output
+    assert "Bearer ***" in output
+    assert TOKEN not in shown
+    assert BASIC not in shown
+
+
+def _drip_body(handler: BaseHTTPRequestHandler) -> None:
+    """Headers at once, then one byte of the body every 0.2 s (it would take 200 s)."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", "1000")
+    handler.end_headers()
+    for _ in range(1000):
+        handler.wfile.write(b" ")
+        handler.wfile.flush()
+        time.sleep(0.2)
+
+
+def _drip_headers(handler: BaseHTTPRequestHandler) -> None:
+    """The status line, then one more header every 0.2 s, never the end of them."""
+    handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+    for n in range(1000):
+        handler.wfile.write(f"X-Slow-{n}: 1\r\n".encode())
+        handler.wfile.flush()
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("respond", [_drip_body, _drip_headers], ids=["body", "headers"])
+def test_a_dripping_answer_ends_at_the_deadline(respond: object) -> None:
+    retry = RetryPolicy(max_attempts=2, base_delay=0.01)
+    with hostile_platform(respond) as url:  # type: ignore[arg-type]
+        client = PlatformClient(url, TOKEN, retry=retry, deadline=1.0)
+        started = time.monotonic()
+        with client, pytest.raises(TransportError) as caught:
+            client.me()
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 3.5  # two attempts of at most 1 s each, and some slack
+    assert caught.value.message.startswith(
+        f"GET /v1/me: no complete answer from {url} within the deadline of 1 s"
+    )
+    assert caught.value.message.endswith("; gave up after 2 attempts")
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.requests = 0
+
+
+def test_a_429_storm_with_retry_after_0_gives_up_with_a_clear_error() -> None:
+    seen = _Counter()
+
+    def storm(handler: BaseHTTPRequestHandler) -> None:
+        seen.requests += 1
+        body = json.dumps({"title": "Too Many Requests", "status": 429, "detail": "slow down"})
+        answer(handler, 429, body, headers={"Retry-After": "0"})
+
+    retry = RetryPolicy(base_delay=0.001, max_rate_limited=12)
+    with (
+        hostile_platform(storm) as url,
+        PlatformClient(url, TOKEN, retry=retry) as client,
+        pytest.raises(RateLimited) as caught,
+    ):
+        client.me()
+
+    assert seen.requests == 12
+    assert caught.value.message == (
+        "GET /v1/me failed (429): slow down; gave up after 12 attempts answered 429 "
+        "(the platform's rate limit did not let up)"
+    )
+
+
+def test_a_retry_after_beyond_the_budget_is_not_waited_for() -> None:
+    def far_future(handler: BaseHTTPRequestHandler) -> None:
+        body = json.dumps({"title": "Too Many Requests", "status": 429, "detail": "come back"})
+        answer(handler, 429, body, headers={"Retry-After": "3600"})
+
+    retry = RetryPolicy(max_rate_limit_wait=5.0)
+    started = time.monotonic()
+    with (
+        hostile_platform(far_future) as url,
+        PlatformClient(url, TOKEN, retry=retry) as client,
+        pytest.raises(RateLimited) as caught,
+    ):
+        client.me()
+
+    assert time.monotonic() - started < 2
+    assert caught.value.message == (
+        "GET /v1/me failed (429): come back; the platform asks to wait 3600 s, more than "
+        "the 5 s this client waits for its rate limit in all"
+    )
+
+
+def test_a_503_storm_gives_up_after_max_attempts() -> None:
+    seen = _Counter()
+
+    def down(handler: BaseHTTPRequestHandler) -> None:
+        seen.requests += 1
+        answer(handler, 503, "maintenance", content_type="text/plain", headers={"Retry-After": "0"})
+
+    retry = RetryPolicy(max_attempts=4, base_delay=0.001)
+    with (
+        hostile_platform(down) as url,
+        PlatformClient(url, TOKEN, retry=retry) as client,
+        pytest.raises(ServerError) as caught,
+    ):
+        client.me()
+
+    assert seen.requests == 4
+    assert caught.value.message == "GET /v1/me failed (503): maintenance; gave up after 4 attempts"
