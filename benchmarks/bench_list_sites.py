@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from reconciler.model import AccountKind, Package, Role
-from reconciler.platform.client import PlatformClient
+from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.server import EmbeddedSandbox
 
 SITES = 10_000
@@ -40,7 +40,7 @@ def main() -> None:
         started = time.perf_counter()
         token = seed(sandbox)
         seeded = time.perf_counter() - started
-        with PlatformClient(sandbox.url, token) as client:
+        with SandboxClient(sandbox.url, token) as client:
             started = time.perf_counter()
             count = sum(1 for _ in client.iter_sites(page_size=500))
             listed = time.perf_counter() - started

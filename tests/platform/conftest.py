@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from platform_support import FAST_RETRY, STUDIO, TOKENS, seed
 
-from reconciler.platform.client import PlatformClient
+from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.server import EmbeddedSandbox
 
 
@@ -20,6 +20,6 @@ def sandbox(tmp_path: Path) -> Iterator[EmbeddedSandbox]:
 
 
 @pytest.fixture
-def studio(sandbox: EmbeddedSandbox) -> Iterator[PlatformClient]:
-    with PlatformClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
+def studio(sandbox: EmbeddedSandbox) -> Iterator[SandboxClient]:
+    with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
         yield client

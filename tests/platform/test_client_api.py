@@ -6,7 +6,7 @@ import pytest
 from platform_support import ANNA, BEN, STUDIO, TOKENS
 
 from reconciler.model import Package, Role
-from reconciler.platform.client import PlatformClient, Written
+from reconciler.platform.client import WriteResult
 from reconciler.platform.errors import (
     BadRequest,
     Conflict,
@@ -15,10 +15,11 @@ from reconciler.platform.errors import (
     Unauthorized,
 )
 from reconciler.platform.schema import TransferStatus, to_observed
+from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.server import EmbeddedSandbox
 
 
-def test_me_and_one_site(studio: PlatformClient) -> None:
+def test_me_and_one_site(studio: SandboxClient) -> None:
     assert studio.me().email == STUDIO
     site = studio.get_site("site-000")
     assert (site.owner, site.version, site.collaborators) == (STUDIO, 1, {BEN: Role.VIEWER})
@@ -29,16 +30,16 @@ def test_listing_takes_one_request_per_page(sandbox: EmbeddedSandbox) -> None:
         tx.insert_sites(
             (f"more-{n:03d}", "More", STUDIO, STUDIO, Package.FREE, None, {}) for n in range(7)
         )
-    with PlatformClient(sandbox.url, TOKENS[STUDIO]) as client:
+    with SandboxClient(sandbox.url, TOKENS[STUDIO]) as client:
         ids = [site.id for site in client.iter_sites(page_size=4)]
         assert ids == sorted(ids)
         assert len(ids) == 10
         assert client.stats().by_route == {"GET /v1/sites": 3}
 
 
-def test_writes_return_the_new_version(studio: PlatformClient) -> None:
+def test_writes_return_the_new_version(studio: SandboxClient) -> None:
     added = studio.put_collaborator("site-000", ANNA, Role.EDITOR, if_match=1)
-    assert added == Written(added.value, 2)
+    assert added == WriteResult(added.value, 2)
     assert studio.delete_collaborator("site-000", ANNA, if_match=2).version == 3
     contact = studio.set_billing_contact("site-000", "billing@pixel.example", if_match=3)
     assert (contact.value.billing_contact, contact.version) == ("billing@pixel.example", 4)
@@ -55,18 +56,18 @@ def test_writes_return_the_new_version(studio: PlatformClient) -> None:
 
 
 def test_the_recipient_accepts_through_the_client(
-    sandbox: EmbeddedSandbox, studio: PlatformClient
+    sandbox: EmbeddedSandbox, studio: SandboxClient
 ) -> None:
     transfer = studio.start_transfer("site-001", ANNA, False).value
-    with PlatformClient(sandbox.url, TOKENS[ANNA]) as anna:
+    with SandboxClient(sandbox.url, TOKENS[ANNA]) as anna:
         assert anna.accept_transfer(transfer.id).value.status is TransferStatus.ACCEPTED
         assert anna.get_site("site-001").owner == ANNA
     transfer = studio.start_transfer("site-002", BEN, False).value
-    with PlatformClient(sandbox.url, TOKENS[BEN]) as ben:
+    with SandboxClient(sandbox.url, TOKENS[BEN]) as ben:
         assert ben.decline_transfer(transfer.id).value.status is TransferStatus.DECLINED
 
 
-def test_a_stale_version_raises_stale_version(studio: PlatformClient) -> None:
+def test_a_stale_version_raises_stale_version(studio: SandboxClient) -> None:
     with pytest.raises(StaleVersion) as caught:
         studio.put_collaborator("site-000", ANNA, Role.EDITOR, if_match=9)
     assert caught.value.status == 412
@@ -75,7 +76,7 @@ def test_a_stale_version_raises_stale_version(studio: PlatformClient) -> None:
     assert str(caught.value).startswith("PUT /v1/sites/site-000/collaborators/")
 
 
-def test_errors_are_typed_and_carry_the_problem(studio: PlatformClient) -> None:
+def test_errors_are_typed_and_carry_the_problem(studio: SandboxClient) -> None:
     with pytest.raises(NotFound, match="There is no site 'nope', or you may not see it"):
         studio.get_site("nope")
     with pytest.raises(BadRequest, match="the client must sign up first"):
@@ -86,12 +87,12 @@ def test_errors_are_typed_and_carry_the_problem(studio: PlatformClient) -> None:
 
 
 def test_an_unknown_token_is_unauthorized(sandbox: EmbeddedSandbox) -> None:
-    with PlatformClient(sandbox.url, "not-a-real-token") as client, pytest.raises(Unauthorized):
+    with SandboxClient(sandbox.url, "not-a-real-token") as client, pytest.raises(Unauthorized):
         client.me()
 
 
 def test_a_caller_supplied_idempotency_key_makes_a_repeat_harmless(
-    sandbox: EmbeddedSandbox, studio: PlatformClient
+    sandbox: EmbeddedSandbox, studio: SandboxClient
 ) -> None:
     first = studio.purchase("site-000", Package.PREMIUM, idempotency_key="order-42")
     again = studio.purchase("site-000", Package.PREMIUM, idempotency_key="order-42")

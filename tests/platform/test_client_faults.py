@@ -9,8 +9,9 @@ import pytest
 from platform_support import ANNA, FAST_RETRY, STUDIO, TOKENS, seed
 
 from reconciler.model import Package, Role
-from reconciler.platform.client import PlatformClient, RetryPolicy
+from reconciler.platform.client import RetryPolicy
 from reconciler.platform.errors import ServerError, TransportError
+from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.server import EmbeddedSandbox
 
@@ -19,7 +20,7 @@ def test_every_operation_takes_effect_exactly_once(tmp_path: Path) -> None:
     faults = FaultSpec.parse("error_rate=0.25,drop_rate=0.25,seed=11")
     with EmbeddedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
         ids = seed(sandbox, sites=12)
-        with PlatformClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
+        with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
             for site_id in ids:
                 version = client.get_site(site_id).version
                 added = client.put_collaborator(site_id, ANNA, Role.EDITOR, if_match=version)
@@ -40,7 +41,7 @@ def test_concurrent_clients_ride_out_sustained_rate_limiting(tmp_path: Path) -> 
     faults = FaultSpec.parse("rate_limit=50,drop_rate=0.05,seed=5")
     with EmbeddedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
         ids = seed(sandbox, sites=40)
-        with PlatformClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
+        with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
 
             def handle(site_id: str) -> int:
                 client.get_site(site_id)
@@ -61,7 +62,7 @@ def test_retries_are_bounded(tmp_path: Path) -> None:
     with EmbeddedSandbox(tmp_path / "s.db", faults=FaultSpec.parse("error_rate=1")) as sandbox:
         seed(sandbox)
         with (
-            PlatformClient(sandbox.url, TOKENS[STUDIO], retry=retry, sleep=sleeps.append) as client,
+            SandboxClient(sandbox.url, TOKENS[STUDIO], retry=retry, sleep=sleeps.append) as client,
             pytest.raises(ServerError) as caught,
         ):
             client.purchase("site-000", Package.PREMIUM)
@@ -75,7 +76,7 @@ def test_no_answer_at_all_is_a_transport_error(tmp_path: Path) -> None:
     with EmbeddedSandbox(tmp_path / "s.db", faults=FaultSpec.parse("drop_rate=1")) as sandbox:
         seed(sandbox)
         retry = RetryPolicy(max_attempts=2, base_delay=0.0)
-        with PlatformClient(sandbox.url, TOKENS[STUDIO], retry=retry) as client:
+        with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=retry) as client:
             with pytest.raises(TransportError) as caught:
                 client.purchase("site-000", Package.PREMIUM)
             assert caught.value.retryable

@@ -13,6 +13,7 @@ from reconciler.errors import ConfigError
 from reconciler.model import Package
 from reconciler.platform.client import PlatformClient
 from reconciler.platform.errors import PlatformError
+from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.server import EmbeddedSandbox
 
@@ -55,7 +56,7 @@ def test_a_missing_token_variable_is_named() -> None:
 def test_the_token_never_shows(sandbox: EmbeddedSandbox, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     outputs: list[str] = []
-    with PlatformClient(sandbox.url, TOKEN, retry=FAST_RETRY) as client:
+    with SandboxClient(sandbox.url, TOKEN, retry=FAST_RETRY) as client:
         outputs += [repr(client), str(vars(client))]
         client.iter_sites().__next__()
         for failing in (lambda: client.get_site("nope"), lambda: client.invoices("zzz")):

@@ -9,7 +9,8 @@ import pytest
 import requests
 from sandbox_support import TOKENS, FakeClock, seed_people
 
-from reconciler.platform.client import PlatformClient, RetryPolicy
+from reconciler.platform.client import RetryPolicy
+from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.server import EmbeddedSandbox
 
 
@@ -26,13 +27,13 @@ def sandbox(tmp_path: Path, clock: FakeClock) -> Iterator[EmbeddedSandbox]:
 
 
 @pytest.fixture
-def client_for(sandbox: EmbeddedSandbox) -> Iterator[Callable[[str], PlatformClient]]:
+def client_for(sandbox: EmbeddedSandbox) -> Iterator[Callable[[str], SandboxClient]]:
     """``client_for(email)``: a client acting as that account (closed after the test)."""
-    clients: list[PlatformClient] = []
+    clients: list[SandboxClient] = []
 
-    def make(email: str) -> PlatformClient:
+    def make(email: str) -> SandboxClient:
         retry = RetryPolicy(max_attempts=1)  # rule tests want the first answer, not retries
-        client = PlatformClient(sandbox.url, TOKENS[email], retry=retry)
+        client = SandboxClient(sandbox.url, TOKENS[email], retry=retry)
         clients.append(client)
         return client
 

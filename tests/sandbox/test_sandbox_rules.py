@@ -9,12 +9,12 @@ import pytest
 from sandbox_support import ANNA, BEN, RIVAL, STUDIO, TOM, FakeClock
 
 from reconciler.model import Package, Role
-from reconciler.platform.client import PlatformClient
 from reconciler.platform.errors import BadRequest, Conflict, Forbidden, NotFound
 from reconciler.platform.schema import TransferStatus
+from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.server import EmbeddedSandbox
 
-ClientFor = Callable[[str], PlatformClient]
+ClientFor = Callable[[str], SandboxClient]
 SITE = "acme-bakery"
 
 

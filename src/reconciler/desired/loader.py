@@ -23,7 +23,7 @@ from ruamel.yaml.reader import ReaderError
 from reconciler.desired.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR, Config, People
 from reconciler.desired.problems import Problem, Severity, ValidationFailed, errors_in
 from reconciler.desired.sitefile import (
-    Outcome,
+    Inspection,
     SiteResolver,
     check_unique_ids,
     read_config,
@@ -358,7 +358,7 @@ class DesiredState:
     site_files: Mapping[str, str] = field(default_factory=dict)
 
 
-def inspect_repository(root: Path) -> Outcome:
+def inspect_repository(root: Path) -> Inspection:
     """Read reconciler.yaml, people.yaml and every site file; collect every problem."""
     config_path = root / CONFIG_FILE
     if not config_path.is_file():
@@ -366,7 +366,7 @@ def inspect_repository(root: Path) -> Outcome:
             f"no {CONFIG_FILE} in {root}; run reconciler from the repository's root "
             "(or pass --root DIR), or create one (see the README)"
         )
-    outcome = Outcome()
+    outcome = Inspection()
     outcome.config = _read_document(config_path, CONFIG_FILE, read_config, outcome.problems)
     people_path = root / PEOPLE_FILE
     if people_path.is_file():
@@ -425,7 +425,7 @@ def _read_document(
     return result
 
 
-def _read_sites(root: Path, outcome: Outcome) -> None:
+def _read_sites(root: Path, outcome: Inspection) -> None:
     try:
         entries = _entries(root / SITES_DIR)
     except OSError as exc:

@@ -78,8 +78,8 @@ class SiteFile(BaseModel):
 
 
 @dataclass
-class Outcome:
-    """What reading the files produced: usable values and every problem found."""
+class Inspection:
+    """What inspecting the repository found: usable values and every problem."""
 
     config: Config | None = None
     people: People = field(default_factory=People)

@@ -43,12 +43,9 @@ from reconciler.platform.errors import (
 from reconciler.platform.schema import (
     MAX_PAGE_SIZE,
     Account,
-    Invoice,
-    InvoiceList,
     Purchase,
     Site,
     SitePage,
-    Stats,
     Transfer,
 )
 
@@ -125,7 +122,7 @@ def _given_up(error: PlatformError, why: str) -> PlatformError:
 
 
 @dataclass(frozen=True)
-class Written(Generic[T]):
+class WriteResult(Generic[T]):
     """The result of a write and the site's version after it (from ``ETag``)."""
 
     value: T
@@ -295,95 +292,69 @@ class PlatformClient:
     def get_site(self, site_id: str) -> Site:
         return self._parse(Site, self._request("GET", _path("v1", "sites", site_id)))
 
-    def invoices(self, site_id: str) -> list[Invoice]:
-        response = self._request("GET", _path("v1", "sites", site_id, "invoices"))
-        return self._parse(InvoiceList, response).items
-
-    def stats(self) -> Stats:
-        """The sandbox's request counters (sandbox only)."""
-        return self._parse(Stats, self._request("GET", "/sandbox/stats"))
-
     # -- writes --
 
     def put_collaborator(
         self, site_id: str, email: str, role: Role, *,
         if_match: int | None = None, idempotency_key: str | None = None,
-    ) -> Written[Site]:  # fmt: skip
+    ) -> WriteResult[Site]:  # fmt: skip
         response = self._request(
             "PUT", _path("v1", "sites", site_id, "collaborators", email),
             json={"role": Role(role).value}, if_match=if_match, idempotency_key=idempotency_key,
         )  # fmt: skip
-        return self._written(Site, response)
+        return self._write_result(Site, response)
 
     def delete_collaborator(
         self, site_id: str, email: str, *,
         if_match: int | None = None, idempotency_key: str | None = None,
-    ) -> Written[None]:  # fmt: skip
+    ) -> WriteResult[None]:  # fmt: skip
         response = self._request(
             "DELETE", _path("v1", "sites", site_id, "collaborators", email),
             if_match=if_match, idempotency_key=idempotency_key,
         )  # fmt: skip
-        return Written(None, self._version(response))
+        return WriteResult(None, self._version(response))
 
     def set_billing_contact(
         self, site_id: str, email: str, *,
         if_match: int | None = None, idempotency_key: str | None = None,
-    ) -> Written[Site]:  # fmt: skip
+    ) -> WriteResult[Site]:  # fmt: skip
         response = self._request(
             "PUT", _path("v1", "sites", site_id, "billing-contact"),
             json={"email": email}, if_match=if_match, idempotency_key=idempotency_key,
         )  # fmt: skip
-        return self._written(Site, response)
+        return self._write_result(Site, response)
 
     def start_transfer(
         self, site_id: str, to: str, stay_as_collaborator: bool, *,
         if_match: int | None = None, idempotency_key: str | None = None,
-    ) -> Written[Transfer]:  # fmt: skip
+    ) -> WriteResult[Transfer]:  # fmt: skip
         response = self._request(
             "POST", _path("v1", "sites", site_id, "transfers"),
             json={"to": to, "stay_as_collaborator": stay_as_collaborator},
             if_match=if_match, idempotency_key=idempotency_key,
         )  # fmt: skip
-        return self._written(Transfer, response)
+        return self._write_result(Transfer, response)
 
     def cancel_transfer(
         self, site_id: str, transfer_id: str, *,
         if_match: int | None = None, idempotency_key: str | None = None,
-    ) -> Written[None]:  # fmt: skip
+    ) -> WriteResult[None]:  # fmt: skip
         response = self._request(
             "DELETE", _path("v1", "sites", site_id, "transfers", transfer_id),
             if_match=if_match, idempotency_key=idempotency_key,
         )  # fmt: skip
-        return Written(None, self._version(response))
+        return WriteResult(None, self._version(response))
 
     def purchase(
         self, site_id: str, package: Package, *,
         if_match: int | None = None, idempotency_key: str | None = None,
-    ) -> Written[Purchase]:  # fmt: skip
+    ) -> WriteResult[Purchase]:  # fmt: skip
         response = self._request(
             "POST", _path("v1", "sites", site_id, "purchases"),
             json={"package": Package(package).value},
             if_match=if_match, idempotency_key=idempotency_key,
         )  # fmt: skip
-        return self._written(Purchase, response)
-
-    def accept_transfer(
-        self, transfer_id: str, *, idempotency_key: str | None = None
-    ) -> Written[Transfer]:
-        """Accept a transfer addressed to this account."""
-        return self._respond(transfer_id, "accept", idempotency_key)
-
-    def decline_transfer(
-        self, transfer_id: str, *, idempotency_key: str | None = None
-    ) -> Written[Transfer]:
-        """Decline a transfer addressed to this account."""
-        return self._respond(transfer_id, "decline", idempotency_key)
-
-    def _respond(self, transfer_id: str, verb: str, key: str | None) -> Written[Transfer]:
-        response = self._request(
-            "POST", _path("v1", "transfers", transfer_id, verb), idempotency_key=key
-        )
-        return self._written(Transfer, response)
+        return self._write_result(Purchase, response)
 
     # -- the one place where requests are sent, retried and mapped to errors --
 
@@ -507,8 +478,8 @@ class PlatformClient:
             )
         return version
 
-    def _written(self, model: type[M], response: requests.Response) -> Written[M]:
-        return Written(self._parse(model, response), self._version(response))
+    def _write_result(self, model: type[M], response: requests.Response) -> WriteResult[M]:
+        return WriteResult(self._parse(model, response), self._version(response))
 
 
 def _path(*segments: str) -> str:

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from reconciler.errors import ReconcilerError
 from reconciler.net import redact
-from reconciler.platform.schema import Problem
+from reconciler.platform.schema import ProblemDetails
 
 
 class PlatformError(ReconcilerError):
@@ -35,7 +35,9 @@ class PlatformError(ReconcilerError):
 
     retryable: ClassVar[bool] = False
 
-    def __init__(self, message: str, *, status: int | None = None, problem: Problem | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, problem: ProblemDetails | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.problem = problem
@@ -80,7 +82,7 @@ class RateLimited(PlatformError):
         message: str,
         *,
         status: int | None = 429,
-        problem: Problem | None = None,
+        problem: ProblemDetails | None = None,
         retry_after: float | None = None,
     ):
         super().__init__(message, status=status, problem=problem)
@@ -118,7 +120,7 @@ def error_class_for(status: int) -> type[PlatformError]:
     return _BY_STATUS.get(status, PlatformError)
 
 
-def parse_problem(status: int, body: str, secrets: Sequence[str] = ()) -> Problem | None:
+def parse_problem(status: int, body: str, secrets: Sequence[str] = ()) -> ProblemDetails | None:
     """The problem document of an error answer, or None when the body is not one.
 
     Every text in it has ``secrets`` and credential values cut out (:func:`redact`).
@@ -133,7 +135,7 @@ def parse_problem(status: int, body: str, secrets: Sequence[str] = ()) -> Proble
     data.setdefault("title", "")
     data.setdefault("detail", "")
     try:
-        return Problem.model_validate(data)
+        return ProblemDetails.model_validate(data)
     except ValidationError:
         return None
 

@@ -21,7 +21,7 @@ __all__ = [
     "Invoice",
     "InvoiceList",
     "Package",
-    "Problem",
+    "ProblemDetails",
     "Purchase",
     "PurchaseRequest",
     "Role",
@@ -141,7 +141,7 @@ class InvoiceList(_Wire):
     items: list[Invoice]
 
 
-class Problem(_Wire):
+class ProblemDetails(_Wire):
     """An RFC 9457 problem: every error answer has this body."""
 
     model_config = ConfigDict(frozen=True, extra="allow")

@@ -25,8 +25,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from reconciler.desired.config import SANDBOX_DB
 from reconciler.errors import ReconcilerError
-from reconciler.sandbox.app import DROP_EXTENSION, Receive, Scope, Send, create_app
+from reconciler.sandbox.app import create_app
 from reconciler.sandbox.faults import FaultSpec
+from reconciler.sandbox.middleware import DROP_EXTENSION, Receive, Scope, Send
 from reconciler.sandbox.store import Clock, SandboxStore
 
 logger = logging.getLogger("reconciler.sandbox")

@@ -3,7 +3,7 @@
 One connection guarded by a lock serves every thread of a threaded server; every
 operation runs in one transaction (``BEGIN IMMEDIATE``), so a write is all or nothing
 and its idempotency record is stored with it. Rules refuse a request by raising
-:class:`ProblemError`, which the app turns into an ``application/problem+json`` answer.
+:class:`Refusal`, which the app turns into an ``application/problem+json`` answer.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ class SandboxError(ReconcilerError):
     """A sandbox command cannot be carried out (e.g. no pending transfer to accept)."""
 
 
-class ProblemError(Exception):
+class Refusal(Exception):
     """A request refused by a platform rule; becomes a problem answer."""
 
     def __init__(self, status: int, title: str, detail: str) -> None:
@@ -91,20 +91,20 @@ class ProblemError(Exception):
         self.detail = detail
 
 
-def not_found(detail: str) -> ProblemError:
-    return ProblemError(404, "Not Found", detail)
+def not_found(detail: str) -> Refusal:
+    return Refusal(404, "Not Found", detail)
 
 
-def forbidden(detail: str) -> ProblemError:
-    return ProblemError(403, "Forbidden", detail)
+def forbidden(detail: str) -> Refusal:
+    return Refusal(403, "Forbidden", detail)
 
 
-def conflict(detail: str) -> ProblemError:
-    return ProblemError(409, "Conflict", detail)
+def conflict(detail: str) -> Refusal:
+    return Refusal(409, "Conflict", detail)
 
 
-def unprocessable(detail: str) -> ProblemError:
-    return ProblemError(422, "Unprocessable Content", detail)
+def unprocessable(detail: str) -> Refusal:
+    return Refusal(422, "Unprocessable Content", detail)
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,7 @@ class SandboxStore:
 
 
 class Transaction:
-    """The operations of one transaction; rule checks raise :class:`ProblemError`."""
+    """The operations of one transaction; rule checks raise :class:`Refusal`."""
 
     def __init__(self, conn: sqlite3.Connection, now: datetime) -> None:
         self._conn = conn
@@ -722,7 +722,7 @@ def _transfer_from_row(row: tuple[object, ...]) -> Transfer:
 
 def _check_version(site: Site, if_match: int | None) -> None:
     if if_match is not None and if_match != site.version:
-        raise ProblemError(
+        raise Refusal(
             412,
             "Precondition Failed",
             f"Site {site.id!r} is at version {site.version}, not {if_match}: it changed "

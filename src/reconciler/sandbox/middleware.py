@@ -1,0 +1,159 @@
+"""The sandbox's ASGI middleware: counts every request, injects the faults of a
+:class:`~reconciler.sandbox.faults.FaultSpec` (latency, 429, 503, dropped answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match
+
+from reconciler.platform.schema import ProblemDetails, Stats
+from reconciler.sandbox.faults import Dice, FaultSpec, RateLimiter
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+DROP_EXTENSION = "reconciler.drop_connection"
+UNFAULTED_PATHS = frozenset({"/sandbox/stats", "/openapi.json"})
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def problem_response(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """An ``application/problem+json`` answer (RFC 9457)."""
+    body = ProblemDetails(title=title, status=status, detail=detail).model_dump(mode="json")
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def title_of(status: int) -> str:
+    """The standard reason phrase of ``status``, as a problem's title."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+class StatsCounter:
+    """Counts every request by route template and by status (or ``dropped``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._routes: Counter[str] = Counter()
+        self._statuses: Counter[str] = Counter()
+
+    def count(self, route: str, status: str) -> None:
+        with self._lock:
+            self._routes[route] += 1
+            self._statuses[status] += 1
+
+    def snapshot(self) -> Stats:
+        with self._lock:
+            return Stats(
+                total=sum(self._routes.values()),
+                by_route=dict(self._routes),
+                by_status=dict(self._statuses),
+            )
+
+
+class SandboxMiddleware:
+    """Counts every request, then injects latency, rate limiting, errors and drops."""
+
+    def __init__(
+        self, app: ASGIApp, *, faults: FaultSpec, stats: StatsCounter, routes: list[BaseRoute]
+    ) -> None:
+        self.app = app
+        self.faults = faults
+        self.stats = stats
+        self.routes = routes
+        self.dice = Dice(faults)
+        self.limiter = None if faults.rate_limit is None else RateLimiter(faults.rate_limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = f"{scope['method']} {self._template(scope)}"
+        status = await self._serve(scope, receive, send)
+        self.stats.count(route, status)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> str:
+        """Serve one request; returns the status for the counters."""
+        if scope["path"] in UNFAULTED_PATHS:
+            return await self._pass_through(scope, receive, send)
+        if self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000)
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return str(refusal.status_code)
+        if self.dice.drop():
+            await self._drop(scope, receive, send)
+            return "dropped"
+        return await self._pass_through(scope, receive, send)
+
+    def _refusal(self, scope: Scope) -> Response | None:
+        """A 429 above the rate limit, or an injected 503; None to go ahead."""
+        if self.limiter is not None:
+            wait = self.limiter.retry_after(_authorization(scope))
+            if wait is not None:
+                detail = f"More than {self.faults.rate_limit:g} requests per second; slow down."
+                return problem_response(
+                    429, "Too Many Requests", detail, {"Retry-After": str(wait)}
+                )
+        if self.dice.fail():
+            detail = "The platform is temporarily unavailable (injected fault); retry later."
+            return problem_response(503, "Service Unavailable", detail, {"Retry-After": "1"})
+        return None
+
+    async def _pass_through(self, scope: Scope, receive: Receive, send: Send) -> str:
+        status = "000"
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = str(message["status"])
+            await send(message)
+
+        await self.app(scope, receive, counting_send)
+        return status
+
+    async def _drop(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Do the work, throw the answer away, and close the connection."""
+
+        async def discard(_: Message) -> None:
+            return None
+
+        await self.app(scope, receive, discard)
+        drop = scope.get("extensions", {}).get(DROP_EXTENSION)
+        if drop is not None:
+            drop()
+            return
+        # Without the sandbox's protocol: promise a body and end the answer short of it.
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", b"100")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b"{", "more_body": True})
+
+    def _template(self, scope: Scope) -> str:
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match is not Match.NONE:
+                return str(getattr(route, "path", scope["path"]))
+        return "(no route)"
+
+
+def _authorization(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            return hashlib.sha256(value).hexdigest()
+    return "anonymous"

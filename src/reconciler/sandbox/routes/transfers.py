@@ -1,0 +1,71 @@
+"""Transfers (handovers): the owner starts or cancels one, the recipient answers it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from reconciler.platform.schema import Transfer, TransferRequest
+from reconciler.sandbox.routes.base import WRITE_ERRORS, WriteRequest, ok, responses
+from reconciler.sandbox.store import StoredAnswer, Transaction
+
+router = APIRouter(tags=["transfers"])
+
+
+@router.post(
+    "/v1/sites/{site_id}/transfers",
+    status_code=201,
+    response_model=Transfer,
+    responses=responses(WRITE_ERRORS, 201, etag=True),
+)
+def start_transfer(write: WriteRequest, site_id: str, body: TransferRequest) -> Response:
+    """Start a handover to an existing account (owner only); it stays pending."""
+
+    def run(tx: Transaction, version: int | None) -> StoredAnswer:
+        transfer, new_version = tx.start_transfer(
+            write.caller.email, site_id, body.to, body.stay_as_collaborator, version
+        )
+        return ok(201, transfer, new_version)
+
+    return write.run(body, run)
+
+
+@router.delete(
+    "/v1/sites/{site_id}/transfers/{transfer_id}",
+    status_code=204,
+    response_class=Response,
+    responses=responses(WRITE_ERRORS, 204, etag=True),
+)
+def cancel_transfer(write: WriteRequest, site_id: str, transfer_id: str) -> Response:
+    """Cancel a pending transfer (owner only)."""
+
+    def run(tx: Transaction, version: int | None) -> StoredAnswer:
+        return ok(204, None, tx.cancel_transfer(write.caller.email, site_id, transfer_id, version))
+
+    return write.run(None, run)
+
+
+def _respond_route(accept: bool) -> Callable[..., Response]:
+    def respond(write: WriteRequest, transfer_id: str) -> Response:
+        def run(tx: Transaction, version: int | None) -> StoredAnswer:
+            transfer, new_version = tx.respond_to_transfer(
+                write.caller.email, transfer_id, accept, version
+            )
+            return ok(200, transfer, new_version)
+
+        return write.run(None, run)
+
+    verb = "accept" if accept else "decline"
+    respond.__name__ = f"{verb}_transfer"
+    respond.__doc__ = f"The recipient {verb}s a pending transfer (recipient only)."
+    return respond
+
+
+for _verb in ("accept", "decline"):
+    router.post(
+        f"/v1/transfers/{{transfer_id}}/{_verb}",
+        response_model=Transfer,
+        responses=responses(WRITE_ERRORS, 200, etag=True),
+    )(_respond_route(_verb == "accept"))
