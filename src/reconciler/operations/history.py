@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
-from reconciler.review.gitrepo import GitRepository, HistoryEntry
+from reconciler.review.gitrepo import GitRepository
+from reconciler.review.history import HistoryEntry
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from reconciler.review.gitrepo import HistoryEntry
+from reconciler.review.history import HistoryEntry
 
 
 def as_text(entries: Iterable[HistoryEntry]) -> str:

@@ -1,4 +1,8 @@
-"""Everything that touches git (gitpython): changed sites, history, dirty checks, notes."""
+"""Everything that touches git (gitpython): changed sites, history, dirty checks, notes.
+
+The one module that imports git. It reads commits and blobs; what a past state of a
+site file was and what a commit changed in it is worked out in ``review.history``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import contextlib
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from os import PathLike
 from pathlib import Path, PurePosixPath
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -16,25 +19,19 @@ from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchP
 
 from reconciler.desired.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR
 from reconciler.errors import ConfigError
+from reconciler.review.history import (
+    HistoryEntry,
+    describe_changes,
+    handle_email,
+    state_before,
+    tracked_state,
+)
 
 NOTES_REF = "refs/notes/reconciler"
 _SITE_SUFFIXES = (".yaml", ".yml")
-TRACKED_FIELDS = ("owner", "billing_contact", "collaborators")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One commit that changed a site's ownership, billing contact or access."""
-
-    sha: str
-    date: datetime
-    author: str
-    subject: str
-    changes: tuple[str, ...]
-    state: Mapping[str, Any]
 
 
 def _releasing(
@@ -282,7 +279,7 @@ class GitRepository:
         revisions = []
         for commit in commits:
             after = states.at(commit)
-            before = _state_before(after, [states.at(parent) for parent in commit.parents])
+            before = state_before(after, [states.at(parent) for parent in commit.parents])
             revisions.append(_Revision(commit, before, after))
         return revisions
 
@@ -304,30 +301,22 @@ class _States:
         self._by_blob: dict[str, dict[str, Any] | None] = {}
 
     def at(self, commit: git.Commit) -> dict[str, Any] | None:
-        from reconciler.desired.loader import parse_yaml
-
         blob = _blob(commit, self.paths)
         if blob is None:
             return None
         if blob.hexsha not in self._by_blob:
             data: bytes = blob.data_stream.read()
             text = data.decode("utf-8", errors="replace")
-            state = _tracked_state(parse_yaml(text, self.paths[0]).document) if text else None
-            self._by_blob[blob.hexsha] = state
+            self._by_blob[blob.hexsha] = tracked_state(text, self.paths[0])
         return self._by_blob[blob.hexsha]
 
 
 def _handle_email(commit: git.Commit, path: str, handle: str) -> str | None:
-    from reconciler.desired.loader import parse_yaml
-
     blob = _blob(commit, [path])
     if blob is None:
         return None
     data: bytes = blob.data_stream.read()
-    document = parse_yaml(data.decode("utf-8", errors="replace"), path).document
-    entry = document.data.get(handle) if document and isinstance(document.data, dict) else None
-    email = entry.get("email") if isinstance(entry, dict) else None
-    return email.strip().lower() if isinstance(email, str) else None
+    return handle_email(data.decode("utf-8", errors="replace"), path, handle)
 
 
 def _blob(commit: git.Commit, paths: list[str]) -> git.Blob | None:
@@ -341,102 +330,8 @@ def _blob(commit: git.Commit, paths: list[str]) -> git.Blob | None:
     return None
 
 
-def _state_before(
-    after: Mapping[str, Any] | None, parents: list[dict[str, Any] | None]
-) -> Mapping[str, Any] | None:
-    """The state a commit changed: its parent's; for a merge, what no parent had already.
-
-    A value that any parent already had was brought in by the merge, not changed by it,
-    so it counts as unchanged here; what remains differs from every parent.
-    """
-    if not parents:
-        return None
-    first = parents[0]
-    if len(parents) == 1 or after is None or first is None or after in parents:
-        return after if after in parents[1:] else first
-    known = [p for p in parents if p is not None]
-    before = dict(first)
-    for key in ("owner", "billing_contact"):
-        if any(p.get(key) == after.get(key) for p in known):
-            before[key] = after.get(key)
-    before["collaborators"] = _collaborators_before(
-        after.get("collaborators"), [p.get("collaborators") for p in known]
-    )
-    return before
-
-
-def _collaborators_before(after: Any, parents: list[Any]) -> Any:
-    first = parents[0]
-    if after in parents or not isinstance(after, dict) or not isinstance(first, dict):
-        return after if after in parents else first
-    before = dict(first)
-    for email in set(first) | set(after):
-        if any(isinstance(p, dict) and p.get(email) == after.get(email) for p in parents):
-            if email in after:
-                before[email] = after[email]
-            else:
-                before.pop(email, None)
-    return before
-
-
 def _paths_of(diffs: Iterable[git.Diff]) -> set[str]:
     return {path for item in diffs for path in (item.a_path, item.b_path) if path}
-
-
-def _tracked_state(document: Any) -> dict[str, Any]:
-    data = getattr(document, "data", None)
-    if not isinstance(data, dict):
-        return {"invalid": True}
-    return {key: _lower_emails(data.get(key)) for key in TRACKED_FIELDS}
-
-
-def _lower_emails(value: Any) -> Any:
-    """E-mails compare case-insensitively: Anna@X and anna@x are no change."""
-    if isinstance(value, str) and "@" in value:
-        return value.lower()
-    if isinstance(value, dict):
-        return {_lower_emails(key): role for key, role in value.items()}
-    return value
-
-
-def describe_changes(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
-) -> list[str]:
-    """Human lines for what changed between two states of a site file."""
-    if before is None and after is None:
-        return []
-    if after is None:
-        return ["file deleted: the site is no longer managed"]
-    if after.get("invalid"):
-        return ["file not readable as a site in this commit"]
-    if before is None:
-        return [f"file created: owner {after.get('owner')}" + _collab_text(after)]
-    lines = []
-    for key in ("owner", "billing_contact"):
-        if before.get(key) != after.get(key):
-            lines.append(f"{key}: {before.get(key) or '-'} -> {after.get(key) or '-'}")
-    lines += _collaborator_changes(before.get("collaborators"), after.get("collaborators"))
-    return lines
-
-
-def _collab_text(state: Mapping[str, Any]) -> str:
-    collaborators = state.get("collaborators")
-    if not isinstance(collaborators, dict) or not collaborators:
-        return ""
-    return ", collaborators " + ", ".join(f"{k} ({v})" for k, v in sorted(collaborators.items()))
-
-
-def _collaborator_changes(before: Any, after: Any) -> list[str]:
-    old = before if isinstance(before, dict) else {}
-    new = after if isinstance(after, dict) else {}
-    lines = [f"collaborator added: {k} ({v})" for k, v in sorted(new.items()) if k not in old]
-    lines += [
-        f"collaborator {k}: {old[k]} -> {v}"
-        for k, v in sorted(new.items())
-        if k in old and old[k] != v
-    ]
-    lines += [f"collaborator removed: {k}" for k in sorted(old) if k not in new]
-    return lines
 
 
 def _entry(commit: git.Commit, changes: list[str], state: Mapping[str, Any]) -> HistoryEntry:
