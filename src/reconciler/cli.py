@@ -7,6 +7,7 @@ Modules are imported inside the commands so that ``validate`` stays fast.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -57,6 +58,47 @@ class ReconcilerGroup(click.Group):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands: dict[str, tuple[str, str]] = {}
+
+    def add_lazy_command(self, name: str, target: str, summary: str) -> None:
+        """Register ``module:attribute`` as command ``name``, imported only when used.
+
+        ``summary`` is its line in this group's --help, which thus imports nothing.
+        """
+        self.lazy_commands[name] = (target, summary)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy_commands:
+            module, attribute = self.lazy_commands[cmd_name][0].split(":")
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's listing, with a lazy command's summary instead of importing it."""
+        rows: list[tuple[str, str | click.Command]] = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name)
+            if command is None:
+                rows.append((name, self.lazy_commands[name][1]))
+            elif not command.hidden:
+                rows.append((name, command))
+        if not rows:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+        with formatter.section("Commands"):
+            formatter.write_dl(
+                [
+                    (name, text if isinstance(text, str) else text.get_short_help_str(limit))
+                    for name, text in rows
+                ]
+            )
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -442,13 +484,12 @@ def history(ctx: click.Context, site: str, output_format: str) -> None:
     click.echo(render.as_json(entries) if output_format == "json" else render.as_text(entries))
 
 
-def _attach_sandbox() -> None:
-    from reconciler.sandbox.cli import sandbox
-
-    cli.add_command(sandbox)
-
-
-_attach_sandbox()
+# Imported when used: `reconciler --help` and `validate` do not load the sandbox.
+cli.add_lazy_command(
+    "sandbox",
+    "reconciler.sandbox.cli:sandbox",
+    "A local platform: serve it, seed it, act as the client on it.",
+)
 
 
 def main() -> None:

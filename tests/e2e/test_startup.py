@@ -1,0 +1,74 @@
+"""Start-up: the commands that never need a platform never import one.
+
+``validate`` runs in the pre-commit hook on every commit, and ``--help``, ``fmt`` and
+``schema`` are run by hand: none of them may pay for the sandbox, the web stack, the
+HTTP client or git. Each runs as a real subprocess, as a user runs it, and
+``python -X importtime`` lists every module it imported.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+from e2e_support import Repo
+
+from reconciler.cli import cli
+
+PLATFORM_MODULES = ("reconciler.sandbox", "fastapi", "uvicorn", "starlette", "requests", "git")
+
+
+def imported_modules(repo: Repo, *args: str) -> list[str]:
+    """Every module ``reconciler ARGS`` imported, from ``-X importtime``'s report."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "reconciler", "--root", str(repo.root), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and not line.endswith("imported package")
+    ]
+
+
+def platform_modules_in(modules: list[str]) -> list[str]:
+    return [
+        name
+        for name in modules
+        if any(name == top or name.startswith(top + ".") for top in PLATFORM_MODULES)
+    ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("validate",), ("fmt", "--check"), ("schema",), ("sandbox", "--help")],
+    ids=["help", "validate", "fmt", "schema", "sandbox-help"],
+)
+def test_commands_without_a_platform_import_none_of_its_modules(
+    repo: Repo, args: tuple[str, ...]
+) -> None:
+    modules = imported_modules(repo, *args)
+
+    assert "reconciler.cli" in modules  # the report is read correctly
+    unexpected = platform_modules_in(modules)
+    if args[0] == "sandbox":  # its help needs its own commands, but not the web stack
+        unexpected = [name for name in unexpected if name != "reconciler.sandbox.cli"]
+        unexpected = [name for name in unexpected if name != "reconciler.sandbox"]
+    assert unexpected == []
+
+
+def test_the_help_lists_the_sandbox_group_with_its_own_summary(repo: Repo) -> None:
+    from reconciler.sandbox.cli import sandbox
+
+    shown = repo.run("--help")
+
+    assert shown.exit_code == 0, shown.output
+    line = next(line for line in shown.output.splitlines() if line.strip().startswith("sandbox"))
+    assert line.split(None, 1)[1] == sandbox.get_short_help_str(limit=200)
+    assert cli.get_command(click.Context(cli), "sandbox") is sandbox
