@@ -112,7 +112,28 @@ class DesiredSite(BaseModel):
         return self.locations.get(key) or self.source
 
 
+class TransferStatus(StrEnum):
+    """Where a transfer stands: pending, or one of the four ways it ends (rule 10)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class TransferEnd(StrEnum):
+    """How a transfer ended: exactly one of these (platform rule 10)."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
 class PendingTransfer(BaseModel):
+    """A site's pending transfer; it expires at ``expires_at`` (platform rule 4)."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str
@@ -120,6 +141,39 @@ class PendingTransfer(BaseModel):
     stay_as_collaborator: bool
     created_at: datetime
     expires_at: datetime
+
+
+class EndedTransfer(BaseModel):
+    """A site's most recent transfer that ended, and how and when it did."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    to: Email
+    stay_as_collaborator: bool
+    status: TransferEnd
+    created_at: datetime
+    ended_at: datetime
+
+
+class TransferRecord(BaseModel):
+    """One transfer as the platform remembers it, of a site the caller may no longer see.
+
+    From the listing of the transfers an account sent or received; ``ended_at`` is None
+    while the transfer is pending.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    site_id: str
+    from_owner: Email
+    to: Email
+    stay_as_collaborator: bool
+    status: TransferStatus
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
 
 
 class ObservedSite(BaseModel):
@@ -135,6 +189,7 @@ class ObservedSite(BaseModel):
     package_paid_until: datetime | None = None
     collaborators: Mapping[Email, Role]
     pending_transfer: PendingTransfer | None = None
+    last_transfer: EndedTransfer | None = None
     version: int
 
     def fingerprint_data(self) -> list[Any]:

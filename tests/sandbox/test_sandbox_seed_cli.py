@@ -174,9 +174,62 @@ def test_the_default_database_lives_under_dot_reconciler(
     assert (tmp_path / ".reconciler" / "sandbox.db").is_file()
 
 
-@pytest.mark.parametrize("command", [["serve"], ["seed"], ["transfer"]])
+@pytest.mark.parametrize(
+    "command", [["serve"], ["seed"], ["transfer"], ["clock", "advance"], ["account", "add"]]
+)
 def test_every_command_has_examples_in_its_help(command: list[str]) -> None:
     code, output, _ = invoke(*command, "--help")
     assert code == 0
     assert "Examples:" in output
-    assert "reconciler sandbox " + command[0] in output
+    assert "reconciler sandbox " + " ".join(command) in output
+
+
+def test_the_owner_cancels_through_the_command(tmp_path: Path, seed_path: Path) -> None:
+    db = str(tmp_path / "cli.db")
+    invoke("seed", str(seed_path), "--db", db)
+    with SandboxStore(Path(db)) as store, store.transaction() as tx:
+        transfer, _ = tx.start_transfer(
+            "studio@pixel.example", "acme-bakery", "anna@acme-bakery.example", True, None
+        )
+    code, output, _ = invoke("transfer", "cancel", "acme-bakery", "--db", db)
+    assert (code, output) == (
+        0,
+        f"studio@pixel.example cancelled the transfer of acme-bakery ({transfer.id})\n",
+    )
+    with SandboxStore(Path(db)) as store:
+        site = store.site("acme-bakery")
+    assert site.pending_transfer is None
+    assert site.last_transfer is not None
+    assert (site.last_transfer.id, site.last_transfer.status.value) == (transfer.id, "cancelled")
+    code, _, error = invoke("transfer", "cancel", "acme-bakery", "--db", db)
+    assert code == 1
+    assert str(error) == (
+        "site 'acme-bakery' has no pending transfer to cancel; the owner must start one first"
+    )
+
+
+def test_a_client_signs_up_through_the_command(tmp_path: Path, seed_path: Path) -> None:
+    db = str(tmp_path / "cli.db")
+    invoke("seed", str(seed_path), "--db", db)
+    code, output, _ = invoke("account", "add", "Marco@Glow-Salon.example", "--db", db)
+    assert (code, output) == (0, "marco@glow-salon.example signed up (customer account)\n")
+    code, output, _ = invoke("account", "add", "marco@glow-salon.example", "--db", db)
+    assert (code, output) == (
+        0,
+        "marco@glow-salon.example already has a customer account; nothing to do\n",
+    )
+    with SandboxStore(Path(db)) as store, store.transaction() as tx:
+        account = tx.account("marco@glow-salon.example")
+    assert account is not None
+    assert account.kind.value == "customer"
+    code, _, error = invoke("account", "add", "studio@pixel.example", "--db", db)
+    assert code == 1
+    assert str(error) == (
+        "studio@pixel.example already has an account of kind expert, not customer"
+    )
+    code, output, _ = invoke("account", "add", "not-an-address", "--db", db)
+    assert code == 2
+    assert "'not-an-address' is not a valid e-mail address" in output
+    code, _, error = invoke("account", "add", "x@y.example", "--db", str(tmp_path / "none.db"))
+    assert code == 1
+    assert "no sandbox database at" in str(error)

@@ -239,6 +239,7 @@ class PlatformClient:
         self._sleep = sleep
         self._random = random.Random()
         self._random_lock = threading.Lock()
+        self._platform_time: datetime | None = None
 
     @classmethod
     def from_config(
@@ -270,6 +271,22 @@ class PlatformClient:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+    def platform_time(self) -> datetime | None:
+        """The platform's clock, from the ``Date`` of its latest answer (None before any).
+
+        Expiry and days left are computed from this, never from the local clock: the
+        platform decides when a transfer expires.
+        """
+        return self._platform_time
+
+    def _note_date(self, value: str | None) -> None:
+        try:
+            moment = email.utils.parsedate_to_datetime(value) if value else None
+        except (TypeError, ValueError):
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            self._platform_time = moment
 
     # -- reads --
 
@@ -379,6 +396,7 @@ class PlatformClient:
         while True:
             outcome = self._attempt(operation, method, path, params, json, headers)
             if isinstance(outcome, requests.Response):
+                self._note_date(outcome.headers.get("Date"))
                 return outcome
             delay = self._retry_delay(outcome, budget)
             logger.info("%s: %s; retrying in %.2fs", operation, type(outcome).__name__, delay)

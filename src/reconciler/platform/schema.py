@@ -11,7 +11,18 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.model import AccountKind, Email, ObservedSite, Package, PendingTransfer, Role
+from reconciler.model import (
+    AccountKind,
+    Email,
+    EndedTransfer,
+    ObservedSite,
+    Package,
+    PendingTransfer,
+    Role,
+    TransferEnd,
+    TransferRecord,
+    TransferStatus,
+)
 
 __all__ = [
     "Account",
@@ -20,6 +31,7 @@ __all__ = [
     "CollaboratorRequest",
     "Invoice",
     "InvoiceList",
+    "LastTransfer",
     "Package",
     "ProblemDetails",
     "Purchase",
@@ -29,9 +41,14 @@ __all__ = [
     "SitePage",
     "Stats",
     "Transfer",
+    "TransferDirection",
+    "TransferEnd",
+    "TransferList",
+    "TransferPage",
     "TransferRequest",
     "TransferStatus",
     "to_observed",
+    "to_record",
 ]
 
 MAX_PAGE_SIZE = 500
@@ -50,12 +67,11 @@ class _Request(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class TransferStatus(StrEnum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    CANCELLED = "cancelled"
-    EXPIRED = "expired"
+class TransferDirection(StrEnum):
+    """Which of the caller's transfers ``GET /v1/transfers`` lists."""
+
+    SENT = "sent"
+    RECEIVED = "received"
 
 
 class Account(_Wire):
@@ -75,7 +91,34 @@ class Transfer(_Wire):
     stay_as_collaborator: bool
     status: TransferStatus
     created_at: datetime
-    expires_at: datetime
+    expires_at: datetime = Field(description="When a pending transfer expires (14 days)")
+    ended_at: datetime | None = Field(
+        default=None, description="When it was accepted, declined, cancelled or expired"
+    )
+
+
+class LastTransfer(_Wire):
+    """The most recent transfer of a site that ended: how and when (platform rule 10)."""
+
+    id: str
+    to: Email
+    stay_as_collaborator: bool
+    status: TransferEnd
+    created_at: datetime
+    ended_at: datetime
+
+
+class TransferList(_Wire):
+    """``GET /v1/sites/{id}/transfers``: every transfer of the site, newest first."""
+
+    items: list[Transfer]
+
+
+class TransferPage(_Wire):
+    """One page of ``GET /v1/transfers``, newest first; ``next_cursor`` None on the last."""
+
+    items: list[Transfer]
+    next_cursor: str | None = None
 
 
 class Site(_Wire):
@@ -89,6 +132,7 @@ class Site(_Wire):
     package_paid_until: datetime | None = None
     collaborators: dict[Email, Role] = Field(default_factory=dict)
     pending_transfer: Transfer | None = None
+    last_transfer: LastTransfer | None = None
     version: int
 
 
@@ -161,7 +205,7 @@ class Stats(_Wire):
 
 
 def to_observed(site: Site) -> ObservedSite:
-    """The reconciler's view of a site; only a pending transfer is carried over.
+    """The reconciler's view of a site, with its pending and its last ended transfer.
 
     Built without validating again: the wire model has checked every field already,
     and plans convert every site the expert can see.
@@ -176,6 +220,17 @@ def to_observed(site: Site) -> ObservedSite:
             created_at=transfer.created_at,
             expires_at=transfer.expires_at,
         )
+    last = site.last_transfer
+    ended = None
+    if last is not None:
+        ended = EndedTransfer.model_construct(
+            id=last.id,
+            to=last.to,
+            stay_as_collaborator=last.stay_as_collaborator,
+            status=last.status,
+            created_at=last.created_at,
+            ended_at=last.ended_at,
+        )
     return ObservedSite.model_construct(
         id=site.id,
         name=site.name,
@@ -185,5 +240,21 @@ def to_observed(site: Site) -> ObservedSite:
         package_paid_until=site.package_paid_until,
         collaborators=site.collaborators,
         pending_transfer=pending,
+        last_transfer=ended,
         version=site.version,
+    )
+
+
+def to_record(transfer: Transfer) -> TransferRecord:
+    """The reconciler's view of one transfer from a listing."""
+    return TransferRecord.model_construct(
+        id=transfer.id,
+        site_id=transfer.site_id,
+        from_owner=transfer.from_owner,
+        to=transfer.to,
+        stay_as_collaborator=transfer.stay_as_collaborator,
+        status=transfer.status,
+        created_at=transfer.created_at,
+        expires_at=transfer.expires_at,
+        ended_at=transfer.ended_at,
     )

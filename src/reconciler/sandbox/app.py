@@ -20,6 +20,7 @@ from starlette.routing import Route
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.middleware import (
     PROBLEM_MEDIA_TYPE,
+    PlatformDate,
     SandboxMiddleware,
     StatsCounter,
     problem_response,
@@ -51,6 +52,7 @@ def create_app(store: SandboxStore, faults: FaultSpec | None = None) -> FastAPI:
     app.add_middleware(
         SandboxMiddleware, faults=faults or FaultSpec(), stats=stats, routes=templates
     )
+    app.add_middleware(PlatformDate, clock=store.now)  # outermost: dates every answer
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

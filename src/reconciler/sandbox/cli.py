@@ -1,4 +1,4 @@
-"""``reconciler sandbox ...``: serve, seed, and answer transfers as the client would.
+"""``reconciler sandbox ...``: serve, seed, act as the client, move the clock.
 
 The group is attached to the main CLI with ``cli.add_command(sandbox)``. User mistakes
 raise :class:`~reconciler.errors.ReconcilerError` subclasses, which the main CLI's
@@ -7,11 +7,17 @@ error boundary prints without a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from reconciler.desired.config import SANDBOX_DB
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.store import SandboxStore
 
 DB_OPTION = click.option(
     "--db",
@@ -84,17 +90,95 @@ def seed_command(file: Path, db_path: Path | None) -> None:
 
 
 @sandbox.command("transfer")
-@click.argument("answer", type=click.Choice(["accept", "decline"]))
+@click.argument("answer", type=click.Choice(["accept", "decline", "cancel"]))
 @click.argument("site")
 @DB_OPTION
 def transfer_command(answer: str, site: str, db_path: Path | None) -> None:
-    """Accept or decline SITE's pending transfer, as its recipient would.
+    """Accept, decline or cancel SITE's pending transfer.
+
+    The recipient accepts or declines; the owner cancels. The command acts as them.
 
     \b
     Examples:
       reconciler sandbox transfer accept acme-bakery
       reconciler sandbox transfer decline acme-bakery --db /tmp/sandbox.db
+      reconciler sandbox transfer cancel acme-bakery
     """
+    with _existing_store(db_path) as store:
+        if answer == "cancel":
+            transfer = store.cancel_pending_transfer(site)
+            click.echo(f"{transfer.from_owner} cancelled the transfer of {site} ({transfer.id})")
+            return
+        transfer = store.respond_to_transfer(site, accept=answer == "accept")
+    click.echo(f"{transfer.to} {transfer.status.value} the transfer of {site} ({transfer.id})")
+
+
+@sandbox.group("clock")
+def clock_group() -> None:
+    """The sandbox's clock, which decides when transfers expire."""
+
+
+@clock_group.command("advance")
+@click.argument("days", type=click.FloatRange(min=0, min_open=True))
+@DB_OPTION
+def clock_advance_command(days: float, db_path: Path | None) -> None:
+    """Move the sandbox's clock DAYS forward (transfers expire after 14 days).
+
+    The time is kept in the database, so a served sandbox sees it at once, and every
+    answer's Date header shows it.
+
+    \b
+    Examples:
+      reconciler sandbox clock advance 14
+      reconciler sandbox clock advance 0.5 --db /tmp/sandbox.db
+    """
+    with _existing_store(db_path) as store:
+        now = store.advance_clock(days)
+    click.echo(f"sandbox clock advanced {days:g} days, to {now:%Y-%m-%d %H:%M} UTC")
+
+
+@sandbox.group("account")
+def account_group() -> None:
+    """Accounts on the sandbox."""
+
+
+@account_group.command("add")
+@click.argument("email", callback=lambda _ctx, _param, value: _email(value))
+@click.option("--kind", type=click.Choice(["customer", "expert"]), default="customer",
+              show_default=True, help="A client signs up as a customer.")  # fmt: skip
+@DB_OPTION
+def account_add_command(email: str, kind: str, db_path: Path | None) -> None:
+    """Open an account for EMAIL, as a client signing up would.
+
+    A handover to an address without an account is refused until then.
+
+    \b
+    Examples:
+      reconciler sandbox account add anna@acme-bakery.example
+      reconciler sandbox account add studio@pixel.example --kind expert --db /tmp/sandbox.db
+    """
+    from reconciler.model import AccountKind
+
+    with _existing_store(db_path) as store:
+        created = store.sign_up(email, AccountKind(kind))
+    if created:
+        click.echo(f"{email} signed up ({kind} account)")
+    else:
+        click.echo(f"{email} already has a {kind} account; nothing to do")
+
+
+def _email(value: str) -> str:
+    from reconciler.model import normalise_email
+
+    try:
+        return normalise_email(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@contextmanager
+def _existing_store(db_path: Path | None) -> Iterator[SandboxStore]:
+    """The sandbox database that ``--db`` (or the repository) names; it must exist."""
     from reconciler.sandbox.store import SandboxError, SandboxStore
 
     db_path = _db(db_path)
@@ -104,5 +188,4 @@ def transfer_command(answer: str, site: str, db_path: Path | None) -> None:
             "embedded sandbox) or pass --db"
         )
     with SandboxStore(db_path) as store:
-        transfer = store.respond_to_transfer(site, accept=answer == "accept")
-    click.echo(f"{transfer.to} {transfer.status.value} the transfer of {site} ({transfer.id})")
+        yield store

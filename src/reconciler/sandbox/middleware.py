@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import hashlib
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -157,3 +159,30 @@ def _authorization(scope: Scope) -> str:
         if name == b"authorization":
             return hashlib.sha256(value).hexdigest()
     return "anonymous"
+
+
+class PlatformDate:
+    """Dates every answer by the platform's clock (``Date``, RFC 9110 section 6.6.1).
+
+    Clients compute expiry and days left from it, never from their own clock; the
+    sandbox's clock can be moved (``sandbox clock advance``), so the server's own
+    ``Date`` must not be used (the server is told not to send one).
+    """
+
+    def __init__(self, app: ASGIApp, *, clock: Callable[[], datetime]) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                date = email.utils.format_datetime(self.clock(), usegmt=True).encode()
+                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"date"]
+                message["headers"] = [*headers, (b"date", date)]
+            await send(message)
+
+        await self.app(scope, receive, dated)

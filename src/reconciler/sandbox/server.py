@@ -68,6 +68,7 @@ def _config(
         loop="asyncio",
         log_level=log_level,
         access_log=False,
+        date_header=False,  # the app dates answers by the platform's clock
         timeout_graceful_shutdown=5,
     )
 

@@ -25,16 +25,28 @@ from reconciler.model import COLLABORATOR_CAP, AccountKind, Package, Role, norma
 from reconciler.platform.schema import (
     Account,
     Invoice,
+    LastTransfer,
     Purchase,
     Site,
     SitePage,
     Transfer,
+    TransferEnd,
     TransferStatus,
 )
 
 Clock = Callable[[], datetime]
 
 TRANSFER_LIFETIME = timedelta(days=14)
+_TRANSFER_COLUMNS = (
+    "id, site_id, from_owner, to_email, stay_as_collaborator, status, created_at,"
+    " expires_at, ended_at"
+)
+_MIGRATIONS = (
+    # Databases made before the platform remembered when a transfer ended.
+    ("transfers", "ended_at", "ALTER TABLE transfers ADD COLUMN ended_at TEXT",
+     "UPDATE transfers SET ended_at = CASE status WHEN 'expired' THEN expires_at"
+     " ELSE created_at END WHERE status != 'pending'"),
+)  # fmt: skip
 PACKAGE_PERIOD = timedelta(days=365)
 PRICE_CENTS = {Package.FREE: 0, Package.PREMIUM: 11_880}
 
@@ -56,9 +68,10 @@ CREATE INDEX IF NOT EXISTS collaborators_by_email ON collaborators (email, site_
 CREATE TABLE IF NOT EXISTS transfers (
     id TEXT PRIMARY KEY, site_id TEXT NOT NULL, from_owner TEXT NOT NULL,
     to_email TEXT NOT NULL, stay_as_collaborator INTEGER NOT NULL, status TEXT NOT NULL,
-    created_at TEXT NOT NULL, expires_at TEXT NOT NULL
+    created_at TEXT NOT NULL, expires_at TEXT NOT NULL, ended_at TEXT
 );
 CREATE INDEX IF NOT EXISTS transfers_by_status ON transfers (status, site_id);
+CREATE INDEX IF NOT EXISTS transfers_by_site ON transfers (site_id, created_at);
 CREATE TABLE IF NOT EXISTS purchases (
     id TEXT PRIMARY KEY, site_id TEXT NOT NULL, package TEXT NOT NULL,
     amount_cents INTEGER NOT NULL, paid_by TEXT NOT NULL, invoice_id TEXT NOT NULL,
@@ -69,6 +82,9 @@ CREATE TABLE IF NOT EXISTS invoices (
     package TEXT NOT NULL, amount_cents INTEGER NOT NULL, issued_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS invoices_by_site ON invoices (site_id);
+CREATE TABLE IF NOT EXISTS clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1), offset_seconds REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     account TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL,
     status INTEGER NOT NULL, body TEXT, etag INTEGER, created_at TEXT NOT NULL,
@@ -170,6 +186,7 @@ class SandboxStore:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            self._migrate()
         except sqlite3.OperationalError as exc:  # cannot open, locked, read-only...
             raise SandboxError(f"cannot use the sandbox database {self.db_path}: {exc}") from None
         except sqlite3.DatabaseError as exc:  # not a database at all
@@ -179,9 +196,37 @@ class SandboxStore:
                 "start afresh (the embedded sandbox re-creates it from sandbox.seed.yaml)"
             ) from None
 
+    def _migrate(self) -> None:
+        """Add what a database made by an older sandbox lacks."""
+        for table, column, *statements in _MIGRATIONS:
+            columns = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                for statement in statements:
+                    self._conn.execute(statement)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def now(self) -> datetime:
+        """The platform's clock: the base clock plus the offset stored in the database.
+
+        Read from the database every time, so that ``sandbox clock advance`` run against
+        the file is seen at once by a sandbox serving it.
+        """
+        with self._lock:
+            return self.clock() + _clock_offset(self._conn)
+
+    def advance_clock(self, days: float) -> datetime:
+        """Move the platform's clock ``days`` forward; returns the new time."""
+        with self.transaction() as tx:
+            offset = _clock_offset(self._conn) + timedelta(days=days)
+            self._conn.execute(
+                "INSERT INTO clock (id, offset_seconds) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET offset_seconds = excluded.offset_seconds",
+                (offset.total_seconds(),),
+            )
+            return tx.now + timedelta(days=days)
 
     def __enter__(self) -> SandboxStore:
         return self
@@ -195,7 +240,7 @@ class SandboxStore:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                tx = Transaction(self._conn, self.clock())
+                tx = Transaction(self._conn, self.clock() + _clock_offset(self._conn))
                 tx.expire_due_transfers()
                 yield tx
             except BaseException:
@@ -233,16 +278,46 @@ class SandboxStore:
     def respond_to_transfer(self, site_id: str, accept: bool) -> Transfer:
         """Accept or decline the site's pending transfer as its recipient would."""
         with self.transaction() as tx:
-            if not tx.site_exists(site_id):
-                raise SandboxError(f"there is no site {site_id!r} in the sandbox at {self.db_path}")
-            pending = tx.pending_transfer(site_id)
-            if pending is None:
-                raise SandboxError(
-                    f"site {site_id!r} has no pending transfer to "
-                    f"{'accept' if accept else 'decline'}; the owner must start one first"
-                )
+            pending = self._pending_of(tx, site_id, "accept" if accept else "decline")
             transfer, _ = tx.respond_to_transfer(pending.to, pending.id, accept, if_match=None)
             return transfer
+
+    def cancel_pending_transfer(self, site_id: str) -> Transfer:
+        """Cancel the site's pending transfer as its owner would."""
+        with self.transaction() as tx:
+            pending = self._pending_of(tx, site_id, "cancel")
+            tx.cancel_transfer(pending.from_owner, site_id, pending.id, if_match=None)
+            cancelled = tx.all_transfers(site_id)
+            return next(t for t in cancelled if t.id == pending.id)
+
+    def _pending_of(self, tx: Transaction, site_id: str, verb: str) -> Transfer:
+        if not tx.site_exists(site_id):
+            raise SandboxError(f"there is no site {site_id!r} in the sandbox at {self.db_path}")
+        pending = tx.pending_transfer(site_id)
+        if pending is None:
+            raise SandboxError(
+                f"site {site_id!r} has no pending transfer to {verb}; "
+                "the owner must start one first"
+            )
+        return pending
+
+    def sign_up(self, email: str, kind: AccountKind) -> bool:
+        """Open an account, as a client signing up would; False if it exists already.
+
+        An existing account of another kind is an error: the platform does not change
+        an account's kind.
+        """
+        with self.transaction() as tx:
+            existing = tx.account(normalise_email(email))
+            if existing is None:
+                tx.ensure_account(email, kind)
+                return True
+        if existing.kind is not kind:
+            raise SandboxError(
+                f"{existing.email} already has an account of kind {existing.kind.value}, "
+                f"not {kind.value}"
+            )
+        return False
 
 
 class Transaction:
@@ -345,7 +420,7 @@ class Transaction:
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         ids = [str(row["id"]) for row in rows]
         collaborators = self._collaborators_of(ids)
-        transfers = self._pending_transfers_of(ids)
+        pending, last = self._transfers_of(ids)
         return [
             Site(
                 id=row["id"],
@@ -358,7 +433,8 @@ class Transaction:
                     else _from_text(row["package_paid_until"])
                 ),
                 collaborators=collaborators.get(row["id"], {}),
-                pending_transfer=transfers.get(row["id"]),
+                pending_transfer=pending.get(row["id"]),
+                last_transfer=last.get(row["id"]),
                 version=row["version"],
             )
             for row in rows
@@ -377,15 +453,30 @@ class Transaction:
             found.setdefault(site_id, {})[email] = Role(role)
         return found
 
-    def _pending_transfers_of(self, site_ids: list[str]) -> dict[str, Transfer]:
+    def _transfers_of(
+        self, site_ids: list[str]
+    ) -> tuple[dict[str, Transfer], dict[str, LastTransfer]]:
+        """Each site's pending transfer, and the last one that ended."""
+        pending: dict[str, Transfer] = {}
+        last: dict[str, LastTransfer] = {}
         if not site_ids:
-            return {}
+            return pending, last
         marks = ",".join("?" * len(site_ids))
         rows = self._conn.execute(
-            f"SELECT * FROM transfers WHERE status = 'pending' AND site_id IN ({marks})",
+            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE site_id IN ({marks})"
+            " ORDER BY ended_at, created_at, id",
             site_ids,
         ).fetchall()
-        return {row[1]: _transfer_from_row(row) for row in rows}
+        for row in rows:  # ended ones in the order they ended: the last one stays
+            transfer = _transfer_from_row(row)
+            if transfer.status is TransferStatus.PENDING:
+                pending[transfer.site_id] = transfer
+            else:
+                last[transfer.site_id] = _last_of(transfer)
+        return pending, last
+
+    def pending_transfer(self, site_id: str) -> Transfer | None:
+        return self._transfers_of([site_id])[0].get(site_id)
 
     def list_sites(self, caller: str, limit: int, cursor: str | None) -> SitePage:
         """The caller's sites (owned or shared) in id order, one page."""
@@ -538,22 +629,24 @@ class Transaction:
             (now,),
         ).fetchall()
         for transfer_id, site_id in due:
+            # It ended when it expired, not when the platform next looked.
             self._conn.execute(
-                "UPDATE transfers SET status = 'expired' WHERE id = ?", (transfer_id,)
+                "UPDATE transfers SET status = 'expired', ended_at = expires_at WHERE id = ?",
+                (transfer_id,),
             )
             self._bump_version(site_id)
 
-    def pending_transfer(self, site_id: str) -> Transfer | None:
-        return self._pending_transfers_of([site_id]).get(site_id)
-
     def all_transfers(self, site_id: str) -> list[Transfer]:
         rows = self._conn.execute(
-            "SELECT * FROM transfers WHERE site_id = ? ORDER BY created_at, id", (site_id,)
+            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE site_id = ? ORDER BY created_at, id",
+            (site_id,),
         ).fetchall()
         return [_transfer_from_row(row) for row in rows]
 
     def _transfer(self, transfer_id: str) -> Transfer | None:
-        row = self._conn.execute("SELECT * FROM transfers WHERE id = ?", (transfer_id,)).fetchone()
+        row = self._conn.execute(
+            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE id = ?", (transfer_id,)
+        ).fetchone()
         return None if row is None else _transfer_from_row(row)
 
     def start_transfer(
@@ -581,7 +674,7 @@ class Transaction:
             expires_at=self.now + TRANSFER_LIFETIME,
         )
         self._conn.execute(
-            "INSERT INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
             (transfer.id, site_id, transfer.from_owner, to, int(stay), transfer.status.value,
              _to_text(transfer.created_at), _to_text(transfer.expires_at)),
         )  # fmt: skip
@@ -619,7 +712,8 @@ class Transaction:
             self._hand_over(site, transfer)
         status = TransferStatus.ACCEPTED if accept else TransferStatus.DECLINED
         self._set_transfer_status(transfer_id, status)
-        return transfer.model_copy(update={"status": status}), self._bump_version(site.id)
+        ended = transfer.model_copy(update={"status": status, "ended_at": self.now})
+        return ended, self._bump_version(site.id)
 
     def _hand_over(self, site: Site, transfer: Transfer) -> None:
         """The recipient owns and is billed; the former owner stays as editor or leaves."""
@@ -639,7 +733,8 @@ class Transaction:
 
     def _set_transfer_status(self, transfer_id: str, status: TransferStatus) -> None:
         self._conn.execute(
-            "UPDATE transfers SET status = ? WHERE id = ?", (status.value, transfer_id)
+            "UPDATE transfers SET status = ?, ended_at = ? WHERE id = ?",
+            (status.value, _to_text(self.now), transfer_id),
         )
 
     # -- seeding and bulk loading --
@@ -717,7 +812,25 @@ def _transfer_from_row(row: tuple[object, ...]) -> Transfer:
         status=TransferStatus(str(row[5])),
         created_at=_from_text(str(row[6])),
         expires_at=_from_text(str(row[7])),
+        ended_at=None if row[8] is None else _from_text(str(row[8])),
     )
+
+
+def _last_of(transfer: Transfer) -> LastTransfer:
+    assert transfer.ended_at is not None, "an ended transfer has its end"
+    return LastTransfer(
+        id=transfer.id,
+        to=transfer.to,
+        stay_as_collaborator=transfer.stay_as_collaborator,
+        status=TransferEnd(transfer.status.value),
+        created_at=transfer.created_at,
+        ended_at=transfer.ended_at,
+    )
+
+
+def _clock_offset(conn: sqlite3.Connection) -> timedelta:
+    row = conn.execute("SELECT offset_seconds FROM clock WHERE id = 1").fetchone()
+    return timedelta(0) if row is None else timedelta(seconds=float(row[0]))
 
 
 def _check_version(site: Site, if_match: int | None) -> None:
