@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from adopt_support import COMMENTED_SITE, COMMENTS, PEOPLE, dedent, resolve_site
 
+from reconciler.desired.loader import MAX_DEPTH, parse_yaml
 from reconciler.desired.writer import (
     MODELINE,
     SiteContent,
@@ -317,3 +320,20 @@ def test_a_comment_line_moves_with_the_key_below_it() -> None:
         "package: free\n"
         "# the end\n"
     )
+
+
+def test_the_writer_refuses_what_nests_deeper_than_the_loader_allows() -> None:
+    """One limit for every reader: a file validate refuses is not rewritten either."""
+    too_deep = "id: " + "[" * (MAX_DEPTH + 8) + "]" * (MAX_DEPTH + 8) + "\n"
+    assert "nests deeper than" in parse_yaml(too_deep, "sites/x.yaml").problems[0].message
+
+    with pytest.raises(UnreadableSiteFile, match="nests too deeply"):
+        canonical(too_deep, "sites/x.yaml")
+
+
+def test_a_file_nested_3000_levels_deep_is_refused_as_fast_as_the_loader_does() -> None:
+    very_deep = "id: " + "[" * 3000 + "]" * 3000 + "\n"
+    started = time.perf_counter()
+    with pytest.raises(UnreadableSiteFile, match="nests too deeply"):
+        canonical(very_deep, "sites/x.yaml")
+    assert time.perf_counter() - started < 0.5  # the round-trip composer alone: seconds

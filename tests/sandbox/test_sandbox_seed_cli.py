@@ -70,7 +70,7 @@ def test_seeding_twice_gives_the_same_state(tmp_path: Path, seed_path: Path) -> 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("accounts: [\n  {email: x", "seed.yaml:3:1: not valid YAML"),
+        ("accounts: [\n  {email: x", "seed.yaml:2:12: not valid YAML"),  # where the loader points
         ("- just a list", "seed.yaml: a seed file is a mapping"),
         ("acounts: []", "seed.yaml: the seed file has problems:\n  acounts: Extra inputs"),
         (
@@ -103,6 +103,40 @@ def test_a_bad_seed_file_is_explained_with_its_name(
         load_seed(path)
     assert str(path) in str(caught.value)
     assert message.replace("seed.yaml", str(path)) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "accounts: " + "[" * 3000 + "]" * 3000, "nests deeper than 32 levels", id="deep"
+        ),
+        pytest.param(
+            "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{b}: &{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]\n"
+                for a, b in zip("abcdef", "bcdefg", strict=True)
+            ),
+            "expands to more than 100000 values",
+            id="aliases",
+        ),
+    ],
+)
+def test_a_seed_file_holds_to_the_same_limits_as_site_files(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "seed.yaml"
+    path.write_text(text)
+    with pytest.raises(SeedError) as caught:
+        load_seed(path)
+    assert str(caught.value).startswith(f"{path}:")
+    assert message in str(caught.value)
+
+
+def test_an_empty_seed_file_seeds_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "seed.yaml"
+    path.write_text("# nothing yet\n")
+    assert load_seed(path).sites == []
 
 
 def test_a_site_owned_by_an_unknown_account_is_refused(tmp_path: Path) -> None:

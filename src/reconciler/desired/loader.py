@@ -78,12 +78,34 @@ def read_yaml_file(path: Path, display: str) -> Parsed:
     return parse_yaml(text, display)
 
 
-def parse_yaml(text: str, file: str) -> Parsed:
-    """Parse one YAML document into a ``Document`` (a mapping is not required here)."""
+def guard(text: str, file: str) -> Problem | None:
+    """The check every reader of YAML makes before a composer runs: nesting depth.
+
+    The composers recurse once per level, so a deeply nested file costs seconds (or
+    crashes libyaml) before any limit could be checked on the result. ``parse_yaml``
+    calls it first, and so does the writer before its round-trip load.
+    """
     too_deep = _too_deep(text)
-    if too_deep is not None:
-        line, column = too_deep
-        return _failed(file, line, column, f"nests deeper than {MAX_DEPTH} levels")
+    if too_deep is None:
+        return None
+    line, column = too_deep
+    return Problem(
+        location=Location(file=file, line=line, column=column),
+        message=f"nests deeper than {MAX_DEPTH} levels",
+    )
+
+
+def parse_yaml(text: str, file: str, *, allow_empty: bool = False) -> Parsed:
+    """Parse one YAML document into a ``Document`` (a mapping is not required here).
+
+    The one reader of YAML for data: site files, reconciler.yaml, people.yaml, past
+    versions of them in git, and sandbox seed files. Within ``MAX_DEPTH`` levels and
+    ``MAX_NODES`` values; an empty document is a problem unless ``allow_empty`` (then
+    its data is None).
+    """
+    refused = guard(text, file)
+    if refused is not None:
+        return Parsed(None, (refused,))
     try:
         node = _compose(text)
     except RecursionError:
@@ -95,6 +117,8 @@ def parse_yaml(text: str, file: str) -> Parsed:
     except YAMLError as exc:
         return _failed(file, 1, 1, f"is not valid YAML: {_one_line(str(exc))}")
     if node is None:
+        if allow_empty:
+            return Parsed(Document(file, None))
         return _failed(file, 1, 1, "is empty; it must hold a YAML mapping")
     builder = _Builder(file)
     try:

@@ -19,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
+from reconciler.desired.loader import guard
 from reconciler.errors import ReconcilerError
 
 KEY_ORDER = ("id", "name", "owner", "billing_contact", "collaborators", "package")
@@ -50,6 +51,11 @@ def read_site_text(path: Path, file: str) -> str:
 
 
 def load_round_trip(text: str, file: str) -> CommentedMap:
+    """The mapping of a site file, comments kept; within the loader's limits."""
+    if guard(text, file) is not None:
+        raise UnreadableSiteFile(
+            f"{file} nests too deeply; fix it (see `reconciler validate`) first"
+        ) from None
     try:
         data = _yaml().load(text)
     except YAMLError:

@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from reconciler.desired.loader import parse_yaml
+from reconciler.desired.problems import errors_in
 from reconciler.errors import ConfigError
 from reconciler.model import COLLABORATOR_CAP, SITE_ID_PATTERN, AccountKind, Email, Package, Role
 from reconciler.sandbox.store import SandboxStore
+
+_SYNTAX = "YAML syntax error: "
 
 
 class SeedError(ConfigError):
@@ -89,14 +91,7 @@ def load_seed(path: Path) -> Seed:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SeedError(f"{path}: cannot read the seed file ({exc.strerror})") from None
-    try:
-        data = YAML(typ="safe").load(text)
-    except YAMLError as exc:
-        raise SeedError(
-            f"{path}{_yaml_position(exc)}: not valid YAML: {_yaml_problem(exc)}"
-        ) from None
-    if data is None:
-        data = {}
+    data = _data_of(text, path)
     if not isinstance(data, dict):
         raise SeedError(f"{path}: a seed file is a mapping with 'accounts' and 'sites'")
     try:
@@ -106,15 +101,18 @@ def load_seed(path: Path) -> Seed:
         raise SeedError(f"{path}: the seed file has problems:\n{problems}") from None
 
 
-def _yaml_position(exc: YAMLError) -> str:
-    mark = exc.problem_mark if isinstance(exc, MarkedYAMLError) else None
-    return "" if mark is None else f":{mark.line + 1}:{mark.column + 1}"
-
-
-def _yaml_problem(exc: YAMLError) -> str:
-    if isinstance(exc, MarkedYAMLError) and exc.problem:
-        return str(exc.problem)
-    return str(exc).splitlines()[0]
+def _data_of(text: str, path: Path) -> object:
+    """The seed's data, read by the same loader and within the same limits as site files."""
+    parsed = parse_yaml(text, str(path), allow_empty=True)
+    refused = errors_in(parsed.problems)
+    if parsed.document is None or refused:
+        problem = (refused or list(parsed.problems))[0]
+        where = problem.location
+        message = problem.message
+        if message.startswith(_SYNTAX):
+            message = "not valid YAML: " + message.removeprefix(_SYNTAX)
+        raise SeedError(f"{path}:{where.line}:{where.column}: {message}")
+    return parsed.document.data if parsed.document.data is not None else {}
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
