@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo check lint test bench clean
+.PHONY: setup demo check lint test browser bench clean
 
 setup: $(VENV)/.installed
 
@@ -27,7 +27,11 @@ lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/actionlint
 
-test: setup
+# The HTML status page is tested in Debian's Chromium, driven by Playwright.
+browser:
+	.ci/install-chromium
+
+test: setup browser
 	$(BIN)/pytest --cov --cov-branch --cov-report=term
 
 check: lint test
@@ -39,4 +43,4 @@ bench: setup
 	$(BIN)/python benchmarks/bench_apply.py
 
 clean:
-	rm -rf $(VENV) .reconciler .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) build .reconciler .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -482,6 +483,60 @@ def history(ctx: click.Context, site: str, output_format: str) -> None:
 
     entries = HistoryOperation(_root(ctx), site).run()
     click.echo(render.as_json(entries) if output_format == "json" else render.as_text(entries))
+
+
+@cli.command()
+@format_option(
+    "text",
+    "json",
+    "csv",
+    "html",
+    help="html is one self-contained page (cards, chart, sortable and filterable table).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the chosen format to this file instead of standard output.",
+)
+@click.pass_context
+def status(ctx: click.Context, output_format: str, out: Path | None) -> None:
+    """Show the portfolio: who owns each site, who pays, what waits on whom.
+
+    One row per site, from the files and the platform together, managed and unmanaged:
+    the owner and the owner the file wants, the billing contact and whether the expert
+    or the client pays, the package and until when it is paid, collaborators, a pending
+    handover with its days left, how the last one ended, the plan's notes and whether
+    file and platform agree. Totals come first. Reads the platform as plan does (the
+    same list requests); never writes.
+
+    \b
+    Examples:
+      reconciler status
+      reconciler status --format json | jq '.totals'
+      reconciler status --format csv --out portfolio.csv
+      reconciler status --format html --out status.html   # open it in a browser
+    """
+    from reconciler.operations.status import StatusOperation
+    from reconciler.render import status as render
+
+    report = StatusOperation(_root(ctx), os.environ).run()
+    if output_format == "html":
+        from reconciler.render.status_html import as_html
+
+        text = as_html(report)
+    elif output_format in ("json", "csv"):
+        text = render.as_json(report) if output_format == "json" else render.as_csv(report)
+    else:
+        width = shutil.get_terminal_size((120, 24)).columns if out is None else 120
+        text = render.as_text(report, width=width, colour=out is None and _colour()) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ReconcilerError(f"cannot write {out}: {exc.strerror or exc}") from None
+    click.echo(f"Wrote the status ({output_format}, {len(report.sites)} sites) to {out}.", err=True)
 
 
 # Imported when used: `reconciler --help` and `validate` do not load the sandbox.

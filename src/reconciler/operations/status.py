@@ -1,0 +1,27 @@
+"""``status``: the portfolio from the files and the platform together; never writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.operations.reconcile import Reconciler
+from reconciler.reconcile.status import StatusReport, build_status
+
+
+@dataclass(frozen=True)
+class StatusOperation:
+    root: Path
+    environ: Mapping[str, str]
+
+    def run(self) -> StatusReport:
+        """Read the platform exactly as ``plan`` does (the same list requests, the same
+        plan), then describe every site, managed or not."""
+        with Reconciler.open(self.root, self.environ) as reconciler:
+            plan = reconciler.plan()
+            observed = reconciler.observed()
+            now = datetime.now(UTC)
+        state = reconciler.state
+        return build_status(state.config.expert, state.sites, observed, plan, now=now)

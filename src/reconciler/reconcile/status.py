@@ -1,0 +1,253 @@
+"""The portfolio at a glance: desired x observed x the plan's notes -> a status report.
+
+Pure, like ``diff`` and ``plan``: the caller lists the platform, makes the plan and reads
+the platform's clock; this module only combines what they found (DESIGN.md section 7,
+``reconciler status``). The report's fields are a public contract: scripts read its JSON.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.model import DesiredSite, ObservedSite, Package
+from reconciler.reconcile.changes import Change, Note
+from reconciler.reconcile.plan import Plan
+
+FORMAT_VERSION = 1
+EXPIRING_WITHIN = timedelta(days=3)
+ENDED_WITHIN = timedelta(days=30)
+ENDED_STATUSES = ("accepted", "declined", "cancelled", "expired")
+# Notes that say something is worth knowing but leave the file and the platform agreeing.
+_AGREEING_NOTES = frozenset({"info"})
+
+PaidBy = Literal["expert", "client"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PendingHandover(_Frozen):
+    """A transfer waiting for its recipient; ``days_left`` counts from the platform's clock."""
+
+    to: str
+    created_at: datetime
+    expires_at: datetime
+    days_left: int
+
+
+class EndedHandover(_Frozen):
+    """How the site's most recent finished transfer ended."""
+
+    to: str
+    status: str = Field(description="accepted, declined, cancelled or expired")
+    ended_at: datetime
+
+
+class StatusNote(_Frozen):
+    kind: str
+    message: str
+
+
+class SiteStatus(_Frozen):
+    """One row of the portfolio: a site from its file, the platform, or both.
+
+    ``None`` where the value cannot be known: the platform's side of a site the expert
+    cannot see, the file's side of an unmanaged site.
+    """
+
+    id: str
+    name: str | None
+    owner: str | None
+    desired_owner: str | None
+    billing_contact: str | None
+    paid_by: PaidBy | None
+    package: Package | None
+    package_paid_until: datetime | None
+    collaborators: Mapping[str, str]
+    pending_transfer: PendingHandover | None
+    last_transfer: EndedHandover | None
+    managed: bool
+    in_sync: bool
+    notes: tuple[StatusNote, ...]
+    planned: tuple[Change, ...] = Field(default=(), exclude=True)
+    """The plan's changes for the site: shown in text and HTML, not part of the JSON."""
+
+    def has_note(self, kind: str) -> bool:
+        return any(note.kind == kind for note in self.notes)
+
+    @property
+    def waiting_on(self) -> str | None:
+        """Whom the site waits for: the recipient of its pending transfer, else the owner
+        the file wants (who must accept, then act)."""
+        if not self.has_note("waiting"):
+            return None
+        if self.pending_transfer is not None:
+            return self.pending_transfer.to
+        return self.desired_owner
+
+    @property
+    def needs_attention(self) -> bool:
+        return not self.in_sync
+
+
+class Totals(_Frozen):
+    sites: int
+    managed: int
+    unmanaged: int
+    owned_by_expert: int
+    owned_by_clients: int
+    expert_pays: Mapping[str, int] = Field(description="sites the expert owns, by package")
+    handovers_pending: int
+    handovers_expiring: int = Field(description="pending, expiring within three days")
+    handovers_ended_30d: Mapping[str, int] = Field(description="last transfers, by status")
+    waiting: int
+    blocked: int
+    drift: int
+
+
+class StatusReport(_Frozen):
+    """``reconciler status``: one row per site, managed and unmanaged, and the totals."""
+
+    format_version: int = FORMAT_VERSION
+    sites: tuple[SiteStatus, ...]
+    totals: Totals
+    expert: str = Field(exclude=True)
+    as_of: datetime = Field(exclude=True, description="the platform's clock")
+
+    def waiting_on(self) -> Counter[str]:
+        """Sites waiting, by whom they wait for."""
+        return Counter(who for site in self.sites if (who := site.waiting_on) is not None)
+
+
+def days_left(expires_at: datetime, now: datetime) -> int:
+    """Whole days until expiry, rounded up (a transfer started now has 14), never below 0."""
+    seconds = (expires_at - now).total_seconds()
+    return max(0, math.ceil(seconds / 86_400))
+
+
+def build_status(
+    expert: str,
+    desired: Mapping[str, DesiredSite],
+    observed: Mapping[str, ObservedSite],
+    plan: Plan,
+    *,
+    now: datetime,
+    ended: Mapping[str, EndedHandover] | None = None,
+) -> StatusReport:
+    """The report for every site with a file or on the platform, sorted by id.
+
+    ``ended`` holds the most recent finished transfer per site, from the platform (the
+    sites it lists, and the expert's sent transfers for sites it no longer sees).
+    """
+    ended = ended or {}
+    changes = plan.changes_by_site()
+    notes = _notes_by_site(plan.notes)
+    rows = tuple(
+        _site_status(
+            expert,
+            desired.get(site_id),
+            observed.get(site_id),
+            site_id,
+            now=now,
+            ended=ended.get(site_id),
+            changes=changes.get(site_id, ()),
+            notes=notes.get(site_id, ()),
+        )
+        for site_id in sorted(desired.keys() | observed.keys())
+    )
+    return StatusReport(sites=rows, totals=_totals(expert, rows, now), expert=expert, as_of=now)
+
+
+def _notes_by_site(notes: Iterable[Note]) -> dict[str, list[Note]]:
+    grouped: dict[str, list[Note]] = {}
+    for note in notes:
+        grouped.setdefault(note.site, []).append(note)
+    return grouped
+
+
+def _site_status(
+    expert: str,
+    want: DesiredSite | None,
+    have: ObservedSite | None,
+    site_id: str,
+    *,
+    now: datetime,
+    ended: EndedHandover | None,
+    changes: Iterable[Change],
+    notes: Iterable[Note],
+) -> SiteStatus:
+    planned = tuple(changes)
+    site_notes = tuple(StatusNote(kind=note.kind.value, message=note.message) for note in notes)
+    owner = _owner(have, ended)
+    agree = all(note.kind in _AGREEING_NOTES for note in site_notes)
+    return SiteStatus(
+        id=site_id,
+        name=have.name if have is not None else (want.name if want is not None else None),
+        owner=owner,
+        desired_owner=None if want is None else want.owner,
+        billing_contact=None if have is None else have.billing_contact,
+        paid_by=None if owner is None else ("expert" if owner == expert else "client"),
+        package=None if have is None else have.package,
+        package_paid_until=None if have is None else have.package_paid_until,
+        collaborators={} if have is None else {e: r.value for e, r in have.collaborators.items()},
+        pending_transfer=_pending(have, now),
+        last_transfer=ended,
+        managed=want is not None,
+        in_sync=want is not None and not planned and agree,
+        notes=site_notes,
+        planned=planned,
+    )
+
+
+def _owner(have: ObservedSite | None, ended: EndedHandover | None) -> str | None:
+    """The platform's owner; for a site the expert no longer sees, the recipient of the
+    handover that removed it (the sent-transfer record says so)."""
+    if have is not None:
+        return have.owner
+    if ended is not None and ended.status == "accepted":
+        return ended.to
+    return None
+
+
+def _pending(have: ObservedSite | None, now: datetime) -> PendingHandover | None:
+    if have is None or (pending := have.pending_transfer) is None:
+        return None
+    return PendingHandover(
+        to=pending.to,
+        created_at=pending.created_at,
+        expires_at=pending.expires_at,
+        days_left=days_left(pending.expires_at, now),
+    )
+
+
+def _totals(expert: str, rows: tuple[SiteStatus, ...], now: datetime) -> Totals:
+    managed = sum(1 for row in rows if row.managed)
+    pending = [row.pending_transfer for row in rows if row.pending_transfer is not None]
+    recent = [
+        row.last_transfer.status
+        for row in rows
+        if row.last_transfer is not None and now - row.last_transfer.ended_at <= ENDED_WITHIN
+    ]
+    pays = Counter(row.package.value for row in rows if row.owner == expert and row.package)
+    ended = Counter(recent)
+    return Totals(
+        sites=len(rows),
+        managed=managed,
+        unmanaged=len(rows) - managed,
+        owned_by_expert=sum(1 for row in rows if row.owner == expert),
+        owned_by_clients=sum(1 for row in rows if row.owner is not None and row.owner != expert),
+        expert_pays={package.value: pays[package.value] for package in Package},
+        handovers_pending=len(pending),
+        handovers_expiring=sum(1 for p in pending if p.expires_at - now <= EXPIRING_WITHIN),
+        handovers_ended_30d={status: ended[status] for status in ENDED_STATUSES},
+        waiting=sum(1 for row in rows if row.has_note("waiting")),
+        blocked=sum(1 for row in rows if row.has_note("blocked")),
+        drift=sum(1 for row in rows if row.has_note("drift")),
+    )

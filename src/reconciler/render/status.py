@@ -1,0 +1,252 @@
+"""The portfolio status as text (terminal), JSON (scripts) and CSV (spreadsheets).
+
+The HTML page is ``render.status_html``. Pure functions of a ``StatusReport``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+import click
+
+from reconciler.reconcile.status import SiteStatus, StatusReport
+from reconciler.render.plan import describe
+
+CSV_COLUMNS = (
+    "id",
+    "name",
+    "owner",
+    "desired_owner",
+    "billing_contact",
+    "paid_by",
+    "package",
+    "package_paid_until",
+    "collaborators",
+    "pending_to",
+    "pending_expires_at",
+    "last_transfer_status",
+    "last_transfer_ended_at",
+    "managed",
+    "in_sync",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_STATE_COLOUR = {
+    "in sync": "green",
+    "waiting": "blue",
+    "changes": "yellow",
+    "warning": "yellow",
+    "blocked": "red",
+    "drift": "red",
+    "missing": "red",
+    "unmanaged": None,
+}
+_GAP = 2
+_MIN_WIDTH = 6
+
+
+def state_of(site: SiteStatus) -> str:
+    """One word for the site, the most pressing first: drift, blocked, missing (a file
+    for a site the expert cannot see), changes (plan would write), waiting, warning."""
+    if not site.managed:
+        return "unmanaged"
+    for kind in ("drift", "blocked"):
+        if site.has_note(kind):
+            return kind
+    if site.owner is None:
+        return "missing"
+    if site.planned:
+        return "changes"
+    for kind in ("waiting", "warning"):
+        if site.has_note(kind):
+            return kind
+    return "in sync"
+
+
+def owner_label(site: SiteStatus, expert: str) -> str:
+    if site.owner is None:
+        return "?"
+    return "expert" if site.owner == expert else site.owner
+
+
+def invoiced_label(site: SiteStatus) -> str:
+    """Who pays (the expert or the client), then where the invoices go."""
+    parts = [f"{site.paid_by}:" if site.paid_by else "", site.billing_contact or ""]
+    return " ".join(part for part in parts if part).rstrip(":")
+
+
+def handover_label(site: SiteStatus) -> str:
+    """The pending transfer, else how the last one ended."""
+    pending, last = site.pending_transfer, site.last_transfer
+    if pending is not None:
+        return f"{_days(pending.days_left)} left: {pending.to}"
+    if last is not None:
+        return f"{last.status} {_date(last.ended_at)}: {last.to}"
+    return ""
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
+
+
+def _date(moment: datetime | None) -> str:
+    return "" if moment is None else moment.date().isoformat()
+
+
+# --- JSON --------------------------------------------------------------------------------
+
+
+def as_json(report: StatusReport) -> str:
+    return json.dumps(report.model_dump(mode="json"), indent=2) + "\n"
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def as_csv(report: StatusReport) -> str:
+    """One row per site with DESIGN.md's scalar fields; text that a spreadsheet would
+    run as a formula is prefixed with ``'``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for site in report.sites:
+        writer.writerow([_cell(value) for value in csv_row(site)])
+    return out.getvalue()
+
+
+def csv_row(site: SiteStatus) -> tuple[object, ...]:
+    pending, last = site.pending_transfer, site.last_transfer
+    return (
+        site.id,
+        site.name,
+        site.owner,
+        site.desired_owner,
+        site.billing_contact,
+        site.paid_by,
+        None if site.package is None else site.package.value,
+        site.package_paid_until,
+        len(site.collaborators),
+        None if pending is None else pending.to,
+        None if pending is None else pending.expires_at,
+        None if last is None else last.status,
+        None if last is None else last.ended_at,
+        site.managed,
+        site.in_sync,
+    )
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+# --- text --------------------------------------------------------------------------------
+
+_HEADERS = ("SITE", "OWNER", "INVOICED", "PACKAGE", "PAID UNTIL", "COLLAB", "HANDOVER", "STATE")
+# Columns that give up width first when the terminal is narrow, most willing first.
+_SHRINKABLE = (6, 2, 1, 0)
+
+
+def as_text(report: StatusReport, *, width: int = 120, colour: bool = False) -> str:
+    """Totals first, then one line per site fitted to ``width``, then what needs doing."""
+
+    def style(text: str, fg: str | None = None, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if colour and (fg or bold) else text
+
+    lines = [style(line, bold=i == 0) for i, line in enumerate(totals_lines(report))]
+    lines.append("")
+    rows = [_text_row(site, report.expert) for site in report.sites]
+    widths = _fit(_HEADERS, rows, width)
+    lines.append(style(_line(_HEADERS, widths), bold=True))
+    for site, row in zip(report.sites, rows, strict=True):
+        line = _line(row, widths)
+        lines.append(style(line, _STATE_COLOUR[state_of(site)]) if colour else line)
+    attention = [site for site in report.sites if site.notes or site.planned]
+    if attention:
+        lines += ["", style("Notes and planned changes:", bold=True)]
+        for site in attention:
+            lines += _detail_lines(site, style)
+    return "\n".join(lines)
+
+
+def totals_lines(report: StatusReport) -> list[str]:
+    """The totals in a few lines; also the job summary of the drift workflow."""
+    t = report.totals
+    waiting_on = ", ".join(f"{who}: {n}" for who, n in sorted(report.waiting_on().items()))
+    return [
+        f"Portfolio of {report.expert} as of {report.as_of:%Y-%m-%d %H:%M} UTC",
+        f"Sites:       {t.sites} ({t.managed} managed, {t.unmanaged} unmanaged)",
+        f"Owned by:    the expert {t.owned_by_expert}, clients {t.owned_by_clients}",
+        f"Expert pays: {_by_key(t.expert_pays)}",
+        f"Handovers:   {t.handovers_pending} pending, {t.handovers_expiring} expiring within "
+        "3 days",
+        f"Ended (30d): {_by_key(t.handovers_ended_30d)}",
+        f"Attention:   {t.waiting} waiting{f' (on {waiting_on})' if waiting_on else ''}, "
+        f"{t.blocked} blocked, {t.drift} drift",
+    ]
+
+
+def _by_key(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{key} {n}" for key, n in counts.items())
+
+
+def _text_row(site: SiteStatus, expert: str) -> tuple[str, ...]:
+    return (
+        site.id,
+        owner_label(site, expert),
+        invoiced_label(site),
+        "" if site.package is None else site.package.value,
+        _date(site.package_paid_until),
+        str(len(site.collaborators)) if site.owner is not None else "",
+        handover_label(site),
+        state_of(site),
+    )
+
+
+def _fit(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[int]:
+    """Column widths that fit ``width``: the shrinkable columns give up width, the
+    widest first, down to a few characters each."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            if len(cell) > widths[i]:
+                widths[i] = len(cell)
+    excess = sum(widths) + _GAP * (len(widths) - 1) - width
+    while excess > 0:
+        candidates = [i for i in _SHRINKABLE if widths[i] > _MIN_WIDTH]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: widths[i])
+        others = [widths[i] for i in candidates if i != widest]
+        target = max(_MIN_WIDTH, max(others, default=_MIN_WIDTH), widths[widest] - excess)
+        if target >= widths[widest]:
+            target = widths[widest] - 1
+        excess -= widths[widest] - target
+        widths[widest] = target
+    return widths
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    gap = " " * _GAP
+    return gap.join(_clip(cell, w).ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _detail_lines(site: SiteStatus, style: Callable[..., str]) -> list[str]:
+    lines = [style(site.id, bold=True)]
+    lines += [f"  {change.action.value:<20} {describe(change)}" for change in site.planned]
+    lines += [f"  ! {note.kind}: {note.message}" for note in site.notes]
+    return lines

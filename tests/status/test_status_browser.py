@@ -1,0 +1,190 @@
+"""The HTML page in a real browser: Debian's Chromium, driven by Playwright.
+
+No browser download: Playwright drives the system's Chromium (``make check`` installs it
+when it is missing). Without a browser this test fails, loudly, rather than skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from status_support import CARA, FILES, HOSTILE, Portfolio
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "artifacts"
+README_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "status.png"
+UPDATE_DOCS = "RECONCILER_UPDATE_DOCS"
+
+
+def chromium_path() -> str:
+    path = os.environ.get("RECONCILER_CHROMIUM") or shutil.which("chromium")
+    if path is None:
+        pytest.fail(
+            "no Chromium for the browser test: install Debian's package "
+            "(`apt-get install chromium`; `make check` does it) or set RECONCILER_CHROMIUM"
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def page_file(portfolio: Portfolio) -> Path:
+    out = portfolio.root / "status.html"
+    result = portfolio.run("status", "--format", "html", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path())
+        yield launched
+        launched.close()
+
+
+class Watched:
+    """A page with every request, console error and dialog it caused."""
+
+    def __init__(self, browser: Any, width: int = 1280) -> None:
+        self.page = browser.new_page(viewport={"width": width, "height": 900})
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.page.on("dialog", self._dialog)
+
+    def _console(self, message: Any) -> None:
+        if message.type in ("error", "warning"):
+            self.errors.append(message.text)
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def sort_by(self, column: str) -> None:
+        """Click a column's sort button (its name gains an arrow once sorted)."""
+        self.page.locator("thead button", has_text=column).click()
+
+    def ids_shown(self) -> list[str]:
+        ids: list[str] = self.page.eval_on_selector_all(
+            "#sites tbody tr:not([hidden])", "rows => rows.map(r => r.cells[0].dataset.s)"
+        )
+        return ids
+
+
+@pytest.fixture
+def watched(browser: Any, page_file: Path) -> Iterator[Watched]:
+    watched = Watched(browser)
+    watched.page.goto(page_file.as_uri())
+    yield watched
+    watched.page.close()
+
+
+def test_page_shows_the_totals_and_every_site(watched: Watched) -> None:
+    page = watched.page
+
+    assert page.locator('[data-total="sites"]').inner_text() == "12"
+    assert page.locator('[data-total="handovers_pending"]').inner_text() == "2"
+    assert page.locator('[data-total="handovers_expiring"]').inner_text() == "1"
+    assert page.locator('[data-total="owned_by_expert"]').inner_text() == "9"
+    assert page.locator('[data-total="unmanaged"]').inner_text() == "1"
+    assert page.locator("svg[role=img] rect").count() >= 2
+    assert watched.ids_shown() == sorted(FILES)
+    assert page.locator("#shown").inner_text() == "12 of 12 sites shown"
+
+
+def test_sorting_and_filtering_the_table(watched: Watched) -> None:
+    page = watched.page
+
+    watched.sort_by("Site")
+    assert watched.ids_shown() == sorted(FILES)
+    watched.sort_by("Site")
+    assert watched.ids_shown() == sorted(FILES, reverse=True)
+    watched.sort_by("Handover")
+    pending_first = watched.ids_shown()[-2:]
+    assert pending_first == ["soon-site", "pending-site"]  # by expiry, latest last
+
+    page.select_option("#owner", "client")
+    assert watched.ids_shown() == ["stay-site"]
+    page.select_option("#owner", "")
+    page.check("#attention")
+    attention = watched.ids_shown()
+    assert "studio-site" not in attention
+    assert {"pending-site", "unmanaged-site", "noaccount-site"} <= set(attention)
+    page.uncheck("#attention")
+    page.fill("#q", CARA.split("@")[0])
+    assert sorted(watched.ids_shown()) == ["pending-site", "wip-site"]
+    assert page.locator("#shown").inner_text() == "2 of 12 sites shown"
+    assert watched.errors == []
+
+
+def test_a_row_opens_to_its_details(watched: Watched) -> None:
+    page = watched.page
+    details = page.locator('td[data-s="pending-site"] details')
+
+    assert not details.get_attribute("open")
+    assert details.get_attribute("open") is None
+    details.locator("summary").click()
+
+    assert details.get_attribute("open") == ""
+    text = details.inner_text()
+    assert f"to {CARA}, since" in text
+    assert "waiting: handover to" in text
+
+
+def test_hostile_name_shows_as_text_and_nothing_leaves_the_page(
+    watched: Watched, page_file: Path
+) -> None:
+    page = watched.page
+    hostile = page.locator('td[data-s="hostile-site"] details')
+    hostile.locator("summary").click()
+
+    assert HOSTILE in hostile.inner_text()
+    assert page.locator("img").count() == 0
+    watched.sort_by("Owner")
+    page.fill("#q", "img")
+    assert watched.ids_shown() == ["hostile-site"]
+    assert watched.dialogs == []
+    assert watched.errors == []  # no script or style refused by the page's own policy
+    assert watched.requests == [page_file.as_uri()]
+
+
+def test_page_reads_in_a_narrow_window_and_without_javascript(
+    browser: Any, page_file: Path
+) -> None:
+    narrow = Watched(browser, width=380)
+    narrow.page.goto(page_file.as_uri())
+    overflow = narrow.page.evaluate("document.documentElement.scrollWidth")
+    narrow.page.close()
+    context = browser.new_context(java_script_enabled=False)
+    plain = context.new_page()
+    plain.goto(page_file.as_uri())
+
+    assert overflow <= 380
+    assert plain.locator("#sites tbody tr").count() == len(FILES)
+    assert plain.locator("#filters").is_hidden()  # the controls need the script
+    plain.locator('td[data-s="stay-site"] summary').click()
+    assert "Collaborators" in plain.locator('td[data-s="stay-site"] details').inner_text()
+    context.close()
+
+
+def test_screenshot_for_ci_and_the_readme(watched: Watched) -> None:
+    page = watched.page
+    page.locator('td[data-s="pending-site"] summary').click()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "status.png"
+
+    page.screenshot(path=str(shot), full_page=True)
+
+    assert shot.stat().st_size > 10_000
+    if os.environ.get(UPDATE_DOCS):
+        README_IMAGE.parent.mkdir(exist_ok=True)
+        shutil.copy(shot, README_IMAGE)

@@ -1,0 +1,114 @@
+"""The pure status builder: rows, days left and totals from desired x observed x plan."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from reconciler.model import DesiredSite, ObservedSite, PendingTransfer
+from reconciler.reconcile.plan import build_plan
+from reconciler.reconcile.status import EndedHandover, build_status, days_left
+
+EXPERT = "studio@pixel.example"
+ANNA = "anna@acme-bakery.example"
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def want(site: str, owner: str = EXPERT) -> DesiredSite:
+    return DesiredSite(id=site, owner=owner)
+
+
+def have(site: str, owner: str = EXPERT, **extra: object) -> ObservedSite:
+    return ObservedSite.model_validate(
+        {"id": site, "name": site.title(), "owner": owner, "billing_contact": owner,
+         "package": "free", "collaborators": {}, "version": 1, **extra}
+    )  # fmt: skip
+
+
+def status(desired: list[DesiredSite], observed: list[ObservedSite], **kw: object):  # type: ignore[no-untyped-def]
+    wants, haves = {d.id: d for d in desired}, {o.id: o for o in observed}
+    plan = build_plan(EXPERT, wants, haves)
+    return build_status(EXPERT, wants, haves, plan, now=NOW, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("remaining", "days"),
+    [(timedelta(days=14), 14), (timedelta(days=13, hours=23), 14), (timedelta(days=2, hours=1), 3),
+     (timedelta(hours=1), 1), (timedelta(0), 0), (timedelta(hours=-5), 0)],
+)  # fmt: skip
+def test_days_left_round_up_and_never_go_below_zero(remaining: timedelta, days: int) -> None:
+    assert days_left(NOW + remaining, NOW) == days
+
+
+def test_expiring_means_within_three_days_of_the_platforms_clock() -> None:
+    def transfer(hours: float) -> PendingTransfer:
+        return PendingTransfer(
+            id=f"tr-{hours}", to=ANNA, stay_as_collaborator=True,
+            created_at=NOW - timedelta(days=10), expires_at=NOW + timedelta(hours=hours),
+        )  # fmt: skip
+
+    sites = [
+        have("a-site", pending_transfer=transfer(71)),
+        have("b-site", pending_transfer=transfer(72)),
+        have("c-site", pending_transfer=transfer(73)),
+    ]
+    report = status([want(s.id, ANNA) for s in sites], sites)
+
+    assert report.totals.handovers_pending == 3
+    assert report.totals.handovers_expiring == 2
+    assert [s.pending_transfer.days_left for s in report.sites if s.pending_transfer] == [3, 3, 4]
+
+
+def test_a_site_the_expert_left_is_owned_by_the_recipient_of_its_handover() -> None:
+    ended = {"left-site": EndedHandover(to=ANNA, status="accepted", ended_at=NOW)}
+
+    report = status([want("left-site", ANNA)], [], ended=ended)
+
+    row = report.sites[0]
+    assert (row.owner, row.paid_by, row.package, row.billing_contact) == (
+        ANNA,
+        "client",
+        None,
+        None,
+    )
+    assert report.totals.owned_by_clients == 1
+    assert report.totals.handovers_ended_30d["accepted"] == 1
+
+
+def test_handovers_ended_count_only_the_last_30_days() -> None:
+    ended = {
+        "a-site": EndedHandover(to=ANNA, status="declined", ended_at=NOW - timedelta(days=29)),
+        "b-site": EndedHandover(to=ANNA, status="expired", ended_at=NOW - timedelta(days=31)),
+    }
+
+    report = status([want("a-site"), want("b-site")], [have("a-site"), have("b-site")], ended=ended)
+
+    assert report.totals.handovers_ended_30d == {
+        "accepted": 0, "declined": 1, "cancelled": 0, "expired": 0,
+    }  # fmt: skip
+    assert report.sites[1].last_transfer is not None  # still shown on its row
+
+
+def test_a_site_is_in_sync_only_with_a_file_no_change_and_nothing_to_do() -> None:
+    report = status(
+        [want("same"), want("handover", ANNA), want("gone")],
+        [have("same"), have("handover"), have("unmanaged")],
+    )
+    rows = {row.id: row for row in report.sites}
+
+    assert rows["same"].in_sync is True
+    assert rows["handover"].in_sync is False  # the plan would start the transfer
+    assert [c.action.value for c in rows["handover"].planned] == ["transfer.start"]
+    assert rows["gone"].in_sync is False  # a file for a site the expert cannot see
+    assert (rows["unmanaged"].managed, rows["unmanaged"].in_sync) == (False, False)
+    assert report.totals.expert_pays == {"free": 3, "premium": 0}
+    assert (report.totals.managed, report.totals.unmanaged) == (3, 1)
+
+
+def test_the_json_leaves_out_what_only_the_pages_show() -> None:
+    report = status([want("handover", ANNA)], [have("handover")])
+
+    data = report.model_dump(mode="json")
+    assert "planned" not in data["sites"][0]
+    assert set(data) == {"format_version", "sites", "totals"}

@@ -1,0 +1,237 @@
+"""`reconciler status` on a portfolio with every kind of site, checked against the sandbox."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from status_support import (
+    ANNA,
+    CARA,
+    EXPERT,
+    FILES,
+    GUS,
+    HOSTILE,
+    PAID_UNTIL,
+    Portfolio,
+    build_portfolio,
+)
+
+from reconciler.render.status import CSV_COLUMNS
+
+SITE_FIELDS = [
+    "id", "name", "owner", "desired_owner", "billing_contact", "paid_by", "package",
+    "package_paid_until", "collaborators", "pending_transfer", "last_transfer", "managed",
+    "in_sync", "notes",
+]  # fmt: skip
+TOTAL_FIELDS = [
+    "sites", "managed", "unmanaged", "owned_by_expert", "owned_by_clients", "expert_pays",
+    "handovers_pending", "handovers_expiring", "handovers_ended_30d", "waiting", "blocked",
+    "drift",
+]  # fmt: skip
+
+
+def test_json_has_exactly_the_fields_of_the_contract(portfolio: Portfolio) -> None:
+    report = portfolio.status_json()
+
+    assert list(report) == ["format_version", "sites", "totals"]
+    assert report["format_version"] == 1
+    assert [site["id"] for site in report["sites"]] == sorted(FILES)
+    for site in report["sites"]:
+        assert list(site) == SITE_FIELDS
+        if site["pending_transfer"] is not None:
+            assert list(site["pending_transfer"]) == ["to", "created_at", "expires_at", "days_left"]
+        for note in site["notes"]:
+            assert list(note) == ["kind", "message"]
+    assert list(report["totals"]) == TOTAL_FIELDS
+
+
+def test_every_visible_site_shows_what_the_platform_holds(portfolio: Portfolio) -> None:
+    rows = {site["id"]: site for site in portfolio.status_json()["sites"]}
+
+    for site_id, held in portfolio.platform_sites():
+        row = rows[site_id]
+        visible = held.owner == EXPERT or EXPERT in held.collaborators
+        if not visible:
+            continue
+        assert row["owner"] == held.owner
+        assert row["billing_contact"] == held.billing_contact
+        assert row["paid_by"] == ("expert" if held.owner == EXPERT else "client")
+        assert row["package"] == held.package.value
+        assert row["collaborators"] == {e: r.value for e, r in held.collaborators.items()}
+        pending = held.pending_transfer
+        if pending is None:
+            assert row["pending_transfer"] is None
+        else:
+            assert row["pending_transfer"]["to"] == pending.to
+            expires = datetime.fromisoformat(row["pending_transfer"]["expires_at"])
+            assert expires == pending.expires_at
+        assert row["managed"] is (FILES[site_id] is not None)
+
+
+def test_totals_add_up_to_the_sandbox(portfolio: Portfolio) -> None:
+    report = portfolio.status_json()
+    totals = report["totals"]
+    held = dict(portfolio.platform_sites())
+    visible = {i for i, s in held.items() if s.owner == EXPERT or EXPERT in s.collaborators}
+
+    assert totals["sites"] == len(FILES) == 12
+    assert totals["managed"] == 11
+    assert totals["unmanaged"] == 1
+    assert totals["owned_by_expert"] == sum(1 for s in held.values() if s.owner == EXPERT) == 9
+    assert totals["owned_by_clients"] >= sum(
+        1 for i in visible if held[i].owner != EXPERT
+    )  # stay-site; left-site too once the sent transfers show who owns it
+    assert totals["expert_pays"] == {"free": 8, "premium": 1}
+    pending = [s.pending_transfer for s in held.values() if s.pending_transfer is not None]
+    assert totals["handovers_pending"] == len(pending) == 2
+    assert totals["handovers_expiring"] == 1  # soon-site: started 12 days ago
+    assert totals["waiting"] == 2
+
+
+def test_each_kind_of_site_reads_as_a_user_expects(portfolio: Portfolio) -> None:
+    rows = {site["id"]: site for site in portfolio.status_json()["sites"]}
+
+    studio = rows["studio-site"]
+    assert (studio["owner"], studio["paid_by"], studio["package"]) == (EXPERT, "expert", "premium")
+    assert datetime.fromisoformat(studio["package_paid_until"]) == PAID_UNTIL
+    assert studio["in_sync"] is True
+    stay = rows["stay-site"]
+    assert (stay["owner"], stay["paid_by"]) == (ANNA, "client")
+    assert stay["collaborators"] == {EXPERT: "editor"}
+    assert stay["in_sync"] is True
+    pending = rows["pending-site"]
+    assert pending["pending_transfer"]["to"] == CARA
+    assert pending["pending_transfer"]["days_left"] == 13
+    assert [n["kind"] for n in pending["notes"]] == ["waiting"]
+    assert pending["in_sync"] is False
+    assert rows["soon-site"]["pending_transfer"]["days_left"] == 2
+    assert rows["soon-site"]["pending_transfer"]["to"] == GUS
+    unmanaged = rows["unmanaged-site"]
+    assert (unmanaged["managed"], unmanaged["desired_owner"]) == (False, None)
+    assert [n["kind"] for n in unmanaged["notes"]] == ["unmanaged"]
+    assert rows["hostile-site"]["name"] == HOSTILE
+    assert rows["noaccount-site"]["in_sync"] is False
+
+
+def test_status_never_writes_to_the_platform(portfolio: Portfolio) -> None:
+    before = dict(portfolio.platform_sites())
+    for output_format in ("text", "json", "csv", "html"):
+        assert portfolio.run("status", "--format", output_format).exit_code == 0
+
+    after = dict(portfolio.platform_sites())
+    assert {i: s.version for i, s in after.items()} == {i: s.version for i, s in before.items()}
+
+
+def test_csv_has_one_row_per_site_with_the_scalar_fields(portfolio: Portfolio) -> None:
+    result = portfolio.run("status", "--format", "csv")
+
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    by_id = {row["id"]: row for row in rows}
+    assert len(by_id) == len(FILES)
+    assert by_id["wip-site"]["collaborators"] == "1"
+    assert by_id["pending-site"]["pending_to"] == CARA
+    assert datetime.fromisoformat(by_id["pending-site"]["pending_expires_at"])
+    assert by_id["studio-site"]["package"] == "premium"
+    assert by_id["unmanaged-site"]["managed"] == "false"
+    assert by_id["hostile-site"]["name"] == HOSTILE
+
+
+def test_csv_defuses_text_a_spreadsheet_would_run(tmp_path: Path) -> None:
+    portfolio = build_portfolio(tmp_path)
+    with portfolio.store() as store, store.transaction() as tx:
+        site = tx.load_site("wip-site")
+        tx.put_site(
+            "wip-site",
+            name="=HYPERLINK(1)",
+            owner=site.owner,
+            billing_contact=site.billing_contact,
+            package=site.package,
+            collaborators=site.collaborators,
+        )
+
+    result = portfolio.run("status", "--format", "csv")
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(result.stdout))}
+    assert rows["wip-site"]["name"] == "'=HYPERLINK(1)"
+
+
+def test_text_shows_totals_first_then_a_row_per_site(portfolio: Portfolio) -> None:
+    result = portfolio.run("status")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"Portfolio of {EXPERT} as of ")
+    assert lines[1] == "Sites:       12 (11 managed, 1 unmanaged)"
+    assert lines[3] == "Expert pays: free 8, premium 1"
+    assert lines[4] == "Handovers:   2 pending, 1 expiring within 3 days"
+    assert lines[5].startswith("Ended (30d): accepted ")
+    assert lines[6].startswith(f"Attention:   2 waiting (on {CARA}: 1, {GUS}: 1)")
+    header = next(i for i, line in enumerate(lines) if line.startswith("SITE "))
+    table = lines[header + 1 : header + 1 + len(FILES)]
+    assert [line.split()[0] for line in table] == sorted(FILES)
+    assert "\x1b[" not in result.stdout  # no colour outside a terminal
+    pending = next(line for line in table if line.startswith("pending-site"))
+    assert "13 days left: cara@" in pending
+    assert pending.rstrip().endswith("waiting")
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "200"])
+def test_text_fits_the_terminal_width(portfolio: Portfolio, columns: str) -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["--root", str(portfolio.root), "status"], env={"COLUMNS": columns, "NO_COLOR": "1"}
+    )
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("SITE "))
+    table = lines[header : header + 1 + len(FILES)]
+    widest = max(len(line) for line in table)
+    if columns != "200":
+        assert widest <= int(columns) + 20  # the fixed columns alone need about 80
+    assert widest <= max(int(columns), 80)
+
+
+def test_out_writes_the_chosen_format_to_a_file(portfolio: Portfolio, tmp_path: Path) -> None:
+    out = tmp_path / "status.csv"
+
+    result = portfolio.run("status", "--format", "csv", "--out", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert f"Wrote the status (csv, 12 sites) to {out}." in result.stderr
+    assert out.read_text(encoding="utf-8").startswith("id,name,owner,")
+
+
+def test_out_into_a_missing_folder_is_an_error_with_the_reason(
+    portfolio: Portfolio, tmp_path: Path
+) -> None:
+    out = tmp_path / "no-such-folder" / "status.html"
+
+    result = portfolio.run("status", "--format", "html", "--out", str(out))
+
+    assert result.exit_code == 1
+    assert f"error: cannot write {out}: No such file or directory" in result.stderr
+
+
+def test_status_without_a_platform_says_what_is_wrong(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text(
+        "expert: studio@pixel.example\nplatform:\n  url: http://127.0.0.1:9\n  token_env: T\n"
+    )
+    from click.testing import CliRunner
+
+    from reconciler.cli import cli
+
+    result = CliRunner().invoke(cli, ["--root", str(tmp_path), "status"], env={"T": "x" * 12})
+
+    assert result.exit_code == 1
+    assert "error:" in result.stderr
+    assert "Traceback" not in result.output
