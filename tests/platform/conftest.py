@@ -9,17 +9,22 @@ import pytest
 from platform_support import FAST_RETRY, STUDIO, TOKENS, seed
 
 from reconciler.sandbox.client import SandboxClient
+from reconciler.sandbox.plain import PlainSandbox
 from reconciler.sandbox.server import EmbeddedSandbox
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[EmbeddedSandbox]:
-    with EmbeddedSandbox(tmp_path / "sandbox.db") as running:
+@pytest.fixture(params=["fastapi", "plain"])
+def sandbox(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[EmbeddedSandbox | PlainSandbox]:
+    """Each of the sandbox's HTTP fronts: FastAPI, and the embedded sandbox's plain server."""
+    front = EmbeddedSandbox if request.param == "fastapi" else PlainSandbox
+    with front(tmp_path / "sandbox.db") as running:
         seed(running)
         yield running
 
 
 @pytest.fixture
-def studio(sandbox: EmbeddedSandbox) -> Iterator[SandboxClient]:
+def studio(sandbox: EmbeddedSandbox | PlainSandbox) -> Iterator[SandboxClient]:
     with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
         yield client

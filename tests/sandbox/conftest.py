@@ -1,4 +1,9 @@
-"""Fixtures: a seeded sandbox on 127.0.0.1 with a clock the test can move."""
+"""Fixtures: a seeded sandbox on 127.0.0.1 with a clock the test can move.
+
+``sandbox`` is each of the sandbox's two HTTP fronts in turn, FastAPI (what
+`reconciler sandbox serve` runs) and the plain server (the embedded sandbox of
+`reconciler plan`): every test written against it holds for both.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from sandbox_support import TOKENS, FakeClock, seed_people
 
 from reconciler.platform.client import RetryPolicy
 from reconciler.sandbox.client import SandboxClient
+from reconciler.sandbox.plain import PlainSandbox
 from reconciler.sandbox.server import EmbeddedSandbox
 
 
@@ -19,15 +25,20 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path, clock: FakeClock) -> Iterator[EmbeddedSandbox]:
-    with EmbeddedSandbox(tmp_path / "sandbox.db", clock=clock) as running:
+@pytest.fixture(params=["fastapi", "plain"])
+def sandbox(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Iterator[EmbeddedSandbox | PlainSandbox]:
+    front = EmbeddedSandbox if request.param == "fastapi" else PlainSandbox
+    with front(tmp_path / "sandbox.db", clock=clock) as running:
         seed_people(running)
         yield running
 
 
 @pytest.fixture
-def client_for(sandbox: EmbeddedSandbox) -> Iterator[Callable[[str], SandboxClient]]:
+def client_for(
+    sandbox: EmbeddedSandbox | PlainSandbox,
+) -> Iterator[Callable[[str], SandboxClient]]:
     """``client_for(email)``: a client acting as that account (closed after the test)."""
     clients: list[SandboxClient] = []
 
@@ -43,7 +54,7 @@ def client_for(sandbox: EmbeddedSandbox) -> Iterator[Callable[[str], SandboxClie
 
 
 @pytest.fixture
-def http(sandbox: EmbeddedSandbox) -> Iterator[Callable[..., requests.Response]]:
+def http(sandbox: EmbeddedSandbox | PlainSandbox) -> Iterator[Callable[..., requests.Response]]:
     """``http(method, path, token=..., headers=..., json=...)``: a raw request, for headers."""
     session = requests.Session()
 

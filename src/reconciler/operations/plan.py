@@ -8,7 +8,6 @@ from pathlib import Path
 
 from reconciler.operations.reconcile import Reconciler
 from reconciler.reconcile.plan import Plan, save_plan
-from reconciler.review.gitrepo import GitRepository
 
 
 @dataclass(frozen=True)
@@ -39,5 +38,9 @@ def changed_scope(root: Path, changed_since: str | None) -> set[str] | None:
     """The sites whose files changed since the git ref ``changed_since``; None for all."""
     if changed_since is None:
         return None
+    # Imported here: GitPython runs `git version` on import, a tenth of a second that a
+    # plan of every site does not need.
+    from reconciler.review.gitrepo import GitRepository
+
     with GitRepository.open(root) as repository:
         return repository.changed_site_ids(changed_since)

@@ -92,7 +92,9 @@ def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
 
 
 def _start_sandbox_child(fd: int, db: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "reconciler.sandbox.server", str(fd), str(db)]
+    # The plain server: the routes and rules of `sandbox serve`, answering a tenth of a
+    # second after it starts, where importing FastAPI and uvicorn takes half a second.
+    command = [sys.executable, "-m", "reconciler.sandbox.plain", str(fd), str(db)]
     # Its own session: Ctrl-C is for the command, which then stops the child itself.
     return subprocess.Popen(command, pass_fds=(fd,), stdin=subprocess.PIPE, start_new_session=True)
 

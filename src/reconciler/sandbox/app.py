@@ -17,15 +17,9 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
+from reconciler.sandbox.exchange import PROBLEM_MEDIA_TYPE, StatsCounter, auth_challenge, title_of
 from reconciler.sandbox.faults import FaultSpec
-from reconciler.sandbox.middleware import (
-    PROBLEM_MEDIA_TYPE,
-    PlatformDate,
-    SandboxMiddleware,
-    StatsCounter,
-    problem_response,
-    title_of,
-)
+from reconciler.sandbox.middleware import PlatformDate, SandboxMiddleware, problem_response
 from reconciler.sandbox.routes import ROUTERS
 from reconciler.sandbox.store import Refusal, SandboxStore
 
@@ -81,7 +75,7 @@ def _problem_media_types(schema: dict[str, Any]) -> dict[str, Any]:
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_refusal(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, Refusal)
-        return problem_response(exc.status, exc.title, exc.detail, _auth_challenge(exc.status))
+        return problem_response(exc.status, exc.title, exc.detail, auth_challenge(exc.status))
 
     async def on_validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -102,10 +96,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Refusal, on_refusal)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-
-
-def _auth_challenge(status: int) -> dict[str, str] | None:
-    return {"WWW-Authenticate": "Bearer"} if status == 401 else None
 
 
 def _validation_detail(exc: RequestValidationError) -> str:

@@ -6,20 +6,17 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hashlib
-import threading
-from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
-from http import HTTPStatus
 from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
 
-from reconciler.platform.schema import ProblemDetails, Stats
+from reconciler.platform.schema import ProblemDetails
+from reconciler.sandbox.exchange import PROBLEM_MEDIA_TYPE, StatsCounter
 from reconciler.sandbox.faults import Dice, FaultSpec, RateLimiter
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 DROP_EXTENSION = "reconciler.drop_connection"
 UNFAULTED_PATHS = frozenset({"/sandbox/stats", "/openapi.json"})
 
@@ -36,36 +33,6 @@ def problem_response(
     """An ``application/problem+json`` answer (RFC 9457)."""
     body = ProblemDetails(title=title, status=status, detail=detail).model_dump(mode="json")
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
-
-
-def title_of(status: int) -> str:
-    """The standard reason phrase of ``status``, as a problem's title."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-class StatsCounter:
-    """Counts every request by route template and by status (or ``dropped``)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._routes: Counter[str] = Counter()
-        self._statuses: Counter[str] = Counter()
-
-    def count(self, route: str, status: str) -> None:
-        with self._lock:
-            self._routes[route] += 1
-            self._statuses[status] += 1
-
-    def snapshot(self) -> Stats:
-        with self._lock:
-            return Stats(
-                total=sum(self._routes.values()),
-                by_route=dict(self._routes),
-                by_status=dict(self._statuses),
-            )
 
 
 class SandboxMiddleware:

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import sys
 import threading
 import time
 from pathlib import Path
@@ -141,26 +138,3 @@ class EmbeddedSandbox:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def serve_inherited_socket(fd: int, db_path: Path) -> None:
-    """Serve on a listening socket inherited from the parent process, until the parent
-    closes our standard input (or goes away): the embedded sandbox's child process."""
-    sock = socket.socket(fileno=fd)
-    with SandboxStore(db_path) as store:
-        server = uvicorn.Server(_config(store, None, "127.0.0.1", 0, "warning"))
-
-        def stop_when_parent_leaves() -> None:
-            while os.read(0, 4096):  # empty at EOF: the parent closed the pipe or died
-                pass
-            # The parent has had every answer it waited for, and each write was its own
-            # committed transaction: nothing is lost by not waiting for uvicorn's
-            # graceful shutdown, which would add a tenth of a second to every command.
-            os._exit(0)
-
-        threading.Thread(target=stop_when_parent_leaves, daemon=True).start()
-        server.run(sockets=[sock])
-
-
-if __name__ == "__main__":  # python -m reconciler.sandbox.server FD DB
-    serve_inherited_socket(int(sys.argv[1]), Path(sys.argv[2]))

@@ -4,8 +4,7 @@ problem answers)."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -14,11 +13,14 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
-from reconciler.model import normalise_email
 from reconciler.platform.schema import Account, ProblemDetails
-from reconciler.sandbox.store import Refusal, SandboxStore, StoredAnswer, Transaction, unprocessable
-
-PROBLEM_MEDIA_TYPE = "application/problem+json"
+from reconciler.sandbox import exchange
+from reconciler.sandbox.exchange import (
+    PROBLEM_MEDIA_TYPE,
+    Operation,
+    caller_of,
+)
+from reconciler.sandbox.store import SandboxStore, StoredAnswer
 
 # -- OpenAPI descriptions of the answers --
 
@@ -70,27 +72,10 @@ def current_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Account:
     """The account whose bearer token came with the request; 401 otherwise."""
-    if credentials is None:
-        raise Refusal(
-            401, "Unauthorized", "Send your API token as 'Authorization: Bearer <token>'."
-        )
-    account = store.account_for_token(credentials.credentials)
-    if account is None:
-        raise Refusal(
-            401, "Unauthorized", "The API token is unknown or revoked; use a valid token."
-        )
-    return account
+    return caller_of(store, None if credentials is None else credentials.credentials)
 
 
 Caller = Annotated[Account, Depends(current_caller)]
-
-
-def path_email(value: str) -> str:
-    """An e-mail address from the path, normalised; a malformed one is a 422."""
-    try:
-        return normalise_email(value)
-    except ValueError as exc:
-        raise unprocessable(str(exc)) from None
 
 
 # -- answers --
@@ -105,34 +90,8 @@ def response_of(answer: StoredAnswer) -> Response:
     return Response(answer.body, status_code=answer.status, headers=headers, media_type=media_type)
 
 
-def ok(status: int, value: BaseModel | None, version: int) -> StoredAnswer:
-    """A successful answer: ``value`` as the body (none for 204), ``version`` as ETag."""
-    body = None if value is None else value.model_dump_json()
-    return StoredAnswer(status=status, body=body, etag=version)
-
-
-def _answer_of_refusal(refusal: Refusal) -> StoredAnswer:
-    body = ProblemDetails(title=refusal.title, status=refusal.status, detail=refusal.detail)
-    return StoredAnswer(status=refusal.status, body=body.model_dump_json(), etag=None)
-
-
 # -- the one write helper --
 
-
-def _parse_if_match(value: str | None) -> int | None:
-    """``"3"`` (or ``W/"3"``, ``3``) -> 3; ``*`` or absent -> unconditional."""
-    if value is None or value.strip() == "*":
-        return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isascii() or not text.isdigit():
-        raise unprocessable(
-            f'If-Match must be a site version in quotes, like "3" (from the ETag), not {value!r}.'
-        )
-    return int(text)
-
-
-Operation = Callable[[Transaction, int | None], StoredAnswer]
-"""A write's work inside the transaction, given the version If-Match names (or None)."""
 
 IfMatch = Annotated[
     str | None,
@@ -150,39 +109,17 @@ IdempotencyKey = Annotated[
 
 @dataclass(frozen=True)
 class Write:
-    """One write request: who sends it, to where, and under which conditions."""
+    """One write request; :class:`reconciler.sandbox.exchange.Write` does the work."""
 
-    store: SandboxStore
-    caller: Account
-    method: str
-    path: str
-    key: str | None
-    if_match: str | None
+    request: exchange.Write
+
+    @property
+    def caller(self) -> Account:
+        return self.request.caller
 
     def run(self, body: BaseModel | None, operation: Operation) -> Response:
-        """One transaction: replay by key, then check If-Match, then run and remember.
-
-        A refusal is an answer like any other: it is stored under the key and replayed.
-        """
-        fingerprint = self._fingerprint(body)
-        account = self.caller.email
-        with self.store.transaction() as tx:
-            if self.key is not None:
-                replay = tx.recall(account, self.key, fingerprint)
-                if replay is not None:
-                    return response_of(replay)
-            try:
-                with tx.savepoint():
-                    answer = operation(tx, _parse_if_match(self.if_match))
-            except Refusal as refusal:
-                answer = _answer_of_refusal(refusal)
-            if self.key is not None:
-                tx.remember(account, self.key, fingerprint, answer)
-        return response_of(answer)
-
-    def _fingerprint(self, body: BaseModel | None) -> str:
-        text = "" if body is None else body.model_dump_json()
-        return hashlib.sha256(f"{self.method} {self.path}\n{text}".encode()).hexdigest()
+        """One transaction: replay by key, then check If-Match, then run and remember."""
+        return response_of(self.request.run(body, operation))
 
 
 def write_request(
@@ -192,7 +129,8 @@ def write_request(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Write:
-    return Write(store, caller, request.method, request.url.path, idempotency_key, if_match)
+    path = request.url.path
+    return Write(exchange.Write(store, caller, request.method, path, idempotency_key, if_match))
 
 
 WriteRequest = Annotated[Write, Depends(write_request)]

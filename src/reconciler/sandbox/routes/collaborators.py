@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from reconciler.platform.schema import CollaboratorRequest, Site
-from reconciler.sandbox.routes.base import WRITE_ERRORS, WriteRequest, ok, path_email, responses
+from reconciler.sandbox.exchange import ok, path_email
+from reconciler.sandbox.routes.base import WRITE_ERRORS, WriteRequest, responses
 from reconciler.sandbox.store import StoredAnswer, Transaction
 
 router = APIRouter(tags=["collaborators"])

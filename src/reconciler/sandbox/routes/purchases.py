@@ -12,12 +12,12 @@ from reconciler.platform.schema import (
     PurchaseRequest,
     Site,
 )
+from reconciler.sandbox.exchange import ok
 from reconciler.sandbox.routes.base import (
     WRITE_ERRORS,
     Caller,
     Store,
     WriteRequest,
-    ok,
     responses,
 )
 from reconciler.sandbox.store import StoredAnswer, Transaction

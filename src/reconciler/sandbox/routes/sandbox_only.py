@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from reconciler.platform.schema import Stats
-from reconciler.sandbox.middleware import StatsCounter
+from reconciler.sandbox.exchange import StatsCounter
 
 router = APIRouter(tags=["sandbox"])
 

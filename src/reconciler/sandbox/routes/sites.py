@@ -8,12 +8,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from reconciler.platform.schema import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Site, SitePage
+from reconciler.sandbox.exchange import ok
 from reconciler.sandbox.routes.base import (
     READ_ERRORS,
     READ_RESPONSES,
     Caller,
     Store,
-    ok,
     response_of,
     responses,
 )

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from reconciler.platform.schema import Transfer, TransferRequest
-from reconciler.sandbox.routes.base import WRITE_ERRORS, WriteRequest, ok, responses
+from reconciler.sandbox.exchange import ok
+from reconciler.sandbox.routes.base import WRITE_ERRORS, WriteRequest, responses
 from reconciler.sandbox.store import StoredAnswer, Transaction
 
 router = APIRouter(tags=["transfers"])

@@ -1,0 +1,164 @@
+"""What the sandbox's two HTTP fronts share, without any web framework.
+
+The FastAPI app (:mod:`reconciler.sandbox.app`) and the plain server of the embedded
+sandbox (:mod:`reconciler.sandbox.plain`) answer the same way because they answer
+through these: one write helper (Idempotency-Key replay, If-Match, refusals as
+answers), one way to read the bearer token, the e-mail in a path and the problem body,
+and one set of request counters. Importing this module costs no more than the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from pydantic import BaseModel
+
+from reconciler.model import normalise_email
+from reconciler.platform.schema import Account, ProblemDetails, Stats
+from reconciler.sandbox.store import (
+    Refusal,
+    SandboxStore,
+    StoredAnswer,
+    Transaction,
+    unprocessable,
+)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem_body(status: int, title: str, detail: str) -> str:
+    """An ``application/problem+json`` body (RFC 9457)."""
+    return ProblemDetails(title=title, status=status, detail=detail).model_dump_json()
+
+
+def title_of(status: int) -> str:
+    """The standard reason phrase of ``status``, as a problem's title."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def auth_challenge(status: int) -> dict[str, str] | None:
+    return {"WWW-Authenticate": "Bearer"} if status == 401 else None
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, as FastAPI's HTTPBearer reads it."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if not scheme or not token or scheme.lower() != "bearer":
+        return None
+    return token
+
+
+def caller_of(store: SandboxStore, token: str | None) -> Account:
+    """The account whose bearer token came with the request; 401 otherwise."""
+    if token is None:
+        raise Refusal(
+            401, "Unauthorized", "Send your API token as 'Authorization: Bearer <token>'."
+        )
+    account = store.account_for_token(token)
+    if account is None:
+        raise Refusal(
+            401, "Unauthorized", "The API token is unknown or revoked; use a valid token."
+        )
+    return account
+
+
+def path_email(value: str) -> str:
+    """An e-mail address from the path, normalised; a malformed one is a 422."""
+    try:
+        return normalise_email(value)
+    except ValueError as exc:
+        raise unprocessable(str(exc)) from None
+
+
+def ok(status: int, value: BaseModel | None, version: int) -> StoredAnswer:
+    """A successful answer: ``value`` as the body (none for 204), ``version`` as ETag."""
+    body = None if value is None else value.model_dump_json()
+    return StoredAnswer(status=status, body=body, etag=version)
+
+
+def answer_of_problem(problem: Refusal) -> StoredAnswer:
+    body = problem_body(problem.status, problem.title, problem.detail)
+    return StoredAnswer(status=problem.status, body=body, etag=None)
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """``"3"`` (or ``W/"3"``, ``3``) -> 3; ``*`` or absent -> unconditional."""
+    if value is None or value.strip() == "*":
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isascii() or not text.isdigit():
+        raise unprocessable(
+            f'If-Match must be a site version in quotes, like "3" (from the ETag), not {value!r}.'
+        )
+    return int(text)
+
+
+Operation = Callable[[Transaction, int | None], StoredAnswer]
+"""A write's work inside the transaction, given the version If-Match names (or None)."""
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write request: who sends it, to where, and under which conditions."""
+
+    store: SandboxStore
+    caller: Account
+    method: str
+    path: str
+    key: str | None
+    if_match: str | None
+
+    def run(self, body: BaseModel | None, operation: Operation) -> StoredAnswer:
+        """One transaction: replay by key, then check If-Match, then run and remember.
+
+        A refusal is an answer like any other: it is stored under the key and replayed.
+        """
+        fingerprint = self._fingerprint(body)
+        account = self.caller.email
+        with self.store.transaction() as tx:
+            if self.key is not None:
+                replay = tx.recall(account, self.key, fingerprint)
+                if replay is not None:
+                    return replay
+            try:
+                with tx.savepoint():
+                    answer = operation(tx, parse_if_match(self.if_match))
+            except Refusal as problem:
+                answer = answer_of_problem(problem)
+            if self.key is not None:
+                tx.remember(account, self.key, fingerprint, answer)
+        return answer
+
+    def _fingerprint(self, body: BaseModel | None) -> str:
+        text = "" if body is None else body.model_dump_json()
+        return hashlib.sha256(f"{self.method} {self.path}\n{text}".encode()).hexdigest()
+
+
+class StatsCounter:
+    """Counts every request by route template and by status (or ``dropped``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._routes: Counter[str] = Counter()
+        self._statuses: Counter[str] = Counter()
+
+    def count(self, route: str, status: str) -> None:
+        with self._lock:
+            self._routes[route] += 1
+            self._statuses[status] += 1
+
+    def snapshot(self) -> Stats:
+        with self._lock:
+            return Stats(
+                total=sum(self._routes.values()),
+                by_route=dict(self._routes),
+                by_status=dict(self._statuses),
+            )
