@@ -260,10 +260,15 @@ def plan(
       reconciler plan --changed-since origin/main --format markdown
       reconciler plan --detailed-exitcode   # drift check: exit 2 when they differ
     """
-    from reconciler.operations.plan import PlanOperation
+    from reconciler.operations.sandbox_child import early_sandbox
 
-    operation = PlanOperation(_root(ctx), os.environ, changed_since, force=force, out=out)
-    the_plan = operation.run(show=lambda made: click.echo(_plan_as(output_format, made)))
+    with early_sandbox(_root(ctx)) as sandbox:  # it starts while the modules below load
+        from reconciler.operations.plan import PlanOperation
+
+        operation = PlanOperation(
+            _root(ctx), os.environ, changed_since, force=force, out=out, sandbox=sandbox
+        )
+        the_plan = operation.run(show=lambda made: click.echo(_plan_as(output_format, made)))
     if out is not None:
         click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.", err=True)
     if detailed_exitcode and the_plan.has_changes:
@@ -334,20 +339,24 @@ def apply(
       reconciler apply plan.json       # exactly the reviewed plan
       reconciler apply --yes --require-approval   # after a merge, in CI
     """
-    from reconciler.operations.apply import ApplyOperation
+    from reconciler.operations.sandbox_child import early_sandbox
 
-    operation = ApplyOperation(
-        _root(ctx),
-        os.environ,
-        plan_file,
-        yes=yes,
-        parallelism=parallelism,
-        force=force,
-        require_approval=require_approval,
-        allow_dirty=allow_dirty,
-    )
-    terminal = _ApplyTerminal(output_format)
-    result = operation.run(terminal)
+    with early_sandbox(_root(ctx)) as sandbox:  # it starts while the modules below load
+        from reconciler.operations.apply import ApplyOperation
+
+        operation = ApplyOperation(
+            _root(ctx),
+            os.environ,
+            plan_file,
+            yes=yes,
+            parallelism=parallelism,
+            force=force,
+            require_approval=require_approval,
+            allow_dirty=allow_dirty,
+            sandbox=sandbox,
+        )
+        terminal = _ApplyTerminal(output_format)
+        result = operation.run(terminal)
     click.echo(terminal.outcome(result.plan, result.report, saved=result.saved), nl=False)
     if not result.ok:
         ctx.exit(1)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from reconciler.errors import ReconcilerError
 from reconciler.operations.reconcile import Reconciler
+from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
 from reconciler.reconcile.plan import Plan, load_plan
 from reconciler.render.report import as_note
@@ -58,13 +59,14 @@ class ApplyOperation:
     force: bool = False
     require_approval: bool = False
     allow_dirty: bool = False
+    sandbox: SandboxChild | None = None  # the embedded sandbox, if started early
 
     def run(self, hooks: ApplyHooks) -> ApplyResult:
         saved = load_plan(self.plan_file) if self.plan_file is not None else None
         with ExitStack() as stack:
             repository = self._checked_repository(stack, hooks)
             gate = self._approval_gate(stack, repository) if self.require_approval else None
-            reconciler = stack.enter_context(Reconciler.open(self.root, self.environ))
+            reconciler = stack.enter_context(Reconciler.open(self.root, self.environ, self.sandbox))
             plan = saved or reconciler.plan()
             if saved is None:
                 hooks.show_plan(plan)

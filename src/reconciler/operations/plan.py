@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.operations.reconcile import Reconciler
+from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.reconcile.plan import Plan, save_plan
 
 
@@ -17,6 +18,7 @@ class PlanOperation:
     changed_since: str | None = None
     force: bool = False
     out: Path | None = None
+    sandbox: SandboxChild | None = None  # the embedded sandbox, if started early
 
     def run(self, show: Callable[[Plan], None]) -> Plan:
         """Make the plan, ``show`` it, then check the policy and save it to ``out``.
@@ -25,7 +27,7 @@ class PlanOperation:
         reviewer sees what was refused.
         """
         scope = changed_scope(self.root, self.changed_since)
-        with Reconciler.open(self.root, self.environ) as reconciler:
+        with Reconciler.open(self.root, self.environ, self.sandbox) as reconciler:
             plan = reconciler.plan(scope=scope)
         show(plan)
         reconciler.check_policy(plan, force=self.force)

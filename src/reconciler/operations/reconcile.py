@@ -10,6 +10,7 @@ from pathlib import Path
 from reconciler.desired.loader import DesiredState, load_repository, read_config_only
 from reconciler.errors import PlanRefused
 from reconciler.model import ObservedSite
+from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.operations.workspace import observe, open_platform
 from reconciler.platform.client import PlatformClient
 from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
@@ -32,11 +33,14 @@ class Reconciler:
 
     @classmethod
     @contextmanager
-    def open(cls, root: Path, environ: Mapping[str, str]) -> Iterator[Reconciler]:
+    def open(
+        cls, root: Path, environ: Mapping[str, str], sandbox: SandboxChild | None = None
+    ) -> Iterator[Reconciler]:
         """Read the repository and, meanwhile, connect to the platform and list its sites.
 
         Neither needs the other (listing needs only reconciler.yaml), and on thousands of
         sites both take a while: the listing mostly waits for the platform's answers.
+        ``sandbox``: the embedded sandbox's child, if the command started it early.
         """
         config = read_config_only(root)
         if config is None:  # load_repository says what is wrong with reconciler.yaml
@@ -45,7 +49,7 @@ class Reconciler:
         with ExitStack() as stack:
 
             def connect() -> tuple[PlatformClient, dict[str, ObservedSite]]:
-                client = stack.enter_context(open_platform(root, config, environ))
+                client = stack.enter_context(open_platform(root, config, environ, sandbox))
                 return client, observe(client)
 
             with ThreadPoolExecutor(1, thread_name_prefix="observe") as pool:

@@ -8,66 +8,62 @@ when the repository has one), so that every command works on a fresh clone.
 from __future__ import annotations
 
 import logging
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from reconciler.desired.config import SANDBOX_DB, SANDBOX_SEED, Config
 from reconciler.errors import ConfigError
 from reconciler.model import AccountKind, ObservedSite
+from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.platform.client import PlatformClient
 from reconciler.platform.errors import TransportError
 from reconciler.platform.schema import to_observed
-
-CHILD_STOP_SECONDS = 10
 
 log = logging.getLogger("reconciler")
 
 
 @contextmanager
 def open_platform(
-    root: Path, config: Config, environ: Mapping[str, str]
+    root: Path, config: Config, environ: Mapping[str, str], sandbox: SandboxChild | None = None
 ) -> Iterator[PlatformClient]:
-    """A client for the configured platform, checked to act as the configured expert."""
+    """A client for the configured platform, checked to act as the configured expert.
+
+    ``sandbox`` is the embedded sandbox's child if the command started it early (see
+    :func:`~reconciler.operations.sandbox_child.early_sandbox`); its caller stops it.
+    """
     if config.platform is not None:
         with PlatformClient.from_config(config.platform, environ) as client:
             _check_identity(client, config.expert)
             yield client
         return
-    with _embedded_sandbox(root, config) as client:
-        yield client
+    with ExitStack() as stack:
+        child = sandbox or stack.enter_context(SandboxChild())
+        yield stack.enter_context(_embedded_sandbox(root, config, child))
 
 
 @contextmanager
-def _embedded_sandbox(root: Path, config: Config) -> Iterator[PlatformClient]:
-    """The sandbox server in a child process, on a socket this process opened.
+def _embedded_sandbox(root: Path, config: Config, child: SandboxChild) -> Iterator[PlatformClient]:
+    """The sandbox server in a child process, serving the repository's database.
 
     A child process rather than a thread: the platform's work then runs beside ours, as
-    a real platform's would, instead of competing for this interpreter. The socket is
-    listening before the child starts, so requests simply wait until it serves.
+    a real platform's would, instead of competing for this interpreter. Its socket is
+    listening before it starts, so requests simply wait until it serves.
     """
     db = root / SANDBOX_DB
     token = _prepare_sandbox(db, root / SANDBOX_SEED, config.expert)
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(128)
-        port = listener.getsockname()[1]
-        child = _start_sandbox_child(listener.fileno(), db)
+    child.serve(db)
     try:
-        with PlatformClient(f"http://127.0.0.1:{port}", token) as client:
+        with PlatformClient(child.url, token) as client:
             yield client
     except TransportError as exc:
-        if child.poll() is not None:  # the real cause: the sandbox stopped serving
+        code = child.exit_code()
+        if code is not None:  # the real cause: the sandbox stopped serving
             raise ConfigError(
-                f"the embedded sandbox stopped (exit code {child.returncode}); its error, "
+                f"the embedded sandbox stopped (exit code {code}); its error, "
                 f"if any, is above. {exc.message}"
             ) from exc
         raise
-    finally:
-        _stop_child(child)
 
 
 def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
@@ -89,24 +85,6 @@ def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
             for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
                 leftover.unlink(missing_ok=True)
         raise
-
-
-def _start_sandbox_child(fd: int, db: Path) -> subprocess.Popen[bytes]:
-    # The plain server: the routes and rules of `sandbox serve`, answering a tenth of a
-    # second after it starts, where importing FastAPI and uvicorn takes half a second.
-    command = [sys.executable, "-m", "reconciler.sandbox.plain", str(fd), str(db)]
-    # Its own session: Ctrl-C is for the command, which then stops the child itself.
-    return subprocess.Popen(command, pass_fds=(fd,), stdin=subprocess.PIPE, start_new_session=True)
-
-
-def _stop_child(child: subprocess.Popen[bytes]) -> None:
-    if child.stdin is not None:
-        child.stdin.close()  # the child stops serving at the end of its input
-    try:
-        child.wait(timeout=CHILD_STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
 
 
 def _check_identity(client: PlatformClient, expert: str) -> None:

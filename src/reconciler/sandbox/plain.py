@@ -498,16 +498,24 @@ class PlainSandbox:
         self.stop()
 
 
-def serve_inherited_socket(fd: int, db_path: Path) -> None:
-    """Serve on a listening socket inherited from the parent process, until the parent
-    closes our standard input (or goes away): the embedded sandbox's child process."""
+def serve_inherited_socket(fd: int) -> None:
+    """The embedded sandbox's child process: serve on a listening socket inherited from
+    the parent, the database whose path comes as the first line of standard input (in
+    hexadecimal), until the parent closes our standard input or goes away.
+
+    The parent starts us before its database exists (see operations/sandbox_child.py),
+    so we import while it creates and seeds it; an input that ends first means the
+    parent needed no sandbox after all.
+    """
     sock = socket.socket(fileno=fd)
-    with SandboxStore(db_path) as store:
+    line = sys.stdin.buffer.readline()
+    if not line.endswith(b"\n"):
+        return
+    with SandboxStore(Path(os.fsdecode(bytes.fromhex(line.decode())))) as store:
         server = PlainServer.on_socket(PlainApi(store), sock)
 
         def stop_when_parent_leaves() -> None:
-            while os.read(0, 4096):  # empty at EOF: the parent closed the pipe or died
-                pass
+            sys.stdin.buffer.read()  # returns at EOF: the parent closed the pipe or died
             # The parent has had every answer it waited for, and each write was its own
             # committed transaction: nothing is lost by not waiting for open connections.
             os._exit(0)
@@ -516,6 +524,6 @@ def serve_inherited_socket(fd: int, db_path: Path) -> None:
         server.serve_forever()
 
 
-if __name__ == "__main__":  # python -m reconciler.sandbox.plain FD DB
+if __name__ == "__main__":  # python -m reconciler.sandbox.plain FD, then the database
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    serve_inherited_socket(int(sys.argv[1]), Path(sys.argv[2]))
+    serve_inherited_socket(int(sys.argv[1]))

@@ -1,0 +1,101 @@
+"""The embedded sandbox's child process, started as soon as a command may need it.
+
+The child's own start-up (an interpreter, the store and the wire schema: about 0.2 s
+of CPU) then runs on the other core while this process imports its modules and reads
+the site files, instead of after them. Its socket listens from the start, so requests
+wait in the queue; the child serves once told which database (after this process has
+created and seeded it), and exits unused when the command turns out not to need it.
+
+This module imports only the standard library: it runs before everything else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from types import TracebackType
+
+CONFIG_FILE = "reconciler.yaml"  # desired.config.CONFIG_FILE, without importing pydantic
+CHILD_STOP_SECONDS = 10
+_PLATFORM_KEY = re.compile(rb"^platform[ \t]*:", re.MULTILINE)
+
+
+class SandboxChild:
+    """``python -m reconciler.sandbox.plain`` on a socket this process opened."""
+
+    def __init__(self) -> None:
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(128)
+            self.port: int = listener.getsockname()[1]
+            fd = listener.fileno()
+            command = [sys.executable, "-m", "reconciler.sandbox.plain", str(fd)]
+            # Its own session: Ctrl-C is for the command, which then stops the child.
+            self._process = subprocess.Popen(
+                command, pass_fds=(fd,), stdin=subprocess.PIPE, start_new_session=True
+            )
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def serve(self, db: Path) -> None:
+        """Start serving ``db``; the child reads its path as one line of hexadecimal."""
+        assert self._process.stdin is not None
+        with suppress(BrokenPipeError):  # it died: the first request will say so
+            self._process.stdin.write(os.fsencode(db).hex().encode() + b"\n")
+            self._process.stdin.flush()
+
+    def exit_code(self) -> int | None:
+        """None while the child runs."""
+        return self._process.poll()
+
+    def stop(self) -> None:
+        if self._process.stdin is not None:
+            with suppress(BrokenPipeError):
+                self._process.stdin.close()  # the child stops at the end of its input
+        try:
+            self._process.wait(timeout=CHILD_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def __enter__(self) -> SandboxChild:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+@contextmanager
+def early_sandbox(root: Path) -> Iterator[SandboxChild | None]:
+    """A child started now when ``root`` probably uses the embedded sandbox, else None.
+
+    reconciler.yaml is read as plain text, before the YAML parser is even imported: a
+    top-level ``platform:`` key means a configured platform. A wrong guess costs time
+    only (a child that exits unused, or one started later), never a wrong platform.
+    """
+    try:
+        text = (root / CONFIG_FILE).read_bytes()
+    except OSError:
+        text = b"platform:"  # no readable configuration: the loader will say why
+    if _PLATFORM_KEY.search(text):
+        yield None
+        return
+    with SandboxChild() as child:
+        yield child
