@@ -65,8 +65,8 @@ def update(email: str, previous: str, role: str, *, raises: bool) -> Expected:
     return ("collaborator.update", details)
 
 
-def remove(email: str, previous: str) -> Expected:
-    return ("collaborator.remove", {"email": email, "previous_role": previous})
+def remove(email: str, previous: str, **details: Any) -> Expected:
+    return ("collaborator.remove", {"email": email, "previous_role": previous, **details})
 
 
 def start(to: str = CLIENT, *, stay: bool, **details: Any) -> Expected:
@@ -196,11 +196,49 @@ HANDOVER = {
         observed(collaborators={CLIENT: "viewer", FREDA: "editor"}, package="premium"),
         [add(TOM, "viewer"), start(stay=True), remove(FREDA, "editor")],
     ),
-    "access: additions beyond the package's cap are flagged, the order stays": Case(
+    "at the cap: a swap removes first, so the additions fit in one run": Case(
         desired(collaborators={TOM: "editor", MAX: "viewer"}),
         observed(collaborators={FREDA: "editor", EVE: "viewer"}),
-        [add(MAX, "viewer"), add(TOM, "editor"), remove(EVE, "viewer"), remove(FREDA, "editor")],
-        notes=[("warning", ("2 collaborators now and 2 to add", "free package allows 2"))],
+        [
+            remove(EVE, "viewer", make_room=True),
+            remove(FREDA, "editor", make_room=True),
+            add(MAX, "viewer"),
+            add(TOM, "editor"),
+        ],
+    ),
+    "at the cap: premium bought first makes room for the additions": Case(
+        desired(collaborators={TOM: "editor", FREDA: "editor", MAX: "viewer"}, package="premium"),
+        observed(collaborators={TOM: "editor", FREDA: "editor"}),
+        [("package.purchase", {"package": "premium", "raises_cap": True}), add(MAX, "viewer")],
+    ),
+    "at the cap: removals that make room enough buy nothing first": Case(
+        desired(collaborators={TOM: "editor", MAX: "viewer"}, package="premium"),
+        observed(collaborators={TOM: "editor", FREDA: "editor"}),
+        [
+            remove(FREDA, "editor", make_room=True),
+            add(MAX, "viewer"),
+            ("package.purchase", {"package": "premium"}),
+        ],
+    ),
+    "below the cap: the order stays": Case(
+        desired(collaborators={TOM: "editor"}),
+        observed(collaborators={FREDA: "editor"}),
+        [add(TOM, "editor"), remove(FREDA, "editor")],
+    ),
+    "over the cap even after the removals: a warning says what to do": Case(
+        desired(collaborators={TOM: "editor", MAX: "viewer", EVE: "viewer"}),
+        observed(collaborators={FREDA: "editor", EVE: "viewer"}),
+        [remove(FREDA, "editor", make_room=True), add(MAX, "viewer"), add(TOM, "editor")],
+        notes=[
+            (
+                "warning",
+                (
+                    "2 collaborators now, 2 to add and 1 to remove: the free package allows "
+                    "2, so the platform will refuse 1 of the additions; remove more people "
+                    "or buy premium first",
+                ),
+            )
+        ],
     ),
     "handover pending to the right recipient: waiting, not a change": Case(
         desired(CLIENT, collaborators={EXPERT: "editor"}),

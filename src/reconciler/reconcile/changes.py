@@ -47,8 +47,14 @@ class Phase(IntEnum):
     Access is granted before anything else and revoked last, so nobody loses access
     that a later step needs; a wrong pending transfer is cancelled just before the right
     one starts; the package is bought after the transfer decision is made.
+
+    At the collaborator cap the order adapts, so that one reviewed change is enough: a
+    package the expert buys to raise the cap comes first (``RAISE_CAP``), or else the
+    removals that make room come before the additions (``MAKE_ROOM``).
     """
 
+    RAISE_CAP = -2
+    MAKE_ROOM = -1
     GRANT = 0
     BILLING = 1
     TRANSFER_CANCEL = 2
@@ -75,6 +81,7 @@ class BaseChange(BaseModel):
 
     phase_of_action: ClassVar[Phase]
     capability: ClassVar[Capability]
+    omitted_when_false: ClassVar[tuple[str, ...]] = ()
     site: str
     action: Action
 
@@ -97,6 +104,9 @@ class BaseChange(BaseModel):
         self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
     ) -> dict[str, Any]:
         fields = dict(handler(self))
+        for flag in self.omitted_when_false:  # plans without the flag stay byte for byte
+            if fields.get(flag) is False:
+                del fields[flag]
         site, action = fields.pop("site"), fields.pop("action")
         return {"site": site, "action": action, "details": fields}
 
@@ -161,6 +171,14 @@ class CollaboratorRemove(BaseChange):
     action: Literal[Action.COLLABORATOR_REMOVE] = Action.COLLABORATOR_REMOVE
     email: str
     previous_role: Role
+    make_room: bool = Field(
+        default=False, description="Removed before the additions, which would not fit else"
+    )
+    omitted_when_false = ("make_room",)
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.MAKE_ROOM if self.make_room else Phase.REVOKE
 
     @property
     def subject(self) -> str:
@@ -224,6 +242,14 @@ class PackagePurchase(BaseChange):
     action: Literal[Action.PACKAGE_PURCHASE] = Action.PACKAGE_PURCHASE
     package: Package
     previous: Package
+    raises_cap: bool = Field(
+        default=False, description="Bought before the additions it makes room for"
+    )
+    omitted_when_false = ("raises_cap",)
+
+    @property
+    def phase(self) -> Phase:
+        return Phase.RAISE_CAP if self.raises_cap else Phase.PURCHASE
 
     @field_validator("package", mode="before")
     @classmethod

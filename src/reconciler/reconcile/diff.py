@@ -41,6 +41,7 @@ class SiteDiff:
     """The changes and notes for one site."""
 
     site: str
+    expert: str = ""
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
 
@@ -66,7 +67,7 @@ def unmanaged_notes(observed: Mapping[str, ObservedSite], managed: Iterable[str]
 
 
 def diff_site(expert: str, want: DesiredSite, have: ObservedSite | None) -> SiteDiff:
-    result = SiteDiff(want.id)
+    result = SiteDiff(want.id, expert)
     if have is None:
         result.note(
             NoteKind.WARNING,
@@ -77,8 +78,10 @@ def diff_site(expert: str, want: DesiredSite, have: ObservedSite | None) -> Site
         _diff_expert_owned(expert, want, have, result)
     else:
         _diff_client_owned(expert, want, have, result)
-    if have is not None and want.departed:
-        _offboarding_notes(want, have, result)
+    if have is not None:
+        _fit_under_cap(have, result)
+        if want.departed:
+            _offboarding_notes(want, have, result)
     return result
 
 
@@ -230,24 +233,39 @@ def _diff_collaborators(
     for email, current in sorted(have.collaborators.items()):
         if email not in want.collaborators and email not in exclude:
             result.change(CollaboratorRemove(site=result.site, email=email, previous_role=current))
-    _warn_over_cap(have, result)
 
 
-def _warn_over_cap(have: ObservedSite, result: SiteDiff) -> None:
-    """Access is granted before anything is bought or revoked (so nobody loses access a
-    later step needs); on a full site the platform then refuses the additions."""
+def _fit_under_cap(have: ObservedSite, result: SiteDiff) -> None:
+    """Order the site's changes so that the additions fit under the collaborator cap
+    (rule 9) in one run: a purchase that raises the cap first, else the removals that
+    make room, else both; a warning when even that is not enough (DESIGN.md section 5)."""
     added = sum(1 for c in result.changes if isinstance(c, CollaboratorAdd))
+    total, cap = len(have.collaborators) + added, COLLABORATOR_CAP[have.package]
+    if not added or total <= cap:
+        return
     removed = sum(1 for c in result.changes if isinstance(c, CollaboratorRemove))
-    cap = COLLABORATOR_CAP[have.package]
-    over = len(have.collaborators) + added - cap
-    if added and over > 0:
-        first = "remove people or buy premium" if removed else "buy premium"
+    purchase = next((c for c in result.changes if isinstance(c, PackagePurchase)), None)
+    raised = cap if purchase is None else max(cap, COLLABORATOR_CAP[purchase.package])
+    buy_first = raised > cap and total - removed > cap
+    make_room = removed > 0 and total > (raised if buy_first else cap)
+    result.changes = [_moved(c, buy_first=buy_first, make_room=make_room) for c in result.changes]
+    if total - removed > raised:
+        who = "buy premium" if have.owner == result.expert else f"ask {have.owner} to buy premium"
         result.note(
             NoteKind.WARNING,
-            f"{len(have.collaborators)} collaborators now and {added} to add: the "
-            f"{have.package.value} package allows {cap}, so the platform will refuse "
-            f"{over} of the additions; {first} in a change of its own first",
+            f"{len(have.collaborators)} collaborators now, {added} to add and {removed} to "
+            f"remove: the {have.package.value} package allows {cap}, so the platform will "
+            f"refuse {total - removed - raised} of the additions; remove more people or "
+            f"{who} first",
         )
+
+
+def _moved(change: Change, *, buy_first: bool, make_room: bool) -> Change:
+    if buy_first and isinstance(change, PackagePurchase):
+        return change.model_copy(update={"raises_cap": True})
+    if make_room and isinstance(change, CollaboratorRemove):
+        return change.model_copy(update={"make_room": True})
+    return change
 
 
 def _diff_billing_contact(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:

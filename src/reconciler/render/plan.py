@@ -62,7 +62,8 @@ def describe(change: Change) -> str:
         case CollaboratorUpdate():
             return f"change {change.email} from {change.previous_role.value} to {change.role.value}"
         case CollaboratorRemove():
-            return f"remove {change.email} (was {change.previous_role.value})"
+            first = ", first: it makes room for the additions" if change.make_room else ""
+            return f"remove {change.email} (was {change.previous_role.value}){first}"
         case BillingContactSet():
             return f"send invoices to {change.email} (was {change.previous})"
         case TransferStart():
@@ -73,8 +74,10 @@ def describe(change: Change) -> str:
         case TransferCancel():
             return f"cancel the transfer to {change.to}: {change.reason}"
         case PackagePurchase():
+            first = ", first: it raises the collaborator cap" if change.raises_cap else ""
             return (
-                f"buy {change.package.value} (charged to the expert, who owns and keeps the site)"
+                f"buy {change.package.value} (charged to the expert, who owns and keeps the "
+                f"site){first}"
             )
 
 
