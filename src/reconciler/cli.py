@@ -426,9 +426,10 @@ def import_(ctx: click.Context, site_ids: tuple[str, ...], import_all: bool) -> 
     """Write sites/<id>.yaml from the platform's current state.
 
     Uses `owner: expert` and people.yaml handles where they apply. An existing file is
-    updated in place: comments, key order and untouched values stay. Pending transfers
-    are reported, not written as ownership. Afterwards `reconciler plan` shows no
-    change for these sites.
+    updated in place: comments, key order and untouched values stay. A pending transfer
+    is written as the handover under way (its recipient as owner, with a comment), so
+    that plan waits for it. Afterwards `reconciler plan` shows no change for these
+    sites, except removals of people who left.
 
     \b
     Examples:

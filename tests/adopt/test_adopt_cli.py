@@ -44,13 +44,14 @@ def test_import_all_of_200_sites_then_plan_is_empty_and_a_second_import_changes_
 
     assert first.exit_code == 0, first.output
     assert "Imported: 201 written, 0 unchanged." in first.stdout
-    assert "pending-handover: warning: a transfer to anna@acme-bakery.example is pending" in (
-        first.stdout
-    )
+    assert (
+        "pending-handover: waiting: the transfer to anna@acme-bakery.example pending on the "
+        "platform is kept"
+    ) in first.stdout
     assert len(list((repo.root / "sites").glob("*.yaml"))) == 201
     pending_file = repo.read_site("pending-handover")
-    assert "owner: expert" in pending_file  # a pending transfer is not ownership
-    assert "anna" not in pending_file
+    assert "owner: anna  # handover pending since " in pending_file  # what plan waits for
+    assert f"  {EXPERT}: editor" in pending_file  # the transfer keeps the expert on
     assert "owner: expert" in repo.read_site("site-000")
     assert "  tom: editor" in repo.read_site("site-000")  # a people.yaml handle
     assert "  ines@freelance.example: editor" in repo.read_site("site-001")
@@ -64,7 +65,7 @@ def test_import_all_of_200_sites_then_plan_is_empty_and_a_second_import_changes_
     plan = plan_json(repo)
     changes = plan["changes"]
     assert isinstance(changes, list)
-    assert [c for c in changes if c["site"] != "pending-handover"] == []
+    assert changes == []
     assert not [n for n in plan["notes"] if n["kind"] == "unmanaged"]  # type: ignore[attr-defined]
 
     git(repo.root, "init", "--quiet")
@@ -77,25 +78,49 @@ def test_import_all_of_200_sites_then_plan_is_empty_and_a_second_import_changes_
     assert git(repo.root, "status", "--porcelain", "--", "sites") == ""
 
 
-def test_a_pending_transfer_is_reported_and_the_plan_shows_what_keeping_the_file_means(
+def test_a_pending_transfer_is_imported_as_the_handover_it_is_and_the_plan_is_empty(
     repo: Repo,
 ) -> None:
-    """Import writes ownership, not intentions: the plan then shows the cancel for review,
-    and the import said how to keep the handover instead."""
+    """After import, plan is empty: the file asks for the handover under way, says so in a
+    comment, and the import says how to cancel it instead."""
     repo.seed(SMALL_SEED)
+    repo.write("people.yaml", "tom: {email: tom@freelance.example}\n")
     with repo.start_sandbox() as store, store.transaction() as tx:
         tx.start_transfer(EXPERT, "old-shop", "tom@freelance.example", False, None)
 
     imported = repo.run("import", "old-shop")
-    planned = repo.run("plan", "--format", "json")
+    planned = repo.run("plan", "--format", "json", "--detailed-exitcode")
 
     assert imported.exit_code == 0, imported.output
-    assert "write `owner: tom@freelance.example` in the file to keep the handover" in (
-        imported.stdout
-    )
-    assert "owner: expert" in repo.read_site("old-shop")
-    changes = json.loads(planned.stdout)["changes"]
-    assert [(c["site"], c["action"]) for c in changes] == [("old-shop", "transfer.cancel")]
+    assert (
+        "old-shop: waiting: the transfer to tom@freelance.example pending on the platform is "
+        "kept: the file names tom@freelance.example as the owner, and `reconciler plan` waits "
+        "for the acceptance; write `owner: expert` instead to cancel the transfer"
+    ) in imported.stdout
+    text = repo.read_site("old-shop")
+    assert "owner: tom  # handover pending since " in text
+    assert f"; {EXPERT} owns the site until then\n" in text
+    assert planned.exit_code == 0, planned.output
+    plan = json.loads(planned.stdout)
+    assert plan["changes"] == []
+    assert [n["kind"] for n in plan["notes"] if n["site"] == "old-shop"] == ["waiting"]
+
+
+def test_a_transfer_the_client_started_is_imported_as_pending_too(repo: Repo) -> None:
+    repo.seed(SMALL_SEED)
+    with repo.start_sandbox() as store, store.transaction() as tx:
+        tx.start_transfer("anna@acme-bakery.example", "acme-bakery", EXPERT, True, None)
+
+    imported = repo.run("import", "acme-bakery")
+    planned = repo.run("plan", "--format", "json", "--detailed-exitcode")
+
+    assert imported.exit_code == 0, imported.output
+    text = repo.read_site("acme-bakery")
+    assert "owner: expert  # handover pending since " in text
+    assert "  anna: editor\n" in text  # anna stays on, as the transfer says
+    assert EXPERT not in text.split("collaborators:")[1]  # the owner is no collaborator
+    assert planned.exit_code == 0, planned.output
+    assert json.loads(planned.stdout)["changes"] == []
 
 
 def test_import_of_a_named_site_updates_the_hand_written_file_in_place(repo: Repo) -> None:
@@ -256,3 +281,21 @@ def test_keys_a_file_leaves_out_stay_out(repo: Repo) -> None:
     assert imported.exit_code == 0, imported.output
     assert repo.read_site("acme-bakery") == ("id: acme-bakery\nowner: anna@acme-bakery.example\n")
     assert plan_json(repo)["changes"] == []
+
+
+def test_after_import_the_plan_only_removes_people_who_left(repo: Repo) -> None:
+    repo.seed(SMALL_SEED)
+    repo.write(
+        "people.yaml",
+        "tom: {email: tom@freelance.example, left: 2026-11-27}\n"
+        "anna: {email: anna@acme-bakery.example}\n",
+    )
+
+    imported = repo.run("import", "--all")
+    plan = plan_json(repo)
+
+    assert imported.exit_code == 0, imported.output
+    assert "  tom: viewer" in repo.read_site("acme-bakery")  # the handle may stay
+    assert [(c["site"], c["action"], c["details"]["email"]) for c in plan["changes"]] == [  # type: ignore[union-attr,index]
+        ("acme-bakery", "collaborator.remove", "tom@freelance.example")
+    ]

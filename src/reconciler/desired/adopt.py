@@ -18,7 +18,7 @@ from reconciler.desired.writer import (
     updated_site_text,
 )
 from reconciler.errors import ConfigError
-from reconciler.model import EXPERT_KEYWORD, ObservedSite
+from reconciler.model import EXPERT_KEYWORD, ObservedSite, Role
 from reconciler.reconcile.changes import Note, NoteKind
 
 
@@ -84,13 +84,18 @@ class Adopter:
         else:
             after = new_site_text(content)
         if pending is not None:
+            cancel = (
+                f"; write `owner: {EXPERT_KEYWORD}` instead to cancel the transfer"
+                if site.owner == self.config.expert
+                else ""
+            )
             report.notes.append(
                 Note(
                     site=site.id,
-                    kind=NoteKind.WARNING,
-                    message=f"a transfer to {pending.to} is pending on the platform; the file "
-                    f"keeps the current owner, so `reconciler plan` would cancel that "
-                    f"transfer: write `owner: {pending.to}` in the file to keep the handover",
+                    kind=NoteKind.WAITING,
+                    message=f"the transfer to {pending.to} pending on the platform is kept: "
+                    f"the file names {pending.to} as the owner, and `reconciler plan` waits "
+                    f"for the acceptance{cancel}",
                 )
             )
         if after == before:
@@ -111,19 +116,40 @@ class Adopter:
         return folder / f"{site_id}.yaml"
 
     def content_of(self, site: ObservedSite) -> SiteContent:
+        """The file of ``site``. With a transfer pending, the file asks for exactly that
+        handover (its recipient as owner, the former owner staying on if it will), so
+        that `plan` waits for it instead of cancelling it; a comment says so."""
+        pending = site.pending_transfer
+        if pending is None:
+            return SiteContent(
+                id=site.id,
+                name=site.name,
+                owner=self._written_owner(site.owner),
+                billing_contact=None
+                if site.billing_contact == site.owner
+                else self._written(site.billing_contact),
+                collaborators=self._written_roles(site.collaborators),
+                package=site.package.value,
+            )
+        after = {e: r.value for e, r in site.collaborators.items() if e != pending.to}
+        if pending.stay_as_collaborator:
+            after[site.owner] = Role.EDITOR.value  # as the platform keeps a former owner
         return SiteContent(
             id=site.id,
             name=site.name,
-            owner=EXPERT_KEYWORD if site.owner == self.config.expert else self._written(site.owner),
-            billing_contact=None
-            if site.billing_contact == site.owner
-            else self._written(site.billing_contact),
-            collaborators={
-                self._written(email): role.value
-                for email, role in sorted(site.collaborators.items())
-            },
+            owner=self._written_owner(pending.to),
+            billing_contact=None,  # acceptance makes the recipient the billing contact
+            collaborators=self._written_roles(after),
             package=site.package.value,
+            owner_comment=f"handover pending since {pending.created_at:%Y-%m-%d}, "
+            f"expires {pending.expires_at:%Y-%m-%d}; {site.owner} owns the site until then",
         )
+
+    def _written_owner(self, email: str) -> str:
+        return EXPERT_KEYWORD if email == self.config.expert else self._written(email)
+
+    def _written_roles(self, roles: Mapping[str, object]) -> dict[str, str]:
+        return {self._written(email): str(role) for email, role in sorted(roles.items())}
 
     def _written(self, email: str) -> str:
         """A people.yaml handle where there is one, else the e-mail address."""

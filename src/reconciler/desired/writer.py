@@ -234,6 +234,7 @@ class SiteContent:
     billing_contact: str | None
     collaborators: Mapping[str, str]
     package: str
+    owner_comment: str | None = None  # e.g. which handover is pending
 
 
 Resolve = Callable[[str], str | None]
@@ -257,6 +258,8 @@ def updated_site_text(text: str, file: str, content: SiteContent, resolve: Resol
     if "name" in data:
         _set_scalar(data, "name", content.name, lambda v: v)
     _set_scalar(data, "owner", content.owner, resolve)
+    if content.owner_comment is not None:
+        _set_inline_comment(data, "owner", content.owner_comment)
     if content.billing_contact is None:
         _drop_billing_if_owner(data, resolve)
     else:
@@ -273,6 +276,8 @@ def _fill(data: CommentedMap, content: SiteContent) -> None:
     data["id"] = content.id
     data["name"] = content.name
     data["owner"] = content.owner
+    if content.owner_comment is not None:
+        _set_inline_comment(data, "owner", content.owner_comment)
     if content.billing_contact is not None:
         data["billing_contact"] = content.billing_contact
     collaborators = CommentedMap()
@@ -360,3 +365,19 @@ def _append_comment_lines(mapping: CommentedMap, key: Any, lines: str) -> None:
         token.value = (token.value if token.value.endswith("\n") else token.value + "\n") + lines
     else:
         entry[2] = CommentToken("\n" + lines, CommentMark(0), None)
+
+
+def _set_inline_comment(data: CommentedMap, key: str, text: str) -> None:
+    """``key``'s end-of-line comment says ``text``; a comment of the same kind (the same
+    first words) is replaced, another is kept before it, and the comment lines below stay."""
+    lines_below = _comment_lines_after(data, key)
+    entry = data.ca.items.get(key)
+    token = entry[2] if entry is not None and len(entry) > 2 else None
+    old = token.value.strip().removeprefix("#").strip() if isinstance(token, CommentToken) else ""
+    kind = " ".join(text.split()[:2])
+    keep = "" if not old or old.startswith(kind) else old.split(f"; {kind}")[0] + "; "
+    if entry is not None:
+        entry[2] = None
+    data.yaml_add_eol_comment(f"# {keep}{text}", key)
+    if lines_below:
+        _append_comment_lines(data, key, lines_below)
