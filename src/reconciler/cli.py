@@ -239,7 +239,8 @@ def _colour() -> bool:
 @click.option(
     "--detailed-exitcode",
     is_flag=True,
-    help="Exit 0 when there is nothing to apply, 2 when there are changes, 1 on error.",
+    help="Exit 0 when there is nothing to apply, 2 when there are changes or drift "
+    "(a `drift` note), 1 on error.",
 )
 @click.option("--force", is_flag=True, help="Plan even beyond the policy limits.")
 @click.pass_context
@@ -271,7 +272,7 @@ def plan(
         the_plan = operation.run(show=lambda made: click.echo(_plan_as(output_format, made)))
     if out is not None:
         click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.", err=True)
-    if detailed_exitcode and the_plan.has_changes:
+    if detailed_exitcode and (the_plan.has_changes or the_plan.has_drift):
         ctx.exit(2)
 
 
@@ -482,7 +483,9 @@ def fmt(ctx: click.Context, check: bool) -> None:
 def history(ctx: click.Context, site: str, output_format: str) -> None:
     """Show a site's owner, billing contact and collaborators over time, from git.
 
-    One entry per commit that changed them: date, author, subject, what changed.
+    One entry per commit that changed them: date, author, subject, what changed. Then
+    which runs applied changes to the site (git notes), and how each of its transfers
+    ended on the platform (accepted, declined, cancelled, expired, with dates).
 
     \b
     Example:

@@ -94,6 +94,11 @@ class DesiredSite(BaseModel):
     billing_contact: Email | None = None
     collaborators: Mapping[Email, Role] | None = None
     package: Package | None = None
+    ask_again_after: str | None = Field(
+        default=None,
+        description="The id of a declined or expired transfer after which the handover "
+        "is asked for again (handovers have a memory, DESIGN.md section 5)",
+    )
     source: Location | None = Field(default=None, exclude=True)
     locations: Mapping[str, Location] = Field(default_factory=dict, exclude=True)
     departed: Mapping[Email, date] = Field(

@@ -112,7 +112,7 @@ def test_site_files_are_still_checked_without_a_usable_configuration(repo: Repo)
         "sites/a.yaml:1:5: error: id 'b' differs from the file name 'a'; rename the file to "
         "b.yaml or change the id",
         "sites/a.yaml:3:1: error: unknown key 'colour'; check the spelling (allowed: id, name, "
-        "owner, billing_contact, collaborators, package)",
+        "owner, billing_contact, collaborators, package, ask_again_after)",
         "3 errors in 2 files",
     ]
 

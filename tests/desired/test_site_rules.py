@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from desired_support import Repo
 
-ALLOWED = "check the spelling (allowed: id, name, owner, billing_contact, collaborators, package)"
+ALLOWED = (
+    "check the spelling (allowed: id, name, owner, billing_contact, collaborators, package, "
+    "ask_again_after)"
+)
 ROLES = "use 'viewer', 'editor' or 'admin'"
 
 

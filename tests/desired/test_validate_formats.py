@@ -8,7 +8,7 @@ from desired_support import Repo
 
 UNKNOWN_KEY = (
     "unknown key 'colour'; check the spelling "
-    "(allowed: id, name, owner, billing_contact, collaborators, package)"
+    "(allowed: id, name, owner, billing_contact, collaborators, package, ask_again_after)"
 )
 
 

@@ -14,7 +14,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from reconciler.model import DesiredSite, ObservedSite, Package, PendingTransfer, Role
+from reconciler.model import (
+    DesiredSite,
+    EndedTransfer,
+    ObservedSite,
+    Package,
+    PendingTransfer,
+    Role,
+)
 from reconciler.reconcile.changes import Change, Note
 from reconciler.reconcile.plan import Plan, build_plan
 
@@ -45,6 +52,7 @@ def desired(
     collaborators: Roles | None = None,
     package: str | None = None,
     departed: Mapping[str, date] | None = None,
+    ask_again_after: str | None = None,
 ) -> DesiredSite:
     """A site file; ``None`` leaves a key out (not managed). ``departed``: the people
     people.yaml says left, who are then never among the collaborators."""
@@ -59,6 +67,7 @@ def desired(
             else {email: role for email, role in collaborators.items() if email not in gone},
             "package": package,
             "departed": gone,
+            "ask_again_after": ask_again_after,
         }
     )
 
@@ -82,6 +91,7 @@ def observed(
     package: str = "free",
     paid_until: datetime | None = None,
     transfer: PendingTransfer | None = None,
+    last: EndedTransfer | None = None,
     version: int = 1,
 ) -> ObservedSite:
     """A site as the platform lists it; the billing contact defaults to the owner."""
@@ -94,6 +104,7 @@ def observed(
         package_paid_until=paid_until,
         collaborators={email: Role(role) for email, role in (collaborators or {}).items()},
         pending_transfer=transfer,
+        last_transfer=last,
         version=version,
     )
 

@@ -75,6 +75,15 @@ class SiteFile(BaseModel):
         default=None,
         description="The package the site should have; leave out to leave it alone",
     )
+    ask_again_after: str | None = Field(
+        default=None,
+        min_length=1,
+        description=(
+            "A handover that was declined or expired is not started again until the file "
+            "asks again: the id of that transfer, as `reconciler plan` names it"
+        ),
+        examples=["tr_8f2c1a"],
+    )
 
 
 @dataclass
@@ -261,6 +270,7 @@ class SiteResolver:
             billing_contact=billing,
             collaborators=collaborators,
             package=checked.package,
+            ask_again_after=checked.ask_again_after,
             source=document.start,
             locations=_locations_of(document),
             departed=self.departed,

@@ -22,7 +22,15 @@ from ruamel.yaml.tokens import CommentToken
 from reconciler.desired.loader import guard
 from reconciler.errors import ReconcilerError
 
-KEY_ORDER = ("id", "name", "owner", "billing_contact", "collaborators", "package")
+KEY_ORDER = (
+    "id",
+    "name",
+    "owner",
+    "billing_contact",
+    "collaborators",
+    "package",
+    "ask_again_after",
+)
 MODELINE = "# yaml-language-server: $schema=../schema/site.schema.json"
 
 

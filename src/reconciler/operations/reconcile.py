@@ -14,6 +14,7 @@ from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.operations.workspace import observe, open_platform
 from reconciler.platform.client import PlatformClient
 from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
+from reconciler.reconcile.diff import Facts
 from reconciler.reconcile.plan import Plan, build_plan, check_fresh, check_policy
 
 
@@ -71,6 +72,7 @@ class Reconciler:
             self.observed(),
             scope=scope,
             capabilities=self.client.capabilities,
+            facts=Facts(now=self.client.platform_time()),  # days left by the platform's clock
         )
         self._made_here.add(plan.fingerprint)
         return plan

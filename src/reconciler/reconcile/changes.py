@@ -67,7 +67,24 @@ class NoteKind(StrEnum):
     WAITING = "waiting"
     BLOCKED = "blocked"
     UNMANAGED = "unmanaged"
+    DRIFT = "drift"
     WARNING = "warning"
+    INFO = "info"
+
+
+class NoteCode(StrEnum):
+    """What a note is about, for scripts and reports that group notes (the drift issue's
+    sections, ``status``); the message says it to a person."""
+
+    HANDOVER_PENDING = "handover.pending"
+    HANDOVER_EXPIRING = "handover.expiring"
+    HANDOVER_DECLINED = "handover.declined"
+    HANDOVER_EXPIRED = "handover.expired"
+    HANDOVER_FINISHED = "handover.finished"
+    PREFLIGHT_REFUSED = "preflight.refused"
+    DRIFT_LOST_ACCESS = "drift.lost_access"
+    DRIFT_FOREIGN_TRANSFER = "drift.foreign_transfer"
+    PERSON_LEFT = "person.left"
 
 
 _ROLE_NAMES = ", ".join(role.value for role in Role)
@@ -286,13 +303,28 @@ def change_order(change: BaseChange) -> tuple[str, int, str, str]:
 
 
 class Note(BaseModel):
-    """Something the plan reports but does not do: waiting, blocked, unmanaged, warning."""
+    """Something the plan reports but does not do: waiting, blocked, unmanaged, drift,
+    warning, info. ``code`` (and ``data``) say what it is about, for scripts."""
 
     model_config = ConfigDict(frozen=True)
 
     site: str
     kind: NoteKind
     message: str
+    code: NoteCode | None = None
+    data: Mapping[str, str | int | bool | None] = Field(default_factory=dict)
+
+    @model_serializer(mode="wrap")
+    def _without_empty(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        """A note without a code serialises as before: site, kind, message."""
+        fields = dict(handler(self))
+        if fields.get("code") is None:
+            fields.pop("code", None)
+        if not fields.get("data"):
+            fields.pop("data", None)
+        return fields
 
     def sort_key(self) -> tuple[str, str, str]:
         return (self.site, self.kind.value, self.message)

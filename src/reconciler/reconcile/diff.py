@@ -17,9 +17,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from reconciler.model import COLLABORATOR_CAP, DesiredSite, ObservedSite, Package, Role
+from reconciler.model import (
+    COLLABORATOR_CAP,
+    DesiredSite,
+    ObservedSite,
+    Package,
+    PendingTransfer,
+    Role,
+    TransferEnd,
+    TransferRecord,
+    TransferStatus,
+)
 from reconciler.reconcile.changes import (
     BillingContactSet,
     Change,
@@ -27,6 +37,7 @@ from reconciler.reconcile.changes import (
     CollaboratorRemove,
     CollaboratorUpdate,
     Note,
+    NoteCode,
     NoteKind,
     PackagePurchase,
     TransferCancel,
@@ -36,20 +47,43 @@ from reconciler.reconcile.changes import (
 _STAYING_ROLE = Role.EDITOR  # the platform keeps a former owner who stays as editor
 
 
+EXPIRING_DAYS = 3  # a pending handover this close to its expiry is a warning
+_REMEMBERED = {
+    TransferEnd.DECLINED: NoteCode.HANDOVER_DECLINED,
+    TransferEnd.EXPIRED: NoteCode.HANDOVER_EXPIRED,
+}
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the platform says beyond its list of sites: its clock (the ``Date`` of its
+    answers) and the latest transfer the expert sent of each site it no longer sees."""
+
+    now: datetime | None = None
+    sent: Mapping[str, TransferRecord] = field(default_factory=dict)
+
+
 @dataclass
 class SiteDiff:
     """The changes and notes for one site."""
 
     site: str
     expert: str = ""
+    now: datetime | None = None
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
 
     def change(self, change: Change) -> None:
         self.changes.append(change)
 
-    def note(self, kind: NoteKind, message: str) -> None:
-        self.notes.append(Note(site=self.site, kind=kind, message=message))
+    def note(
+        self,
+        kind: NoteKind,
+        message: str,
+        code: NoteCode | None = None,
+        **data: str | int | bool | None,
+    ) -> None:
+        self.notes.append(Note(site=self.site, kind=kind, message=message, code=code, data=data))
 
 
 def unmanaged_notes(observed: Mapping[str, ObservedSite], managed: Iterable[str]) -> list[Note]:
@@ -66,14 +100,13 @@ def unmanaged_notes(observed: Mapping[str, ObservedSite], managed: Iterable[str]
     ]
 
 
-def diff_site(expert: str, want: DesiredSite, have: ObservedSite | None) -> SiteDiff:
-    result = SiteDiff(want.id, expert)
+def diff_site(
+    expert: str, want: DesiredSite, have: ObservedSite | None, facts: Facts | None = None
+) -> SiteDiff:
+    facts = facts or Facts()
+    result = SiteDiff(want.id, expert, facts.now)
     if have is None:
-        result.note(
-            NoteKind.WARNING,
-            f"not found on the platform, or {expert} cannot see it; check the id in "
-            f"sites/{want.id}.yaml",
-        )
+        _not_visible(expert, want, facts.sent.get(want.id), result)
     elif have.owner == expert:
         _diff_expert_owned(expert, want, have, result)
     else:
@@ -99,13 +132,117 @@ def _offboarding_notes(want: DesiredSite, have: ObservedSite, result: SiteDiff) 
                 f"{email} left on {left.isoformat()} (people.yaml) but still has "
                 f"{role.value} access here: sites/{want.id}.yaml leaves `collaborators` "
                 f"out, so access is not managed; list the collaborators to remove {email}",
+                NoteCode.PERSON_LEFT,
+                email=email,
+                left=left.isoformat(),
             )
         else:
             result.note(
                 NoteKind.BLOCKED,
                 f"{email} left on {left.isoformat()} (people.yaml); {have.owner} owns the "
                 f"site and must remove them ({role.value})",
+                NoteCode.PERSON_LEFT,
+                email=email,
+                left=left.isoformat(),
             )
+
+
+def _file_of(want: DesiredSite) -> str:
+    return want.source.file if want.source is not None else f"sites/{want.id}.yaml"
+
+
+def _not_visible(
+    expert: str, want: DesiredSite, record: TransferRecord | None, result: SiteDiff
+) -> None:
+    """A site file whose site the expert cannot see: handed over and left, drift (the
+    client took the expert's access away), or a wrong id."""
+    accepted = record is not None and record.status is TransferStatus.ACCEPTED
+    if record is not None and accepted and not record.stay_as_collaborator:
+        ended = _day(record.ended_at or record.created_at)
+        result.note(
+            NoteKind.INFO,
+            f"handed over to {record.to} on {ended}; the expert no longer has access",
+            NoteCode.HANDOVER_FINISHED,
+            to=record.to,
+            ended_at=ended,
+            transfer_id=record.id,
+        )
+        return
+    if want.owner != expert and expert in (want.collaborators or {}):
+        result.note(
+            NoteKind.DRIFT,
+            f"{expert} no longer sees this site, though {_file_of(want)} lists it as a "
+            f"collaborator of {want.owner}: {want.owner} removed {expert}, or the id is "
+            f"wrong; ask {want.owner} to add {expert} again, or correct the id",
+            NoteCode.DRIFT_LOST_ACCESS,
+            owner=want.owner,
+        )
+        return
+    result.note(
+        NoteKind.WARNING,
+        f"not found on the platform, or {expert} cannot see it; check the id in {_file_of(want)}",
+    )
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d}"
+
+
+def _days_left(pending: PendingTransfer, now: datetime | None) -> int | None:
+    return None if now is None else (pending.expires_at - now) // timedelta(days=1)
+
+
+def _pending_notes(pending: PendingTransfer, lead: str, who: str, result: SiteDiff) -> None:
+    """A pending transfer: when it expires, how many days are left (from the platform's
+    clock), and a warning when that is three days or fewer."""
+    days = _days_left(pending, result.now)
+    left = "" if days is None else f" ({days} day{'' if days == 1 else 's'} left)"
+    result.note(
+        NoteKind.WAITING,
+        f"{lead}; {who} must accept it before {_day(pending.expires_at)}{left}",
+        NoteCode.HANDOVER_PENDING,
+        to=pending.to,
+        created_at=_day(pending.created_at),
+        expires_at=_day(pending.expires_at),
+        days_left=days,
+    )
+    if days is not None and days <= EXPIRING_DAYS:
+        result.note(
+            NoteKind.WARNING,
+            f"the transfer to {pending.to} expires on {_day(pending.expires_at)}{left}: "
+            f"remind {pending.to} to accept it; once expired it is not started again until "
+            "the site file asks again",
+            NoteCode.HANDOVER_EXPIRING,
+            to=pending.to,
+            expires_at=_day(pending.expires_at),
+            days_left=days,
+        )
+
+
+def _refused_before(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> bool:
+    """The handover the file asks for was declined or expired, and the file has not
+    asked again since (``ask_again_after``): it is not started again silently."""
+    last = have.last_transfer
+    if last is None or last.to != want.owner or last.status not in _REMEMBERED:
+        return False
+    if want.ask_again_after == last.id:
+        return False
+    ended = _day(last.ended_at)
+    how = (
+        f"{last.to} declined the handover on {ended}"
+        if last.status is TransferEnd.DECLINED
+        else f"the handover to {last.to} expired on {ended} without an answer"
+    )
+    result.note(
+        NoteKind.BLOCKED,
+        f"{how}; it is not started again until the site file asks again: add "
+        f"`ask_again_after: {last.id}` to {_file_of(want)} in a reviewed pull request",
+        _REMEMBERED[last.status],
+        to=last.to,
+        ended_at=ended,
+        transfer_id=last.id,
+    )
+    return True
 
 
 def _date(moment: datetime | None) -> date | None:
@@ -146,11 +283,8 @@ def _handover(expert: str, want: DesiredSite, have: ObservedSite, result: SiteDi
     stay = expert in (want.collaborators or {})
     pending = have.pending_transfer
     if pending is not None and pending.to == want.owner and pending.stay_as_collaborator == stay:
-        result.note(
-            NoteKind.WAITING,
-            f"handover to {want.owner} pending since {pending.created_at:%Y-%m-%d}; "
-            f"{want.owner} must accept it before {pending.expires_at:%Y-%m-%d}",
-        )
+        lead = f"handover to {want.owner} pending since {_day(pending.created_at)}"
+        _pending_notes(pending, lead, want.owner, result)
     else:
         if pending is not None:
             reason = (
@@ -163,6 +297,8 @@ def _handover(expert: str, want: DesiredSite, have: ObservedSite, result: SiteDi
                     site=result.site, transfer_id=pending.id, to=pending.to, reason=reason
                 )
             )
+        if _refused_before(want, have, result):
+            return
         if want.collaborators is None:
             result.note(
                 NoteKind.WARNING,
@@ -302,6 +438,7 @@ def _package_to_buy(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> 
 def _diff_client_owned(
     expert: str, want: DesiredSite, have: ObservedSite, result: SiteDiff
 ) -> None:
+    _foreign_transfer(want, have, result)
     if want.owner != have.owner:
         _blocked_ownership(expert, want, have, result)
         return
@@ -331,18 +468,32 @@ def _blocked_ownership(
     pending = have.pending_transfer
     if pending is not None and pending.to == want.owner:
         who = "you" if want.owner == expert else want.owner
-        result.note(
-            NoteKind.WAITING,
-            f"{have.owner} started the transfer to {want.owner} on "
-            f"{pending.created_at:%Y-%m-%d}; {who} must accept it before "
-            f"{pending.expires_at:%Y-%m-%d}",
-        )
+        lead = f"{have.owner} started the transfer to {want.owner} on {_day(pending.created_at)}"
+        _pending_notes(pending, lead, who, result)
         return
     asked = "hand it back to you" if want.owner == expert else f"hand it over to {want.owner}"
     result.note(
         NoteKind.BLOCKED,
         f"{have.owner} owns the site; only the owner can start a transfer: ask "
         f"{have.owner} to {asked}",
+    )
+
+
+def _foreign_transfer(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
+    """Drift: the client started a transfer that the site file does not ask for."""
+    pending = have.pending_transfer
+    if pending is None or pending.to == want.owner:
+        return
+    result.note(
+        NoteKind.DRIFT,
+        f"{have.owner} started a transfer to {pending.to} on {_day(pending.created_at)} "
+        f"that {_file_of(want)} does not ask for (it names {want.owner} as the owner); ask "
+        f"{have.owner} to cancel it, or write `owner: {pending.to}` if it is wanted",
+        NoteCode.DRIFT_FOREIGN_TRANSFER,
+        to=pending.to,
+        started_by=have.owner,
+        created_at=_day(pending.created_at),
+        expires_at=_day(pending.expires_at),
     )
 
 

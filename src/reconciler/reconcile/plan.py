@@ -20,7 +20,7 @@ from reconciler.errors import PlanRefused
 from reconciler.model import DesiredSite, ObservedSite
 from reconciler.platform.base import EVERY_CAPABILITY, Capability
 from reconciler.reconcile.changes import Action, Change, Note, NoteKind, change_order
-from reconciler.reconcile.diff import diff_site, unmanaged_notes
+from reconciler.reconcile.diff import Facts, diff_site, unmanaged_notes
 
 FORMAT_VERSION = 1
 
@@ -45,6 +45,12 @@ class Plan(BaseModel):
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
+
+    @property
+    def has_drift(self) -> bool:
+        """Changes on the platform behind the files' back that the expert cannot simply
+        undo (DESIGN.md section 5): ``plan --detailed-exitcode`` exits 2 for them too."""
+        return any(note.kind is NoteKind.DRIFT for note in self.notes)
 
     def counts(self) -> Counter[Action]:
         return Counter(change.action for change in self.changes)
@@ -77,6 +83,7 @@ def build_plan(
     scope: Iterable[str] | None = None,
     report_unmanaged: bool = True,
     capabilities: frozenset[Capability] = EVERY_CAPABILITY,
+    facts: Facts | None = None,
 ) -> Plan:
     """The plan for ``scope`` (default: every desired site), deterministically ordered."""
     site_ids = sorted(desired if scope is None else set(scope))
@@ -87,7 +94,7 @@ def build_plan(
         if want is None:  # a deleted file: the site becomes unmanaged, nothing is removed
             notes += unmanaged_notes({site_id: have} if have else {}, ())
             continue
-        result = diff_site(expert, want, have)
+        result = diff_site(expert, want, have, facts)
         possible, by_hand = _within(capabilities, result.changes)
         changes += possible
         notes += result.notes + by_hand

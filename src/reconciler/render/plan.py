@@ -18,6 +18,7 @@ from reconciler.reconcile.changes import (
     CollaboratorRemove,
     CollaboratorUpdate,
     Note,
+    NoteCode,
     NoteKind,
     PackagePurchase,
     TransferCancel,
@@ -50,7 +51,9 @@ _NOTE_COLOUR = {
     NoteKind.WAITING: "blue",
     NoteKind.BLOCKED: "red",
     NoteKind.UNMANAGED: None,
+    NoteKind.DRIFT: "magenta",
     NoteKind.WARNING: "yellow",
+    NoteKind.INFO: None,
 }
 
 
@@ -151,8 +154,12 @@ def as_markdown(plan: Plan, *, limit: int = COMMENT_BUDGET, title: str | None = 
     """A pull-request comment: summary table, handovers, then details; within ``limit``."""
     head = [f"### {title or 'reconciler plan'}", "", summary_line(plan), ""]
     head += _summary_table(plan)
+    head += _note_section("Drift", plan.notes_of(NoteKind.DRIFT))
     head += _handover_section(plan)
     head += _blocked_section(plan)
+    head += _note_section("Waiting on clients", plan.notes_of(NoteKind.WAITING))
+    head += _note_section("Handovers expiring within three days", _coded(plan, _EXPIRING))
+    head += _note_section("Declined or expired handovers", _coded(plan, _ENDED))
     tail = [
         "",
         f"<sub>fingerprint `{plan.fingerprint[:19]}…` · {_count(len(plan.scope), 'site')} "
@@ -214,8 +221,24 @@ def _billing_consequence(change: TransferStart) -> str:
     return text + f" The expert {stay}."
 
 
+_EXPIRING = frozenset({NoteCode.HANDOVER_EXPIRING})
+_ENDED = frozenset({NoteCode.HANDOVER_DECLINED, NoteCode.HANDOVER_EXPIRED})
+
+
+def _coded(plan: Plan, codes: frozenset[NoteCode]) -> list[Note]:
+    return [note for note in plan.notes if note.code in codes]
+
+
+def _note_section(title: str, notes: list[Note]) -> list[str]:
+    if not notes:
+        return []
+    lines = [f"#### {title} ({len(notes)})", ""]
+    lines += [f"- **{_md(note.site)}**: {_md(note.message)}" for note in notes]
+    return [*lines, ""]
+
+
 def _blocked_section(plan: Plan) -> list[str]:
-    blocked = plan.notes_of(NoteKind.BLOCKED)
+    blocked = [n for n in plan.notes_of(NoteKind.BLOCKED) if n.code not in _ENDED]
     if not blocked:
         return []
     lines = [f"#### Waiting on the owner ({len(blocked)})", ""]

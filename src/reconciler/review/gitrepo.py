@@ -190,6 +190,20 @@ class GitRepository:
             ) from None
 
     @_releasing
+    def notes(self) -> list[tuple[str, str]]:
+        """Every note under refs/notes/reconciler, as (commit, text) pairs."""
+        try:
+            listing = str(self.repo.git.notes("--ref", NOTES_REF, "list"))
+        except GitCommandError:  # no notes yet
+            return []
+        pairs = []
+        for line in listing.splitlines():
+            blob, _, commit = line.partition(" ")
+            if commit:
+                pairs.append((commit, str(self.repo.git.cat_file("-p", blob))))
+        return pairs
+
+    @_releasing
     def note(self, sha: str) -> str | None:
         try:
             return str(self.repo.git.notes("--ref", NOTES_REF, "show", sha))

@@ -7,12 +7,13 @@ says in words what changed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from reconciler.desired.loader import parse_yaml
+from reconciler.model import TransferRecord
 
 TRACKED_FIELDS = ("owner", "billing_contact", "collaborators")
 
@@ -137,3 +138,44 @@ def _collaborator_changes(before: Any, after: Any) -> list[str]:
     ]
     lines += [f"collaborator removed: {k}" for k in sorted(old) if k not in new]
     return lines
+
+
+@dataclass(frozen=True)
+class AppliedRun:
+    """One ``apply`` that changed the site, from its git note (refs/notes/reconciler)."""
+
+    sha: str  # the applied commit, which carries the note
+    when: str  # as the note says: 2026-11-27T04:02:49Z
+    lines: tuple[str, ...]  # the result lines about the site
+
+
+_RUN_HEADER = "reconciler apply at "
+
+
+def runs_about(site_id: str, notes: Iterable[tuple[str, str]]) -> list[AppliedRun]:
+    """The applies recorded in ``notes`` ((commit, note text) pairs) that touched
+    ``site_id``, oldest first. A note holds one block per apply of that commit."""
+    runs = []
+    for sha, text in notes:
+        for block in text.split(_RUN_HEADER)[1:]:
+            when, *rest = block.strip().splitlines() or [""]
+            lines = tuple(line for line in rest if _is_about(line, site_id))
+            if lines:
+                runs.append(AppliedRun(sha=sha, when=when.strip(), lines=lines))
+    return sorted(runs, key=lambda run: (run.when, run.sha))
+
+
+def _is_about(line: str, site_id: str) -> bool:
+    """A result line: ``done    <site>: <action> ...`` (or FAILED, skipped)."""
+    parts = line.split(None, 1)
+    return len(parts) == 2 and parts[1].startswith(f"{site_id}: ")
+
+
+@dataclass(frozen=True)
+class SiteHistory:
+    """What ``reconciler history`` shows: git's commits and notes, the platform's transfers."""
+
+    commits: list[HistoryEntry]
+    applied: list[AppliedRun] = field(default_factory=list)
+    transfers: list[TransferRecord] = field(default_factory=list)  # oldest first
+    platform_problem: str | None = None  # why the platform's part is missing
