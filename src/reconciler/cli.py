@@ -483,9 +483,8 @@ def fmt(ctx: click.Context, check: bool) -> None:
 def history(ctx: click.Context, site: str, output_format: str) -> None:
     """Show a site's owner, billing contact and collaborators over time, from git.
 
-    One entry per commit that changed them: date, author, subject, what changed. Then
-    which runs applied changes to the site (git notes), and how each of its transfers
-    ended on the platform (accepted, declined, cancelled, expired, with dates).
+    One entry per commit that changed them: date, author, subject, what changed; then
+    the runs that applied changes to the site (git notes, refs/notes/reconciler).
 
     \b
     Example:
@@ -494,8 +493,8 @@ def history(ctx: click.Context, site: str, output_format: str) -> None:
     from reconciler.operations.history import HistoryOperation
     from reconciler.render import history as render
 
-    entries = HistoryOperation(_root(ctx), site).run()
-    click.echo(render.as_json(entries) if output_format == "json" else render.as_text(entries))
+    found = HistoryOperation(_root(ctx), site, os.environ).run()
+    click.echo(render.as_json(found) if output_format == "json" else render.as_text(found))
 
 
 @cli.command()

@@ -200,7 +200,7 @@ def test_the_cli_prints_json(repo: GitRepo) -> None:
     )
 
     assert result.exit_code == 0, result.output
-    [entry] = json.loads(result.output)
+    [entry] = json.loads(result.output)["commits"]
     assert entry["author"] == ALICE
     assert entry["date"] == "2024-03-01T10:00:00+00:00"
     assert entry["changes"] == ["file created: owner expert"]

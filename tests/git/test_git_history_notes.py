@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+from click.testing import CliRunner
+from git_support import GitRepo
+
+from reconciler.cli import cli
+from reconciler.review.gitrepo import GitRepository
 from reconciler.review.history import AppliedRun, runs_about
 
 NOTE = """reconciler apply at 2026-11-27T04:02:49Z
@@ -34,3 +41,32 @@ def test_only_the_runs_and_lines_about_the_site_are_kept() -> None:
         "2026-11-28T09:00:00Z"
     ]
     assert runs_about("nope", [("c0ffee", NOTE)]) == []
+
+
+def test_the_cli_shows_the_runs_that_applied_changes_to_the_site(repo: GitRepo) -> None:
+    with GitRepository.open(repo.root) as opened:
+        head = opened.head_sha()
+        assert head is not None
+        opened.add_note(head, NOTE.split("\n\n")[0])
+
+    result = CliRunner().invoke(cli, ["--root", str(repo.root), "history", "bistro-verde"])
+    as_json = CliRunner().invoke(
+        cli, ["--root", str(repo.root), "history", "bistro-verde", "--format", "json"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-3:] == [
+        "Applied (git notes, refs/notes/reconciler):",
+        f"2026-11-27T04:02:49Z  on {head[:10]}",
+        "    done    bistro-verde: transfer.start HANDOVER to marco@bistro-verde.example (stays)",
+    ]
+    assert json.loads(as_json.output)["applied"] == [
+        {
+            "sha": head,
+            "when": "2026-11-27T04:02:49Z",
+            "lines": [
+                "done    bistro-verde: transfer.start HANDOVER to marco@bistro-verde.example "
+                "(stays)"
+            ],
+        }
+    ]
