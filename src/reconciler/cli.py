@@ -437,8 +437,8 @@ def import_(ctx: click.Context, site_ids: tuple[str, ...], import_all: bool) -> 
       reconciler import legacy-landing
       reconciler import --all
     """
-    from reconciler.desired.adopt import describe_import
     from reconciler.operations.import_ import ImportOperation
+    from reconciler.reconcile.adopt import describe_import
 
     if bool(site_ids) == import_all:
         raise click.UsageError("name the sites to import, or pass --all (not both)")

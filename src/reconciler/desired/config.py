@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.model import EXPERT_KEYWORD, Email
+from reconciler.platform.config import PlatformConfig
 
 CONFIG_FILE = "reconciler.yaml"
 PEOPLE_FILE = "people.yaml"
@@ -18,34 +17,6 @@ SITES_DIR = "sites"
 SANDBOX_DB = Path(".reconciler") / "sandbox.db"  # the embedded sandbox, git-ignored
 SANDBOX_SEED = "sandbox.seed.yaml"
 HANDLE_PATTERN = r"^[a-z][a-z0-9_.-]*$"
-ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class PlatformConfig(BaseModel):
-    """Where the platform's API is, and which environment variable holds the token."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    url: str = Field(description="Base URL of the platform API, e.g. https://platform.example/api")
-    token_env: str = Field(
-        default="PLATFORM_TOKEN",
-        description="Name of the environment variable that holds the API token",
-    )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an http(s) URL")
-        return value.rstrip("/")
-
-    @field_validator("token_env")
-    @classmethod
-    def _env_name(cls, value: str) -> str:
-        if not ENV_NAME_PATTERN.match(value):
-            raise ValueError(f"{value!r} is not an environment variable name")
-        return value
 
 
 class Policy(BaseModel):

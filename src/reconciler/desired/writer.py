@@ -19,7 +19,8 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
-from reconciler.desired.loader import guard
+from reconciler.desired.config import SITES_DIR
+from reconciler.desired.loader import guard, iter_yaml_files
 from reconciler.errors import ReconcilerError
 
 KEY_ORDER = (
@@ -389,3 +390,24 @@ def _set_inline_comment(data: CommentedMap, key: str, text: str) -> None:
     data.yaml_add_eol_comment(f"# {keep}{text}", key)
     if lines_below:
         _append_comment_lines(data, key, lines_below)
+
+
+def format_files(root: Path, *, check: bool) -> tuple[list[str], list[str]]:
+    """Rewrite site files in the canonical layout (or only list them when ``check``).
+
+    Returns the files that change and the files that could not be read.
+    """
+    changed, unreadable = [], []
+    for path in iter_yaml_files(root / SITES_DIR):
+        display = f"{SITES_DIR}/{path.name}"
+        try:
+            before = read_site_text(path, display)
+            after = canonical(before, display)
+        except UnreadableSiteFile as exc:
+            unreadable.append(f"{display}: {exc.message}")
+            continue
+        if after != before:
+            changed.append(display)
+            if not check:
+                path.write_text(after, encoding="utf-8")
+    return changed, unreadable

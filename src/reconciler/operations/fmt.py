@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.desired.adopt import format_files
+from reconciler.desired.writer import format_files
 
 
 @dataclass(frozen=True)

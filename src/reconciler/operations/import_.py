@@ -6,10 +6,10 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.desired.adopt import Adopter, ImportReport
 from reconciler.desired.loader import inspect_repository
 from reconciler.errors import ReconcilerError
 from reconciler.operations.workspace import observe, open_platform
+from reconciler.reconcile.adopt import Adopter, ImportReport
 
 
 @dataclass(frozen=True)

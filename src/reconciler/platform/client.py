@@ -28,11 +28,11 @@ import requests
 from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
 
-from reconciler.desired.config import PlatformConfig
 from reconciler.errors import ConfigError
 from reconciler.model import Package, Role
 from reconciler.net import is_loopback, redact
 from reconciler.platform.base import EVERY_CAPABILITY, Capability
+from reconciler.platform.config import PlatformConfig
 from reconciler.platform.deadline import Deadline, watched_pool_classes
 from reconciler.platform.errors import (
     PlatformError,

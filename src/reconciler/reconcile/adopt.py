@@ -1,4 +1,4 @@
-"""``import`` and ``fmt``: site files from the platform's state, and one tidy layout."""
+"""``import``: site files written from the platform's state (observed -> desired)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.desired.config import SITES_DIR, Config, People
-from reconciler.desired.loader import iter_yaml_files
 from reconciler.desired.writer import (
     SiteContent,
-    UnreadableSiteFile,
-    canonical,
     load_round_trip,
     new_site_text,
     read_site_text,
@@ -158,27 +155,6 @@ class Adopter:
     def resolve(self, written: str) -> str | None:
         """As the site files mean it; an unknown handle stands for itself."""
         return self.people.resolve(written, self.config.expert) or written
-
-
-def format_files(root: Path, *, check: bool) -> tuple[list[str], list[str]]:
-    """Rewrite site files in the canonical layout (or only list them when ``check``).
-
-    Returns the files that change and the files that could not be read.
-    """
-    changed, unreadable = [], []
-    for path in iter_yaml_files(root / SITES_DIR):
-        display = f"{SITES_DIR}/{path.name}"
-        try:
-            before = read_site_text(path, display)
-            after = canonical(before, display)
-        except UnreadableSiteFile as exc:
-            unreadable.append(f"{display}: {exc.message}")
-            continue
-        if after != before:
-            changed.append(display)
-            if not check:
-                path.write_text(after, encoding="utf-8")
-    return changed, unreadable
 
 
 def describe_import(report: ImportReport) -> Iterable[str]:
