@@ -124,11 +124,11 @@ def test_a_pending_handover_shows_its_days_left_from_the_platforms_clock() -> No
         (
             "waiting",
             f"handover to {CLIENT} pending since 2024-05-01; {CLIENT} must accept it before "
-            "2024-05-15 (2 days left)",
+            "2024-05-15 (3 days left)",
         ),
         (
             "warning",
-            f"the transfer to {CLIENT} expires on 2024-05-15 (2 days left): remind {CLIENT} to "
+            f"the transfer to {CLIENT} expires on 2024-05-15 (3 days left): remind {CLIENT} to "
             "accept it; once expired it is not started again until the site file asks again",
         ),
     ]

@@ -47,7 +47,7 @@ from reconciler.reconcile.changes import (
 _STAYING_ROLE = Role.EDITOR  # the platform keeps a former owner who stays as editor
 
 
-EXPIRING_DAYS = 3  # a pending handover this close to its expiry is a warning
+EXPIRING = timedelta(days=3)  # a pending handover this close to its expiry is a warning
 _REMEMBERED = {
     TransferEnd.DECLINED: NoteCode.HANDOVER_DECLINED,
     TransferEnd.EXPIRED: NoteCode.HANDOVER_EXPIRED,
@@ -189,7 +189,10 @@ def _day(moment: datetime) -> str:
 
 
 def _days_left(pending: PendingTransfer, now: datetime | None) -> int | None:
-    return None if now is None else (pending.expires_at - now) // timedelta(days=1)
+    """Whole days until expiry, rounded up (a transfer started now has 14), never below 0."""
+    if now is None:
+        return None
+    return max(0, -((now - pending.expires_at) // timedelta(days=1)))
 
 
 def _pending_notes(pending: PendingTransfer, lead: str, who: str, result: SiteDiff) -> None:
@@ -206,7 +209,7 @@ def _pending_notes(pending: PendingTransfer, lead: str, who: str, result: SiteDi
         expires_at=_day(pending.expires_at),
         days_left=days,
     )
-    if days is not None and days <= EXPIRING_DAYS:
+    if result.now is not None and pending.expires_at - result.now <= EXPIRING:
         result.note(
             NoteKind.WARNING,
             f"the transfer to {pending.to} expires on {_day(pending.expires_at)}{left}: "
