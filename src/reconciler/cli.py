@@ -559,6 +559,34 @@ cli.add_lazy_command(
 )
 
 
+@cli.command()
+@click.option(
+    "--record", is_flag=True, help="Record it as a git note on HEAD, then start a new journal."
+)
+@click.pass_context
+def journal(ctx: click.Context, record: bool) -> None:
+    """Show what applies that did not finish (killed, timed out) did, from their journal.
+
+    Each apply writes every change down as it completes (.reconciler/apply-journal.txt);
+    the next apply's git note starts with whatever a killed run left there. --record
+    notes it at once (the apply workflow does so even when its apply step failed).
+
+    \b
+    Examples:
+      reconciler journal
+      reconciler journal --record
+    """
+    from reconciler.operations.apply import JournalOperation
+
+    text = JournalOperation(_root(ctx), record=record).run()
+    if not text:
+        click.echo("No journal left behind: every apply was recorded.")
+        return
+    click.echo(text)
+    if record:
+        click.echo("Recorded as a git note on HEAD (refs/notes/reconciler).")
+
+
 def main() -> None:
     cli(prog_name="reconciler")
 

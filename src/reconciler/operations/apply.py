@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from reconciler.errors import ReconcilerError
+from reconciler.operations.journal import Journal
 from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
@@ -71,15 +72,24 @@ class ApplyOperation:
             if saved is None:
                 hooks.show_plan(plan)
             reconciler.check_policy(plan, force=self.force)
+            journal = Journal(self.root)
+            earlier = journal.left_behind()  # of runs that were killed
             if not plan.has_changes:
+                _record_note(repository, earlier, journal, hooks)
                 return ApplyResult(plan, None, saved=saved is not None)
             if not self.yes and saved is None:  # a saved plan was reviewed when it was made
                 hooks.confirm(plan)
-            with hooks.progress(plan) as on_result:
+            with hooks.progress(plan) as on_result, journal.run(plan) as write_down:
+
+                def completed(result: ChangeResult) -> None:
+                    write_down(result)
+                    on_result(result)
+
                 report = reconciler.apply(
-                    plan, parallelism=self.parallelism, gate=gate, on_result=on_result
+                    plan, parallelism=self.parallelism, gate=gate, on_result=completed
                 )
-            _record_note(repository, plan, report, hooks)
+            note = "\n\n".join(filter(None, [earlier, as_note(report, plan)]))
+            _record_note(repository, note, journal, hooks)
         return ApplyResult(plan, report, saved=saved is not None)
 
     def _checked_repository(self, stack: ExitStack, hooks: ApplyHooks) -> GitRepository | None:
@@ -117,12 +127,43 @@ class ApplyOperation:
 
 
 def _record_note(
-    repository: GitRepository | None, plan: Plan, report: ApplyReport, hooks: ApplyHooks
+    repository: GitRepository | None, note: str, journal: Journal, hooks: ApplyHooks
 ) -> None:
-    """A git note on HEAD: when, what was done, what failed. A failure only warns."""
+    """A git note on HEAD: when, what was done, what failed. A failure only warns, and
+    keeps the note in the journal for the next run to record."""
+    if not note:
+        return
     if repository is None or (sha := repository.head_sha()) is None:
+        journal.clear()  # nothing here can record it
         return
     try:
-        repository.add_note(sha, as_note(report, plan))
+        repository.add_note(sha, note)
     except ReconcilerError as exc:
+        journal.replace(note)
         hooks.warn(f"the apply was not recorded: {exc.message}")
+        return
+    journal.clear()
+
+
+@dataclass(frozen=True)
+class JournalOperation:
+    """``journal``: what killed applies left behind; ``record`` notes it on HEAD."""
+
+    root: Path
+    record: bool = False
+
+    def run(self) -> str:
+        """The journal's text ("" when every apply was recorded)."""
+        journal = Journal(self.root)
+        text = journal.left_behind()
+        if not text or not self.record:
+            return text
+        with GitRepository.open(self.root) as repository:
+            sha = repository.head_sha()
+            if sha is None:
+                raise ReconcilerError(
+                    "the repository has no commit to record the journal on; commit first"
+                )
+            repository.add_note(sha, text)
+        journal.clear()
+        return text
