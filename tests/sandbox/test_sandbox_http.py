@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 import pytest
@@ -68,9 +69,34 @@ def test_a_stale_if_match_is_412_and_changes_nothing(http: Http) -> None:
     assert (response.status_code, response.headers["ETag"]) == (200, '"2"')
 
 
-def test_a_malformed_if_match_is_422(http: Http) -> None:
-    response = http("DELETE", f"{SITE_PATH}/collaborators/{ANNA}", STUDIO_TOKEN, {"If-Match": "v1"})
-    assert_problem(response, 422, 'If-Match must be a site version in quotes, like "3"')
+@pytest.mark.parametrize(
+    "tag",
+    ["v1", '"stale-version"', '"' + "9" * 4301 + '"', 'W/"1"', '"1 "', '""', '"-1"', '"\u0661"'],
+    ids=["bare", "word", "4301-digits", "weak", "space", "empty", "negative", "arabic-digit"],
+)
+def test_an_if_match_that_names_no_current_version_is_412(
+    http: Http, sandbox: EmbeddedSandbox, tag: str
+) -> None:
+    """Entity tags are opaque (RFC 9110 13.1.1), and If-Match compares them strongly."""
+    headers = {"If-Match": tag.encode("utf-8").decode("latin-1")}
+    path = f"{SITE_PATH}/collaborators/{ANNA}"
+    response = http("PUT", path, STUDIO_TOKEN, headers, {"role": "viewer"})
+    assert_problem(response, 412, "Site 'acme-bakery' is at version 1, not the one If-Match names")
+    assert sandbox.store.site("acme-bakery").version == 1
+
+
+def test_a_5xx_of_the_sandbox_is_a_problem_and_is_counted(
+    http: Http, sandbox: EmbeddedSandbox
+) -> None:
+    with sqlite3.connect(sandbox.db_path) as broken:  # the database loses a table
+        broken.execute("DROP TABLE invoices")
+
+    response = http("GET", f"{SITE_PATH}/invoices", token=STUDIO_TOKEN)
+
+    assert_problem(response, 500, "The sandbox failed (OperationalError); see its log.")
+    stats = http("GET", "/sandbox/stats").json()
+    assert stats["by_status"]["500"] == 1
+    assert stats["by_route"]["GET /v1/sites/{site_id}/invoices"] == 1
 
 
 def test_a_repeated_idempotency_key_replays_the_first_answer(

@@ -199,6 +199,42 @@ def test_accepting_with_stay_makes_the_recipient_owner_and_keeps_the_expert(
     assert site.version == accepted.version
 
 
+def test_staying_on_a_full_site_is_refused_when_the_transfer_starts(
+    client_for: ClientFor, sandbox: EmbeddedSandbox
+) -> None:
+    """Rule 9 holds through a handover: the former owner staying is one more collaborator."""
+    studio = client_for(STUDIO)
+    studio.put_collaborator(SITE, BEN, Role.VIEWER)  # Tom and Ben: the free package's 2
+    with pytest.raises(Conflict) as caught:
+        studio.start_transfer(SITE, ANNA, True)
+    assert str(caught.value).endswith(
+        "Site 'acme-bakery' has the free package, which allows at most 2 collaborators; "
+        "studio@pixel.example staying as editor after the handover would be one more. "
+        "Remove a collaborator first, or hand over without staying."
+    )
+    assert sandbox.store.transfers_of(SITE) == []
+    # Handing over to a collaborator frees that collaborator's place.
+    assert studio.start_transfer(SITE, BEN, True).value.status is TransferStatus.PENDING
+
+
+def test_accepting_is_refused_when_the_site_filled_up_meanwhile(
+    client_for: ClientFor, sandbox: EmbeddedSandbox
+) -> None:
+    studio, anna = client_for(STUDIO), client_for(ANNA)
+    transfer = studio.start_transfer(SITE, ANNA, True).value
+    studio.put_collaborator(SITE, BEN, Role.VIEWER)  # the last free place
+    before = sandbox.store.site(SITE)
+
+    with pytest.raises(Conflict) as caught:
+        anna.accept_transfer(transfer.id)
+
+    assert "studio@pixel.example staying as editor after the handover would be one more" in (
+        str(caught.value)
+    )
+    assert sandbox.store.site(SITE) == before
+    assert sandbox.store.transfers_of(SITE)[0].status is TransferStatus.PENDING
+
+
 def test_accepting_without_stay_removes_all_access_of_the_former_owner(
     client_for: ClientFor,
 ) -> None:

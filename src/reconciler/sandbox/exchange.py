@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from reconciler.model import normalise_email
 from reconciler.platform.schema import Account, ProblemDetails, Stats
 from reconciler.sandbox.store import (
+    NO_VERSION,
     Refusal,
     SandboxStore,
     StoredAnswer,
@@ -89,16 +90,24 @@ def answer_of_problem(problem: Refusal) -> StoredAnswer:
     return StoredAnswer(status=problem.status, body=body, etag=None)
 
 
+MAX_VERSION_DIGITS = 18
+"""A version is a 64-bit count; a longer tag cannot name one (and is never converted)."""
+
+
 def parse_if_match(value: str | None) -> int | None:
-    """``"3"`` (or ``W/"3"``, ``3``) -> 3; ``*`` or absent -> unconditional."""
+    """The version an If-Match names: ``"3"`` -> 3; ``*`` or absent -> unconditional.
+
+    Entity tags are opaque (RFC 9110 13.1.1) and If-Match compares them strongly: any
+    other tag (a weak one, a word, a number too long to be a version) names no version
+    the site can be at, so the write is refused with 412, not 422.
+    """
     if value is None or value.strip() == "*":
         return None
-    text = value.strip().removeprefix("W/").strip('"')
-    if not text.isascii() or not text.isdigit():
-        raise unprocessable(
-            f'If-Match must be a site version in quotes, like "3" (from the ETag), not {value!r}.'
-        )
-    return int(text)
+    tag = value.strip()
+    digits = tag[1:-1] if len(tag) >= 2 and tag[0] == tag[-1] == '"' else ""
+    if digits.isascii() and digits.isdigit() and len(digits) <= MAX_VERSION_DIGITS:
+        return int(digits)
+    return NO_VERSION
 
 
 Operation = Callable[[Transaction, int | None], StoredAnswer]

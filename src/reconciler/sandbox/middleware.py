@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,8 @@ from starlette.routing import BaseRoute, Match
 from reconciler.platform.schema import ProblemDetails
 from reconciler.sandbox.exchange import PROBLEM_MEDIA_TYPE, StatsCounter
 from reconciler.sandbox.faults import Dice, FaultSpec, RateLimiter
+
+logger = logging.getLogger("reconciler.sandbox")
 
 DROP_EXTENSION = "reconciler.drop_connection"
 UNFAULTED_PATHS = frozenset({"/sandbox/stats", "/openapi.json"})
@@ -94,7 +97,15 @@ class SandboxMiddleware:
                 status = str(message["status"])
             await send(message)
 
-        await self.app(scope, receive, counting_send)
+        try:
+            await self.app(scope, receive, counting_send)
+        except Exception as exc:  # a bug or a broken database: still a problem, counted
+            logger.exception("%s %s failed", scope["method"], scope["path"])
+            if status != "000":  # the answer has begun; the server closes the connection
+                raise
+            detail = f"The sandbox failed ({type(exc).__name__}); see its log."
+            await problem_response(500, "Internal Server Error", detail)(scope, receive, send)
+            return "500"
         return status
 
     async def _drop(self, scope: Scope, receive: Receive, send: Send) -> None:

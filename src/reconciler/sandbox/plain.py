@@ -341,6 +341,9 @@ class PlainApi:
             return _problem(problem.status, problem.detail, headers, title=problem.title)
         except Invalid as invalid:
             return _problem(422, "; ".join(invalid.errors), title="Unprocessable Content")
+        except Exception as exc:  # a bug or a broken database: a problem, on its route
+            logger.exception("%s %s failed", request.method, request.path)
+            return _problem(500, f"The sandbox failed ({type(exc).__name__}); see its log.")
 
     def _call(self, route: Route, request: _Request) -> Call:
         """FastAPI's order: decode the body, find the caller, then check every parameter."""

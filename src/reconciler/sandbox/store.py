@@ -49,6 +49,8 @@ _MIGRATIONS = (
 )  # fmt: skip
 PACKAGE_PERIOD = timedelta(days=365)
 PRICE_CENTS = {Package.FREE: 0, Package.PREMIUM: 11_880}
+NO_VERSION = -1
+"""What an If-Match that names no possible version stands for: it matches none."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -663,6 +665,8 @@ class Transaction:
             )
         if site.pending_transfer is not None:
             raise conflict(_pending_detail(site.pending_transfer))
+        if stay:
+            _check_room_to_stay(site, to)
         transfer = Transfer(
             id=_new_id("tr"),
             site_id=site_id,
@@ -709,6 +713,8 @@ class Transaction:
         _check_version(site, if_match)
         _require_pending(transfer)
         if accept:
+            if transfer.stay_as_collaborator:
+                _check_room_to_stay(site, transfer.to)
             self._hand_over(site, transfer)
         status = TransferStatus.ACCEPTED if accept else TransferStatus.DECLINED
         self._set_transfer_status(transfer_id, status)
@@ -835,10 +841,11 @@ def _clock_offset(conn: sqlite3.Connection) -> timedelta:
 
 def _check_version(site: Site, if_match: int | None) -> None:
     if if_match is not None and if_match != site.version:
+        named = "the one If-Match names" if if_match == NO_VERSION else str(if_match)
         raise Refusal(
             412,
             "Precondition Failed",
-            f"Site {site.id!r} is at version {site.version}, not {if_match}: it changed "
+            f"Site {site.id!r} is at version {site.version}, not {named}: it changed "
             "since you read it. Read it again and re-plan.",
         )
 
@@ -863,6 +870,19 @@ def _check_collaborator_cap(site: Site) -> None:
         raise conflict(
             f"Site {site.id!r} has the {site.package.value} package, which allows at most "
             f"{cap} collaborators; remove one first or upgrade the package."
+        )
+
+
+def _check_room_to_stay(site: Site, recipient: str) -> None:
+    """The former owner staying as editor must fit the cap, beside all but the recipient
+    (who leaves the collaborators to become the owner)."""
+    staying = {email for email in site.collaborators if email != recipient} | {site.owner}
+    cap = COLLABORATOR_CAP[site.package]
+    if len(staying) > cap:
+        raise conflict(
+            f"Site {site.id!r} has the {site.package.value} package, which allows at most "
+            f"{cap} collaborators; {site.owner} staying as editor after the handover would "
+            "be one more. Remove a collaborator first, or hand over without staying."
         )
 
 
