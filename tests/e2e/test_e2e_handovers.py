@@ -238,7 +238,7 @@ def test_a_pending_handover_counts_its_days_by_the_platforms_clock(served: Repo)
     sandbox(served, "clock", "advance", "12")
     _, late = plan(served)
 
-    assert early[0].endswith("(14 days left)") or early[0].endswith("(13 days left)")
+    assert early[0].endswith("(14 days left)")
     assert notes(late, "waiting")[0].endswith(" days left)")
     [warning] = notes(late, "warning")
     assert warning.startswith(f"the transfer to {MIA} expires on ")

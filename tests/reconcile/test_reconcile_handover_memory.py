@@ -214,3 +214,15 @@ def test_the_markdown_plan_has_a_section_per_kind_of_attention() -> None:
         "#### Handovers expiring within three days (1)",
         "#### Declined or expired handovers (1)",
     ]
+
+
+def test_a_handover_started_this_second_has_14_days_left_by_a_whole_second_clock() -> None:
+    started = STARTED.replace(microsecond=654_321)
+    transfer = pending(CLIENT).model_copy(
+        update={"created_at": started, "expires_at": started + timedelta(days=14)}
+    )
+    have = observed(transfer=transfer)
+
+    result = diff_site(EXPERT, desired(CLIENT, collaborators={}), have, Facts(now=STARTED))
+
+    assert result.notes[0].message.endswith("(14 days left)")

@@ -189,10 +189,15 @@ def _day(moment: datetime) -> str:
 
 
 def _days_left(pending: PendingTransfer, now: datetime | None) -> int | None:
-    """Whole days until expiry, rounded up (a transfer started now has 14), never below 0."""
+    """Whole days until expiry, rounded up (a transfer started now has 14), never below 0.
+
+    ``now`` comes from a ``Date`` header, in whole seconds: the expiry is compared at the
+    same precision, or a transfer started this second would have 15 days left.
+    """
     if now is None:
         return None
-    return max(0, -((now - pending.expires_at) // timedelta(days=1)))
+    expires = pending.expires_at.replace(microsecond=0)
+    return max(0, -((now - expires) // timedelta(days=1)))
 
 
 def _pending_notes(pending: PendingTransfer, lead: str, who: str, result: SiteDiff) -> None:
