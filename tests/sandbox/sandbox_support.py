@@ -13,6 +13,8 @@ BEN = "ben@bens-bikes.example"
 RIVAL = "rival@other-agency.example"
 TOM = "tom@freelance.example"
 TOKENS = {STUDIO: "studio-token", ANNA: "anna-token", BEN: "ben-token", RIVAL: "rival-token"}
+READ_TOKENS = {STUDIO: "studio-read-token"}
+"""Tokens with the ``read`` scope (platform rule 11); the others have ``write``."""
 
 
 class FakeClock:
@@ -31,7 +33,9 @@ class FakeClock:
 def seed_people(sandbox: EmbeddedSandbox) -> None:
     """Four accounts and one free site, acme-bakery, owned by the studio with Tom viewing."""
     store = sandbox.store
-    store.ensure_account(STUDIO, AccountKind.EXPERT, token=TOKENS[STUDIO])
+    store.ensure_account(
+        STUDIO, AccountKind.EXPERT, token=TOKENS[STUDIO], read_token=READ_TOKENS[STUDIO]
+    )
     store.ensure_account(RIVAL, AccountKind.EXPERT, token=TOKENS[RIVAL])
     store.ensure_account(ANNA, AccountKind.CUSTOMER, token=TOKENS[ANNA])
     store.ensure_account(BEN, AccountKind.CUSTOMER, token=TOKENS[BEN])

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 import requests
-from sandbox_support import ANNA, STUDIO, TOKENS, FakeClock, seed_people
+from sandbox_support import ANNA, READ_TOKENS, STUDIO, TOKENS, FakeClock, seed_people
 
 from reconciler.sandbox.plain import PlainSandbox
 from reconciler.sandbox.server import EmbeddedSandbox
 
 STUDIO_AUTH = {"Authorization": f"Bearer {TOKENS[STUDIO]}"}
+READ_AUTH = {"Authorization": f"Bearer {READ_TOKENS[STUDIO]}"}
 JSON_AUTH = {**STUDIO_AUTH, "Content-Type": "application/json; charset=utf-8"}
 SITE = "/v1/sites/acme-bakery"
 Request = tuple[str, str, dict[str, str], Any]
@@ -98,6 +99,15 @@ REQUESTS: dict[str, Request] = {
     "transfer to nobody": ("POST", f"{SITE}/transfers", STUDIO_AUTH, {"to": "x@nowhere.example"}),
     "accept what is not there": ("POST", "/v1/transfers/tr_x/accept", STUDIO_AUTH, None),
     "listing": ("GET", "/v1/sites?limit=1", STUDIO_AUTH, None),
+    "dry run not a boolean": (
+        "POST",
+        f"{SITE}/transfers?dry_run=perhaps",
+        STUDIO_AUTH,
+        {"to": ANNA},
+    ),
+    "dry run, read token": ("POST", f"{SITE}/transfers?dry_run=1", READ_AUTH, {"to": ANNA}),
+    "write, read token": ("POST", f"{SITE}/transfers", READ_AUTH, {"to": ANNA}),
+    "dry run refused": ("POST", f"{SITE}/purchases?dry_run=true", READ_AUTH, {"package": "free"}),
     "stats": ("GET", "/sandbox/stats", {}, None),
 }
 

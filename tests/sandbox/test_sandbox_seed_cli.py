@@ -267,3 +267,30 @@ def test_a_client_signs_up_through_the_command(tmp_path: Path, seed_path: Path) 
     code, _, error = invoke("account", "add", "x@y.example", "--db", str(tmp_path / "none.db"))
     assert code == 1
     assert "no sandbox database at" in str(error)
+
+
+def test_a_seed_account_may_have_a_read_token(tmp_path: Path) -> None:
+    path = tmp_path / "seed.yaml"
+    path.write_text(
+        "accounts:\n"
+        "  - {email: studio@pixel.example, kind: expert, token: studio-token,"
+        " read_token: studio-read}\n"
+    )
+    with SandboxStore(tmp_path / "s.db") as store:
+        seed_file(store, path)
+        write, read = store.grant_for_token("studio-token"), store.grant_for_token("studio-read")
+    assert write is not None
+    assert read is not None
+    assert (write.account.email, write.scope.value) == ("studio@pixel.example", "write")
+    assert (read.account.email, read.scope.value) == ("studio@pixel.example", "read")
+
+
+def test_a_token_used_twice_in_a_seed_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "seed.yaml"
+    path.write_text(
+        "accounts:\n"
+        "  - {email: studio@pixel.example, kind: expert, token: same-token}\n"
+        "  - {email: anna@acme-bakery.example, kind: customer, read_token: same-token}\n"
+    )
+    with pytest.raises(SeedError, match="every token must be different"):
+        load_seed(path)

@@ -35,6 +35,7 @@ from reconciler.platform.base import EVERY_CAPABILITY, Capability
 from reconciler.platform.config import PlatformConfig
 from reconciler.platform.deadline import Deadline, watched_pool_classes
 from reconciler.platform.errors import (
+    REFUSALS,
     PlatformError,
     RateLimited,
     TransportError,
@@ -373,6 +374,41 @@ class PlatformClient:
         )  # fmt: skip
         return self._write_result(Purchase, response)
 
+    # -- dry runs: the platform's answer to a write, without the write --
+
+    def dry_run_start_transfer(
+        self, site_id: str, to: str, stay_as_collaborator: bool, *, if_match: int | None = None
+    ) -> PlatformError | None:
+        """Would the platform start this transfer? None if so, else its refusal.
+
+        The platform runs every check (e.g. "the client must sign up first") and changes
+        nothing; a read token is enough.
+        """
+        return self._dry_run(
+            _path("v1", "sites", site_id, "transfers"),
+            {"to": to, "stay_as_collaborator": stay_as_collaborator},
+            if_match,
+        )
+
+    def dry_run_purchase(
+        self, site_id: str, package: Package, *, if_match: int | None = None
+    ) -> PlatformError | None:
+        """Would the platform sell this package? None if so, else its refusal."""
+        return self._dry_run(
+            _path("v1", "sites", site_id, "purchases"),
+            {"package": Package(package).value},
+            if_match,
+        )
+
+    def _dry_run(
+        self, path: str, json: Mapping[str, object], if_match: int | None
+    ) -> PlatformError | None:
+        try:
+            self._request("POST", path, json=json, if_match=if_match, dry_run=True)
+        except REFUSALS as refusal:
+            return refusal
+        return None
+
     # -- the one place where requests are sent, retried and mapped to errors --
 
     def _request(
@@ -384,9 +420,12 @@ class PlatformClient:
         json: Mapping[str, object] | None = None,
         if_match: int | None = None,
         idempotency_key: str | None = None,
+        dry_run: bool = False,
     ) -> requests.Response:
         headers = {"Accept": "application/json"}
-        if method != "GET":
+        if dry_run:  # changes nothing, so there is nothing to repeat safely
+            params = {**(params or {}), "dry_run": "true"}
+        elif method != "GET":
             # One key for the whole logical operation, reused by every retry.
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         if if_match is not None:

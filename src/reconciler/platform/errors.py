@@ -101,6 +101,15 @@ class TransportError(PlatformError):
     retryable = True
 
 
+REFUSALS: tuple[type[PlatformError], ...] = (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    Conflict,
+    StaleVersion,
+)
+"""The platform said no to the request itself (as opposed to failing, or the token)."""
+
 _BY_STATUS: dict[int, type[PlatformError]] = {
     400: BadRequest,
     401: Unauthorized,

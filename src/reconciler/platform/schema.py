@@ -40,6 +40,7 @@ __all__ = [
     "Site",
     "SitePage",
     "Stats",
+    "TokenScope",
     "Transfer",
     "TransferDirection",
     "TransferEnd",
@@ -65,6 +66,13 @@ class _Request(BaseModel):
     """Base of every request body: a misspelt field is refused rather than ignored."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TokenScope(StrEnum):
+    """What an API token may do (platform rule 11): ``read`` lists, reads and dry runs."""
+
+    READ = "read"
+    WRITE = "write"
 
 
 class TransferDirection(StrEnum):

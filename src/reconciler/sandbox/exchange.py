@@ -19,13 +19,15 @@ from http import HTTPStatus
 from pydantic import BaseModel
 
 from reconciler.model import normalise_email
-from reconciler.platform.schema import Account, ProblemDetails, Stats
+from reconciler.platform.schema import Account, ProblemDetails, Stats, TokenScope
 from reconciler.sandbox.store import (
     NO_VERSION,
+    Grant,
     Refusal,
     SandboxStore,
     StoredAnswer,
     Transaction,
+    forbidden,
     unprocessable,
 )
 
@@ -57,18 +59,24 @@ def bearer_token(authorization: str | None) -> str | None:
     return token
 
 
-def caller_of(store: SandboxStore, token: str | None) -> Account:
-    """The account whose bearer token came with the request; 401 otherwise."""
+def grant_of(store: SandboxStore, token: str | None) -> Grant:
+    """The account whose bearer token came with the request, and the token's scope;
+    401 without a known token."""
     if token is None:
         raise Refusal(
             401, "Unauthorized", "Send your API token as 'Authorization: Bearer <token>'."
         )
-    account = store.account_for_token(token)
-    if account is None:
+    grant = store.grant_for_token(token)
+    if grant is None:
         raise Refusal(
             401, "Unauthorized", "The API token is unknown or revoked; use a valid token."
         )
-    return account
+    return grant
+
+
+def caller_of(store: SandboxStore, token: str | None) -> Account:
+    """The caller of a read: any token of the account will do; 401 otherwise."""
+    return grant_of(store, token).account
 
 
 def path_email(value: str) -> str:
@@ -114,37 +122,63 @@ Operation = Callable[[Transaction, int | None], StoredAnswer]
 """A write's work inside the transaction, given the version If-Match names (or None)."""
 
 
+READ_SCOPE_WRITE = (
+    "This token has the read scope: it may read and dry-run (?dry_run=true) but not "
+    "write. Use the account's write token."
+)
+
+
 @dataclass(frozen=True)
 class Write:
     """One write request: who sends it, to where, and under which conditions."""
 
     store: SandboxStore
-    caller: Account
+    grant: Grant
     method: str
     path: str
     key: str | None
     if_match: str | None
+    dry_run: bool = False
+
+    @property
+    def caller(self) -> Account:
+        return self.grant.account
 
     def run(self, body: BaseModel | None, operation: Operation) -> StoredAnswer:
         """One transaction: replay by key, then check If-Match, then run and remember.
 
         A refusal is an answer like any other: it is stored under the key and replayed.
+        A dry run answers the same but undoes everything and keeps no key (rule 11: a
+        read token may dry-run, not write).
         """
+        if self.grant.scope is not TokenScope.WRITE and not self.dry_run:
+            raise forbidden(READ_SCOPE_WRITE)
+        with self.store.transaction() as tx:
+            if self.dry_run:
+                with tx.undone():
+                    return self._attempt(tx, operation)
+            return self._once(tx, body, operation)
+
+    def _once(self, tx: Transaction, body: BaseModel | None, operation: Operation) -> StoredAnswer:
+        """The first answer for the idempotency key, or the fresh one (then kept)."""
+        if self.key is None:
+            return self._attempt(tx, operation)
         fingerprint = self._fingerprint(body)
         account = self.caller.email
-        with self.store.transaction() as tx:
-            if self.key is not None:
-                replay = tx.recall(account, self.key, fingerprint)
-                if replay is not None:
-                    return replay
-            try:
-                with tx.savepoint():
-                    answer = operation(tx, parse_if_match(self.if_match))
-            except Refusal as problem:
-                answer = answer_of_problem(problem)
-            if self.key is not None:
-                tx.remember(account, self.key, fingerprint, answer)
+        replay = tx.recall(account, self.key, fingerprint)
+        if replay is not None:
+            return replay
+        answer = self._attempt(tx, operation)
+        tx.remember(account, self.key, fingerprint, answer)
         return answer
+
+    def _attempt(self, tx: Transaction, operation: Operation) -> StoredAnswer:
+        """Run the operation; a refusal undoes its partial writes and is the answer."""
+        try:
+            with tx.savepoint():
+                return operation(tx, parse_if_match(self.if_match))
+        except Refusal as problem:
+            return answer_of_problem(problem)
 
     def _fingerprint(self, body: BaseModel | None) -> str:
         text = "" if body is None else body.model_dump_json()

@@ -49,7 +49,7 @@ from reconciler.sandbox.exchange import (
     Write,
     auth_challenge,
     bearer_token,
-    caller_of,
+    grant_of,
     ok,
     path_email,
     problem_body,
@@ -157,6 +157,12 @@ def _problem(
 
 
 # -- the routes: the same paths, parameters and store calls as sandbox/app.py --
+
+
+class _WriteQuery(BaseModel):
+    """Every write's query: ``?dry_run=true`` checks and answers, changing nothing."""
+
+    dry_run: bool = False
 
 
 class _SitesQuery(BaseModel):
@@ -349,7 +355,7 @@ class PlainApi:
         """FastAPI's order: decode the body, find the caller, then check every parameter."""
         headers = request.headers
         data = _decoded_body(headers, request.body) if route.body is not None else None
-        caller = caller_of(self.store, bearer_token(headers.get("Authorization")))
+        grant = grant_of(self.store, bearer_token(headers.get("Authorization")))
         errors: list[str] = []
         key = headers.get("Idempotency-Key")
         if route.method != "GET" and key is not None and len(key) > MAX_KEY_LENGTH:
@@ -357,9 +363,10 @@ class PlainApi:
                 f"header.Idempotency-Key: String should have at most {MAX_KEY_LENGTH} characters"
             )
         query = body = None
-        if route.query is not None:
+        query_model = route.query if route.method == "GET" else _WriteQuery
+        if query_model is not None:
             try:
-                query = route.query.model_validate(
+                query = query_model.model_validate(
                     dict(parse_qsl(request.query, keep_blank_values=True))
                 )
             except ValidationError as exc:
@@ -374,10 +381,12 @@ class PlainApi:
                 errors += _errors(exc, "body")
         if errors:
             raise Invalid(errors)
+        dry_run = isinstance(query, _WriteQuery) and query.dry_run
         write = Write(
-            self.store, caller, request.method, request.path, key, headers.get("If-Match")
-        )
-        return Call(self.store, caller, request.params, write, query, body)
+            self.store, grant, request.method, request.path, key, headers.get("If-Match"),
+            dry_run,
+        )  # fmt: skip
+        return Call(self.store, grant.account, request.params, write, query, body)
 
     def _openapi_document(self) -> bytes:
         """The FastAPI app's own document, imported only for this rare request."""

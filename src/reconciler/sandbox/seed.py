@@ -2,7 +2,8 @@
 
 Seeding sets the sandbox to the file's state: applying the same seed twice gives the
 same state (no new versions, no invoices: a seed describes state, not purchases).
-Accounts without a ``token`` keep their token, or get a generated one.
+Accounts without a ``token`` keep their token, or get a generated one; ``read_token``
+adds a token with the ``read`` scope.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ class SeedAccount(BaseModel):
     email: Email
     kind: AccountKind
     token: str | None = Field(default=None, min_length=8, pattern=r"^[!-~]+$")
-    """Printable ASCII without spaces: it travels in an HTTP header."""
+    """The ``write`` token. Printable ASCII without spaces: it travels in an HTTP header."""
+    read_token: str | None = Field(default=None, min_length=8, pattern=r"^[!-~]+$")
+    """A ``read`` token (lists, reads and dry runs), e.g. for pull-request plans."""
 
 
 class SeedSite(BaseModel):
@@ -69,6 +72,9 @@ class Seed(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> Self:
         _refuse_duplicates("account", [a.email for a in self.accounts])
+        tokens = [t for a in self.accounts for t in (a.token, a.read_token) if t is not None]
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("every token must be different (a token names one account and scope)")
         _refuse_duplicates("site id", [s.id for s in self.sites])
         return self
 
@@ -126,7 +132,9 @@ def apply_seed(store: SandboxStore, seed: Seed, *, source: Path | str = "seed") 
     """Set the sandbox to the seed's accounts and sites, in one transaction."""
     with store.transaction() as tx:
         for account in seed.accounts:
-            tx.ensure_account(account.email, account.kind, token=account.token)
+            tx.ensure_account(
+                account.email, account.kind, token=account.token, read_token=account.read_token
+            )
         for site in seed.sites:
             if tx.account(site.owner) is None:
                 raise SeedError(

@@ -29,6 +29,7 @@ from reconciler.platform.schema import (
     Purchase,
     Site,
     SitePage,
+    TokenScope,
     Transfer,
     TransferEnd,
     TransferStatus,
@@ -55,6 +56,9 @@ NO_VERSION = -1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
     email TEXT PRIMARY KEY, kind TEXT NOT NULL, token TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS read_tokens (
+    token TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS sites (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL,
@@ -123,6 +127,14 @@ def conflict(detail: str) -> Refusal:
 
 def unprocessable(detail: str) -> Refusal:
     return Refusal(422, "Unprocessable Content", detail)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a token allows: acting as ``account``, within ``scope`` (platform rule 11)."""
+
+    account: Account
+    scope: TokenScope
 
 
 @dataclass(frozen=True)
@@ -252,18 +264,26 @@ class SandboxStore:
 
     # -- administration, used by seeding, the CLI and tests (no caller checks) --
 
-    def ensure_account(self, email: str, kind: AccountKind, *, token: str | None = None) -> Account:
+    def ensure_account(
+        self,
+        email: str,
+        kind: AccountKind,
+        *,
+        token: str | None = None,
+        read_token: str | None = None,
+    ) -> Account:
         with self.transaction() as tx:
-            return tx.ensure_account(email, kind, token=token)
+            return tx.ensure_account(email, kind, token=token, read_token=read_token)
 
     def token_for(self, email: str) -> str:
         """The account's API token; an account without one gets a new one."""
         with self.transaction() as tx:
             return tx.token_for(email)
 
-    def account_for_token(self, token: str) -> Account | None:
+    def grant_for_token(self, token: str) -> Grant | None:
+        """The account a token acts for and its scope; None for an unknown token."""
         with self.transaction() as tx:
-            return tx.account_for_token(token)
+            return tx.grant_for_token(token)
 
     def site(self, site_id: str) -> Site:
         with self.transaction() as tx:
@@ -331,8 +351,18 @@ class Transaction:
 
     # -- accounts --
 
-    def ensure_account(self, email: str, kind: AccountKind, *, token: str | None = None) -> Account:
-        """Create or update an account; an existing token is kept unless one is given."""
+    def ensure_account(
+        self,
+        email: str,
+        kind: AccountKind,
+        *,
+        token: str | None = None,
+        read_token: str | None = None,
+    ) -> Account:
+        """Create or update an account; an existing token is kept unless one is given.
+
+        ``read_token`` (optional) has the ``read`` scope; ``token`` has ``write``.
+        """
         email = normalise_email(email)
         row = self._conn.execute("SELECT token FROM accounts WHERE email = ?", (email,)).fetchone()
         if row is None:
@@ -345,6 +375,8 @@ class Transaction:
                 "UPDATE accounts SET kind = ?, token = ? WHERE email = ?",
                 (kind.value, token or row[0], email),
             )
+        if read_token is not None:
+            self._set_read_token(email, read_token)
         return Account(email=email, kind=kind)
 
     def token_for(self, email: str) -> str:
@@ -360,11 +392,20 @@ class Transaction:
         ).fetchone()
         return None if row is None else Account(email=row[0], kind=AccountKind(row[1]))
 
-    def account_for_token(self, token: str) -> Account | None:
+    def grant_for_token(self, token: str) -> Grant | None:
         row = self._conn.execute(
-            "SELECT email, kind FROM accounts WHERE token = ?", (token,)
+            "SELECT email, kind, 'write' FROM accounts WHERE token = ? UNION ALL"
+            " SELECT a.email, a.kind, 'read' FROM read_tokens r JOIN accounts a"
+            " ON a.email = r.email WHERE r.token = ?",
+            (token, token),
         ).fetchone()
-        return None if row is None else Account(email=row[0], kind=AccountKind(row[1]))
+        if row is None:
+            return None
+        return Grant(Account(email=row[0], kind=AccountKind(row[1])), TokenScope(row[2]))
+
+    def _set_read_token(self, email: str, token: str) -> None:
+        self._conn.execute("DELETE FROM read_tokens WHERE email = ? OR token = ?", (email, token))
+        self._conn.execute("INSERT INTO read_tokens (token, email) VALUES (?, ?)", (token, email))
 
     # -- idempotency --
 
@@ -390,6 +431,16 @@ class Transaction:
             (account, key, fingerprint, answer.status, answer.body, answer.etag,
              _to_text(self.now)),
         )  # fmt: skip
+
+    @contextmanager
+    def undone(self) -> Iterator[None]:
+        """Run a dry run: whatever happens inside is undone, answer or not."""
+        self._conn.execute("SAVEPOINT dry_run")
+        try:
+            yield
+        finally:
+            self._conn.execute("ROLLBACK TO dry_run")
+            self._conn.execute("RELEASE dry_run")
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -18,9 +18,9 @@ from reconciler.sandbox import exchange
 from reconciler.sandbox.exchange import (
     PROBLEM_MEDIA_TYPE,
     Operation,
-    caller_of,
+    grant_of,
 )
-from reconciler.sandbox.store import SandboxStore, StoredAnswer
+from reconciler.sandbox.store import Grant, SandboxStore, StoredAnswer
 
 # -- OpenAPI descriptions of the answers --
 
@@ -67,12 +67,17 @@ def _store(request: Request) -> SandboxStore:
 Store = Annotated[SandboxStore, Depends(_store)]
 
 
-def current_caller(
+def current_grant(
     store: Store,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Account:
-    """The account whose bearer token came with the request; 401 otherwise."""
-    return caller_of(store, None if credentials is None else credentials.credentials)
+) -> Grant:
+    """The account whose bearer token came with the request, and the token's scope."""
+    return grant_of(store, None if credentials is None else credentials.credentials)
+
+
+def current_caller(grant: Annotated[Grant, Depends(current_grant)]) -> Account:
+    """The caller of a read: any token of the account will do."""
+    return grant.account
 
 
 Caller = Annotated[Account, Depends(current_caller)]
@@ -122,15 +127,28 @@ class Write:
         return response_of(self.request.run(body, operation))
 
 
+DryRun = Annotated[
+    bool,
+    Query(
+        alias="dry_run",
+        description="Check everything and answer as the write would, but change nothing "
+        "(no charge, no idempotency key kept); a read token is enough",
+    ),
+]
+
+
 def write_request(
     request: Request,
     store: Store,
-    caller: Caller,
+    grant: Annotated[Grant, Depends(current_grant)],
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
+    dry_run: DryRun = False,
 ) -> Write:
     path = request.url.path
-    return Write(exchange.Write(store, caller, request.method, path, idempotency_key, if_match))
+    return Write(
+        exchange.Write(store, grant, request.method, path, idempotency_key, if_match, dry_run)
+    )
 
 
 WriteRequest = Annotated[Write, Depends(write_request)]
