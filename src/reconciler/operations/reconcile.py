@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+import logging
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -13,9 +14,15 @@ from reconciler.model import ObservedSite
 from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.operations.workspace import observe, open_platform
 from reconciler.platform.client import PlatformClient
+from reconciler.platform.errors import PlatformError, StaleVersion
 from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
+from reconciler.reconcile.changes import Change, PackagePurchase, TransferStart
 from reconciler.reconcile.diff import Facts
 from reconciler.reconcile.plan import Plan, build_plan, check_fresh, check_policy
+from reconciler.reconcile.preflight import ChangeKey, hold_back, key_of, to_dry_run
+
+PREFLIGHT_PARALLELISM = 8  # dry runs at once: each mostly waits for the platform
+log = logging.getLogger("reconciler")
 
 
 class Reconciler:
@@ -65,17 +72,54 @@ class Reconciler:
         return self._observed
 
     def plan(self, *, scope: Collection[str] | None = None) -> Plan:
-        """The plan for ``scope`` (every site file by default)."""
+        """The plan for ``scope`` (every site file by default), preflight included.
+
+        Beyond the listing of sites: one dry run per ``transfer.start`` and
+        ``package.purchase`` it may check (DESIGN.md section 5, preflight).
+        """
+        observed = self.observed()
+        # Days left are counted by the platform's clock (the Date of its answers).
+        facts = Facts(now=self.client.platform_time())
         plan = build_plan(
             self.state.config.expert,
             self.state.sites,
-            self.observed(),
+            observed,
             scope=scope,
             capabilities=self.client.capabilities,
-            facts=Facts(now=self.client.platform_time()),  # days left by the platform's clock
+            facts=facts,
         )
+        plan = hold_back(plan, self._preflight(to_dry_run(plan)))
         self._made_here.add(plan.fingerprint)
         return plan
+
+    def _preflight(self, changes: Sequence[Change]) -> dict[ChangeKey, str]:
+        """Dry-run each change, concurrently; the platform's reason for each refusal."""
+        if not changes:
+            return {}
+        with ThreadPoolExecutor(PREFLIGHT_PARALLELISM, thread_name_prefix="preflight") as pool:
+            answers = list(pool.map(self._dry_run, changes))
+        return {key_of(change): reason for change, reason in answers if reason is not None}
+
+    def _dry_run(self, change: Change) -> tuple[Change, str | None]:
+        site = self.observed().get(change.site)
+        if_match = None if site is None else site.version
+        try:
+            if isinstance(change, TransferStart):
+                refusal = self.client.dry_run_start_transfer(
+                    change.site, change.to, change.stay_as_collaborator, if_match=if_match
+                )
+            elif isinstance(change, PackagePurchase):
+                refusal = self.client.dry_run_purchase(
+                    change.site, change.package, if_match=if_match
+                )
+            else:
+                return change, None
+        except PlatformError as exc:  # could not ask: apply checks it, as before
+            log.warning("%s: could not dry-run %s: %s", change.site, change.action, exc.message)
+            return change, None
+        if refusal is None or isinstance(refusal, StaleVersion):
+            return change, None  # a site changed since the listing: apply's If-Match says so
+        return change, refusal.detail or refusal.message
 
     def check_policy(self, plan: Plan, *, force: bool = False) -> None:
         """Refuse ``plan`` when it does more than reconciler.yaml's policy allows.
