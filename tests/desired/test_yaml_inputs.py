@@ -123,7 +123,7 @@ BAD_INPUTS = {
             for a, b in zip("abcdefgh", "bcdefghi", strict=True)
         ),
         [
-            "sites/a.yaml:1:35: error: expands to more than 100000 values (through aliases?); "
+            "sites/a.yaml:1:35: error: expands through aliases to more than 100000 values; "
             "write the values out instead"
         ],
     ),

@@ -177,7 +177,12 @@ def test_emails_that_collide_in_lower_case_are_refused_not_passed_over() -> None
         pytest.param("id: a\nid: b\n", "is not valid YAML", id="duplicate-key"),
         pytest.param("id: a\n---\nid: b\n", "is not valid YAML", id="two-documents"),
         pytest.param("id: a\x07\n", "is not valid YAML", id="control-character"),
-        pytest.param("id: " + "[" * 3000 + "]" * 3000 + "\n", "nests too deeply", id="deep"),
+        pytest.param(
+            "id: " + "[" * 3000 + "]" * 3000 + "\n", "nests deeper than 32 levels", id="deep"
+        ),
+        pytest.param(
+            "id: [" + "1," * 100_000 + "1]\n", "holds more than 100000 values", id="too-many"
+        ),
     ],
 )
 def test_unreadable_text_is_a_clear_error(text: str, message: str) -> None:
@@ -327,13 +332,13 @@ def test_the_writer_refuses_what_nests_deeper_than_the_loader_allows() -> None:
     too_deep = "id: " + "[" * (MAX_DEPTH + 8) + "]" * (MAX_DEPTH + 8) + "\n"
     assert "nests deeper than" in parse_yaml(too_deep, "sites/x.yaml").problems[0].message
 
-    with pytest.raises(UnreadableSiteFile, match="nests too deeply"):
+    with pytest.raises(UnreadableSiteFile, match="nests deeper than 32 levels"):
         canonical(too_deep, "sites/x.yaml")
 
 
 def test_a_file_nested_3000_levels_deep_is_refused_as_fast_as_the_loader_does() -> None:
     very_deep = "id: " + "[" * 3000 + "]" * 3000 + "\n"
     started = time.perf_counter()
-    with pytest.raises(UnreadableSiteFile, match="nests too deeply"):
+    with pytest.raises(UnreadableSiteFile, match="nests deeper than 32 levels"):
         canonical(very_deep, "sites/x.yaml")
     assert time.perf_counter() - started < 0.5  # the round-trip composer alone: seconds

@@ -15,13 +15,20 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, StreamEndEvent
+from ruamel.yaml.events import (
+    CollectionEndEvent,
+    CollectionStartEvent,
+    Event,
+    NodeEvent,
+    StreamEndEvent,
+)
 from ruamel.yaml.loader import SafeLoader as _PureLoader
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from reconciler.desired.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR, Config, People
 from reconciler.desired.problems import Problem, Severity, ValidationFailed, errors_in
+from reconciler.desired.reading import FILE_LIMIT, FileRefused, inside, read_text
 from reconciler.desired.sitefile import (
     Inspection,
     SiteResolver,
@@ -67,43 +74,32 @@ class Parsed:
     problems: tuple[Problem, ...] = ()
 
 
-def read_yaml_file(path: Path, display: str) -> Parsed:
-    """Read and parse one YAML file; ``display`` is the name shown in messages."""
+def read_yaml_file(path: Path, display: str, *, root: Path | None = None) -> Parsed:
+    """Read and parse one YAML file; ``display`` is the name shown in messages.
+
+    With ``root``, the file is one the repository holds: it must resolve inside ``root``
+    (see ``reading``). Its size is checked before it is read.
+    """
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return _failed(display, 1, 1, f"is not UTF-8 text ({exc.reason} at byte {exc.start})")
-    except OSError as exc:
-        return _failed(display, 1, 1, f"cannot be read: {exc.strerror or exc}")
+        text = read_text(path, display, FILE_LIMIT, root=root)
+    except FileRefused as exc:
+        return _failed(display, 1, 1, exc.reason)
     return parse_yaml(text, display)
 
 
-def guard(text: str, file: str) -> Problem | None:
-    """The check every reader of YAML makes before a composer runs: nesting depth.
-
-    The composers recurse once per level, so a deeply nested file costs seconds (or
-    crashes libyaml) before any limit could be checked on the result. ``parse_yaml``
-    calls it first, and so does the writer before its round-trip load.
-    """
-    too_deep = _too_deep(text)
-    if too_deep is None:
-        return None
-    line, column = too_deep
-    return Problem(
-        location=Location(file=file, line=line, column=column),
-        message=f"nests deeper than {MAX_DEPTH} levels",
-    )
-
-
-def parse_yaml(text: str, file: str, *, allow_empty: bool = False) -> Parsed:
+def parse_yaml(
+    text: str, file: str, *, max_nodes: int = MAX_NODES, allow_empty: bool = False
+) -> Parsed:
     """Parse one YAML document into a ``Document`` (a mapping is not required here).
 
     The one reader of YAML for data: site files, reconciler.yaml, people.yaml, past
-    versions of them in git, and sandbox seed files. Within ``MAX_DEPTH`` levels and
-    ``MAX_NODES`` values; an empty document is a problem unless ``allow_empty`` (then
-    its data is None).
+    versions of them in git, and sandbox seed files. ``guard`` counts depth and values
+    on the parser's events before any node is built, so neither a deep nesting (which
+    would crash the C composer) nor a huge flow list (which would take gigabytes) is
+    ever composed; aliases are counted again as they expand. An empty document is a
+    problem unless ``allow_empty`` (then its data is None).
     """
-    refused = guard(text, file)
+    refused = guard(text, file, max_nodes)
     if refused is not None:
         return Parsed(None, (refused,))
     try:
@@ -120,7 +116,7 @@ def parse_yaml(text: str, file: str, *, allow_empty: bool = False) -> Parsed:
         if allow_empty:
             return Parsed(Document(file, None))
         return _failed(file, 1, 1, "is empty; it must hold a YAML mapping")
-    builder = _Builder(file)
+    builder = _Builder(file, max_nodes)
     try:
         data = builder.build(node, (), 0)
     except _Invalid as exc:
@@ -131,24 +127,46 @@ def parse_yaml(text: str, file: str, *, allow_empty: bool = False) -> Parsed:
     return Parsed(document, tuple(builder.problems))
 
 
-def _too_deep(text: str) -> tuple[int, int] | None:
-    """Where ``text`` nests collections deeper than the builder allows, if it does.
+def guard(text: str, file: str, max_nodes: int = MAX_NODES) -> Problem | None:
+    """The check every reader of YAML makes before a composer runs: nesting depth and
+    the number of values, if either is too much.
+
+    The composers recurse once per level and build every node before a limit could be
+    checked on the result. ``parse_yaml`` calls it first, and so does the writer before
+    its round-trip load.
+    """
+    refused = _refuse_before_composing(text, max_nodes)
+    if refused is None:
+        return None
+    line, column, message = refused
+    return Problem(location=Location(file=file, line=line, column=column), message=message)
+
+
+def _refuse_before_composing(text: str, max_nodes: int) -> tuple[int, int, str] | None:
+    """Where and why ``text`` is refused before composing: too deep or too many values.
 
     The composers recurse once per level (libyaml's in C: a file of 100,000 ``[`` crashes
-    the process), so deep nesting is found first from the parser's events, which come
-    without recursion. Only text with enough ``[{-?`` to nest that deep is checked.
+    the process) and build every node before anyone could count them, so both are
+    counted first on the parser's events, which come one at a time without recursion.
+    Only text that could break a limit is scanned: enough ``[{-?`` to nest that deep,
+    or enough characters to hold that many values (each takes at least a third of one).
     """
-    if sum(text.count(c) for c in "[{-?") <= MAX_DEPTH:
+    deep_enough = sum(text.count(c) for c in "[{-?") > MAX_DEPTH
+    if not deep_enough and 3 * len(text) < max_nodes:
         return None
     parser = _Loader(text)
-    depth = 0
+    depth = nodes = 0
     try:
         while not isinstance(event := parser.get_event(), StreamEndEvent):
+            if isinstance(event, NodeEvent):
+                nodes += 1
+                if nodes > max_nodes:
+                    message = f"holds more than {max_nodes} values; a site file holds a few"
+                    return _at(event, message)
             if isinstance(event, CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH + 1:  # the document's own mapping is level 0
-                    mark = event.start_mark
-                    return mark.line + 1, mark.column + 1
+                    return _at(event, f"nests deeper than {MAX_DEPTH} levels")
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
     except YAMLError:
@@ -156,6 +174,11 @@ def _too_deep(text: str) -> tuple[int, int] | None:
     finally:
         _dispose(parser)
     return None
+
+
+def _at(event: Event, message: str) -> tuple[int, int, str]:
+    mark = event.start_mark
+    return mark.line + 1, mark.column + 1, message
 
 
 def _compose(text: str) -> Node | None:
@@ -233,8 +256,9 @@ def _one_line(text: str) -> str:
 class _Builder:
     """Turns composed nodes into plain data, recording where every key and value is."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, max_nodes: int) -> None:
         self.file = file
+        self.max_nodes = max_nodes
         self.keys: dict[Path_, Location] = {}
         self.values: dict[Path_, Location] = {}
         self.problems: list[Problem] = []
@@ -245,11 +269,11 @@ class _Builder:
         self.nodes += 1
         if depth > MAX_DEPTH:
             raise _Invalid(self._problem(node, f"nests deeper than {MAX_DEPTH} levels"))
-        if self.nodes > MAX_NODES:
+        if self.nodes > self.max_nodes:  # only aliases can do it: the events were counted
             raise _Invalid(
                 self._problem(
                     node,
-                    f"expands to more than {MAX_NODES} values (through aliases?); "
+                    f"expands through aliases to more than {self.max_nodes} values; "
                     "write the values out instead",
                 )
             )
@@ -366,8 +390,13 @@ def _yaml_entries(entries: list[os.DirEntry[str]]) -> Iterator[os.DirEntry[str]]
     for entry in entries:
         if entry.name.startswith("."):
             continue
-        if entry.name.endswith((".yaml", ".yml")) and entry.is_file():
+        if entry.name.endswith((".yaml", ".yml")) and _file_or_link(entry):
             yield entry
+
+
+def _file_or_link(entry: os.DirEntry[str]) -> bool:
+    """A file, or a link: reading a link says why it is refused (outside, a loop)."""
+    return entry.is_symlink() or entry.is_file()
 
 
 @dataclass(frozen=True)
@@ -385,19 +414,16 @@ class DesiredState:
 def inspect_repository(root: Path) -> Inspection:
     """Read reconciler.yaml, people.yaml and every site file; collect every problem."""
     config_path = root / CONFIG_FILE
-    if not config_path.is_file():
+    if not _file_or_link_at(config_path):
         raise ConfigError(
             f"no {CONFIG_FILE} in {root}; run reconciler from the repository's root "
             "(or pass --root DIR), or create one (see the README)"
         )
     outcome = Inspection()
-    outcome.config = _read_document(config_path, CONFIG_FILE, read_config, outcome.problems)
-    people_path = root / PEOPLE_FILE
-    if people_path.is_file():
+    outcome.config = _read_document(root, CONFIG_FILE, read_config, outcome.problems)
+    if _file_or_link_at(root / PEOPLE_FILE):
         problems = outcome.problems
-        people = _read_document(
-            people_path, PEOPLE_FILE, lambda doc: read_people(doc, problems), problems
-        )
+        people = _read_document(root, PEOPLE_FILE, lambda doc: read_people(doc, problems), problems)
         outcome.people = people or People()
     _read_sites(root, outcome)
     return outcome
@@ -406,10 +432,9 @@ def inspect_repository(root: Path) -> Inspection:
 def read_config_only(root: Path) -> Config | None:
     """reconciler.yaml alone; None when it is missing or invalid (load_repository says
     why, with the other files' problems)."""
-    config_path = root / CONFIG_FILE
-    if not config_path.is_file():
+    if not _file_or_link_at(root / CONFIG_FILE):
         return None
-    return _read_document(config_path, CONFIG_FILE, read_config, [])
+    return _read_document(root, CONFIG_FILE, read_config, [])
 
 
 def load_repository(root: Path) -> DesiredState:
@@ -432,13 +457,17 @@ def load_repository(root: Path) -> DesiredState:
 ResultT = TypeVar("ResultT")
 
 
+def _file_or_link_at(path: Path) -> bool:
+    return path.is_symlink() or path.is_file()
+
+
 def _read_document(
-    path: Path,
-    display: str,
+    root: Path,
+    name: str,
     reader: Callable[[Document], ResultT | list[Problem]],
     problems: list[Problem],
 ) -> ResultT | None:
-    parsed = read_yaml_file(path, display)
+    parsed = read_yaml_file(root / name, name, root=root)
     problems.extend(parsed.problems)
     if parsed.document is None:
         return None
@@ -450,8 +479,9 @@ def _read_document(
 
 
 def _read_sites(root: Path, outcome: Inspection) -> None:
+    folder = sites_folder(root)
     try:
-        entries = _entries(root / SITES_DIR)
+        entries = _entries(folder)
     except OSError as exc:
         outcome.problems.append(
             Problem(location=Location(file=SITES_DIR), message=f"cannot be read: {exc.strerror}")
@@ -462,7 +492,7 @@ def _read_sites(root: Path, outcome: Inspection) -> None:
     documents = []
     for entry in _yaml_entries(entries):
         display = f"{SITES_DIR}/{entry.name}"
-        parsed = read_yaml_file(Path(entry.path), display)
+        parsed = read_yaml_file(Path(entry.path), display, root=root)
         outcome.problems.extend(parsed.problems)
         if parsed.document is None:
             documents.append(Document(display, None))
@@ -474,6 +504,20 @@ def _read_sites(root: Path, outcome: Inspection) -> None:
         else:
             outcome.sites.append(site)
     outcome.problems.extend(check_unique_ids(documents))
+
+
+def sites_folder(root: Path) -> Path:
+    """``root/sites``, refused when it is not a folder or leads out of the repository
+    (its files would then be read from there, each one looking like a plain file)."""
+    folder = root / SITES_DIR
+    if not folder.is_symlink() and not folder.exists():
+        return folder  # no site files yet
+    inside(folder, SITES_DIR, root)  # a link to a folder outside, or a loop: refused
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{SITES_DIR} is not a directory; site files are {SITES_DIR}/<site-id>.yaml"
+        )
+    return folder
 
 
 def _id_only(document: Document) -> Document:
@@ -488,7 +532,7 @@ def _stray_files(entries: list[os.DirEntry[str]]) -> Iterator[Problem]:
             continue
         if not entry.name.endswith((".yaml", ".yml")):
             message = "ignored: site files are sites/<site-id>.yaml"
-        elif not entry.is_file():
+        elif not _file_or_link(entry):
             message = "ignored: not a file; site files are sites/<site-id>.yaml"
         else:
             continue

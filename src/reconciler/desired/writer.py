@@ -20,7 +20,8 @@ from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.tokens import CommentToken
 
 from reconciler.desired.config import SITES_DIR
-from reconciler.desired.loader import guard, iter_yaml_files
+from reconciler.desired.loader import guard, iter_yaml_files, sites_folder
+from reconciler.desired.reading import FILE_LIMIT, FileRefused, NotUtf8, inside, read_text
 from reconciler.errors import ReconcilerError
 
 KEY_ORDER = (
@@ -47,24 +48,33 @@ def _yaml() -> YAML:
     return yaml
 
 
-def read_site_text(path: Path, file: str) -> str:
-    """The text of a site file; ``UnreadableSiteFile`` when it is not UTF-8 or unreadable."""
+def read_site_text(path: Path, file: str, root: Path) -> str:
+    """The text of a site file of the repository at ``root``; ``UnreadableSiteFile`` when
+    it is not UTF-8, unreadable, too large or outside the repository (see ``reading``)."""
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UnreadableSiteFile(
-            f"{file} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 first"
-        ) from None
-    except OSError as exc:
-        raise UnreadableSiteFile(f"{file} cannot be read: {exc.strerror or exc}") from None
+        return read_text(path, file, FILE_LIMIT, root=root)
+    except NotUtf8 as exc:
+        raise UnreadableSiteFile(f"{exc.message}; save it as UTF-8 first") from None
+    except FileRefused as exc:
+        raise UnreadableSiteFile(exc.message) from None
+
+
+def writable_path(path: Path, file: str, root: Path) -> Path:
+    """``path``, refused when writing it would write outside the repository (a link)."""
+    try:
+        inside(path, file, root)
+    except FileRefused as exc:
+        raise UnreadableSiteFile(exc.message) from None
+    return path
 
 
 def load_round_trip(text: str, file: str) -> CommentedMap:
     """The mapping of a site file, comments kept; within the loader's limits."""
-    if guard(text, file) is not None:
+    refused = guard(text, file)
+    if refused is not None:  # the round-trip composer builds every node, recursively
         raise UnreadableSiteFile(
-            f"{file} nests too deeply; fix it (see `reconciler validate`) first"
-        ) from None
+            f"{file} {refused.message}; fix it (see `reconciler validate`) first"
+        )
     try:
         data = _yaml().load(text)
     except YAMLError:
@@ -398,10 +408,10 @@ def format_files(root: Path, *, check: bool) -> tuple[list[str], list[str]]:
     Returns the files that change and the files that could not be read.
     """
     changed, unreadable = [], []
-    for path in iter_yaml_files(root / SITES_DIR):
+    for path in iter_yaml_files(sites_folder(root)):
         display = f"{SITES_DIR}/{path.name}"
         try:
-            before = read_site_text(path, display)
+            before = read_site_text(path, display, root)
             after = canonical(before, display)
         except UnreadableSiteFile as exc:
             unreadable.append(f"{display}: {exc.message}")

@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.desired.config import SITES_DIR, Config, People
+from reconciler.desired.loader import sites_folder
 from reconciler.desired.writer import (
     SiteContent,
     load_round_trip,
     new_site_text,
     read_site_text,
     updated_site_text,
+    writable_path,
 )
 from reconciler.errors import ConfigError
 from reconciler.model import EXPERT_KEYWORD, ObservedSite, Role
@@ -62,8 +64,8 @@ class Adopter:
         content = self.content_of(site)
         before: str | None = None
         pending = site.pending_transfer
-        if path.exists():
-            before = read_site_text(path, display)
+        if path.is_symlink() or path.exists():
+            before = read_site_text(path, display, self.root)
             if pending is not None and self._declared_owner(before, display) == pending.to:
                 # The file asks for exactly the handover under way: it stays as written,
                 # or the next apply would cancel the transfer it asked for.
@@ -106,10 +108,11 @@ class Adopter:
         return self.resolve(owner) if isinstance(owner, str) else None
 
     def _path_of(self, site_id: str) -> Path:
-        folder = self.root / SITES_DIR
+        folder = sites_folder(self.root)
         for suffix in (".yaml", ".yml"):
-            if (folder / f"{site_id}{suffix}").exists():
-                return folder / f"{site_id}{suffix}"
+            path = folder / f"{site_id}{suffix}"
+            if path.is_symlink() or path.exists():
+                return writable_path(path, f"{SITES_DIR}/{path.name}", self.root)
         return folder / f"{site_id}.yaml"
 
     def content_of(self, site: ObservedSite) -> SiteContent:

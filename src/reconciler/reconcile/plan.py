@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
 from reconciler.desired.config import Policy
+from reconciler.desired.reading import PLAN_LIMIT, FileRefused, NotUtf8, read_text
 from reconciler.errors import PlanRefused
 from reconciler.model import DesiredSite, ObservedSite
 from reconciler.platform.base import EVERY_CAPABILITY, Capability
@@ -168,15 +169,19 @@ def save_plan(plan: Plan, path: Path) -> None:
 
 
 def load_plan(path: Path) -> Plan:
+    """The plan saved in ``path``, a file the user named: size-limited before parsing."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlanRefused(f"cannot read the plan file {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
+        text = read_text(path, str(path), PLAN_LIMIT)
+    except NotUtf8:
         raise PlanRefused(
             f"{path} is not a plan file written by `reconciler plan --out` (not UTF-8 text)"
         ) from None
-    _check_format_version(path, _format_version_of(text))
+    except FileRefused as exc:
+        if exc.reason.startswith("cannot be read: "):
+            reason = exc.reason.removeprefix("cannot be read: ")
+            raise PlanRefused(f"cannot read the plan file {path}: {reason}") from None
+        raise PlanRefused(exc.message) from None
+    _check_format_version(path, _format_version_of(path, text))
     try:
         plan = Plan.model_validate_json(text)
     except ValidationError as exc:
@@ -206,12 +211,16 @@ def _first_problem(exc: ValidationError) -> str:
 _ACTION_NAMES = frozenset(action.value for action in Action)
 
 
-def _format_version_of(text: str) -> object:
+def _format_version_of(path: Path, text: str) -> object:
     """The format version a plan file declares, read before the rest of it is checked."""
     try:
         data = json.loads(text)
     except ValueError:
         return None
+    except RecursionError:  # a plan nests four levels; 100,000 ``[`` are not a plan
+        raise PlanRefused(
+            f"{path} is not a plan file written by `reconciler plan --out` (it nests too deeply)"
+        ) from None
     return data.get("format_version") if isinstance(data, dict) else None
 
 

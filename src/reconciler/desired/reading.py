@@ -1,0 +1,154 @@
+"""Reading a file's text the one guarded way: inside the repository, within a size limit.
+
+DESIGN.md section 7: a file the repository holds (site files, people.yaml,
+reconciler.yaml, sandbox.seed.yaml) must resolve inside the repository, so that a
+symbolic link to ``/etc/passwd`` or a ``.env`` is refused by its path and its content is
+never read, shown or rewritten. A path the user names on the command line is theirs.
+Sizes are checked before a byte is parsed: 1 MiB a site or config file, 64 MiB a plan
+file, raised with ``RECONCILER_MAX_FILE_BYTES`` and ``RECONCILER_MAX_PLAN_BYTES``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.errors import ConfigError
+
+MIB = 1 << 20
+OUTSIDE = (
+    "is a link to a file outside the repository; a file the repository holds must be "
+    "inside it: replace the link by the file"
+)
+OUTSIDE_FOLDER = (
+    "is a link to a folder outside the repository; the files the repository holds must "
+    "be inside it: replace the link by the folder"
+)
+LOOP = "is a symbolic link that loops; replace it by the file"
+
+
+class FileRefused(ConfigError):
+    """A file that is not read: outside the repository, too large, unreadable, a loop.
+
+    ``reason`` is the message without the file's name, for a problem at a location.
+    """
+
+    def __init__(self, display: str, reason: str) -> None:
+        super().__init__(f"{display} {reason}")
+        self.display = display
+        self.reason = reason
+
+
+class NotUtf8(FileRefused):
+    """The bytes are not UTF-8 text."""
+
+
+@dataclass(frozen=True)
+class SizeLimit:
+    """The largest file of a kind, in bytes, raised (or lowered) by an environment
+    variable."""
+
+    default: int
+    env: str
+    kind: str
+    advice: str
+
+    def max_bytes(self, environ: Mapping[str, str] | None = None) -> int:
+        text = (os.environ if environ is None else environ).get(self.env, "").strip()
+        if not text:
+            return self.default
+        if not text.isdigit() or int(text) == 0:
+            raise ConfigError(
+                f"{self.env}={text!r} is not a number of bytes; give a whole number such as "
+                f"{2 * self.default}"
+            )
+        return int(text)
+
+    def too_large(self, max_bytes: int) -> str:
+        shown = f"{max_bytes // MIB} MiB" if max_bytes % MIB == 0 else f"{max_bytes} bytes"
+        return f"is larger than {shown} (the limit for {self.kind}); {self.advice} {self.env}"
+
+
+FILE_LIMIT = SizeLimit(
+    MIB,
+    "RECONCILER_MAX_FILE_BYTES",
+    "a file the repository holds",
+    "split it, or raise the limit with",
+)
+PLAN_LIMIT = SizeLimit(64 * MIB, "RECONCILER_MAX_PLAN_BYTES", "a plan file", "raise the limit with")
+
+
+def read_text(path: Path, display: str, limit: SizeLimit, *, root: Path | None = None) -> str:
+    """The UTF-8 text of ``path``; ``FileRefused`` says why not.
+
+    With ``root``, the file is one the repository holds and must resolve inside it.
+    Never reads more than the limit, whatever the file claims its size is (``/dev/zero``).
+    """
+    max_bytes = limit.max_bytes()
+    data = _read_bounded(path, display, max_bytes, limit, root)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotUtf8(display, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def inside(path: Path, display: str, root: Path) -> Path:
+    """``path`` with its links resolved, refused when that leaves ``root``.
+
+    A path that does not exist yet is fine (a file about to be written), unless it is a
+    link that would lead outside.
+    """
+    try:
+        resolved = path.resolve(strict=False)
+    except RuntimeError:  # Python 3.11 reports a loop so, whatever ``strict`` says
+        raise FileRefused(display, LOOP) from None
+    except OSError as exc:
+        raise _refused(display, exc) from None
+    if not resolved.is_relative_to(root.resolve()):
+        raise FileRefused(display, OUTSIDE_FOLDER if resolved.is_dir() else OUTSIDE)
+    return resolved
+
+
+def _read_bounded(
+    path: Path, display: str, max_bytes: int, limit: SizeLimit, root: Path | None
+) -> bytes:
+    try:
+        fd = _open(path, display, root)
+    except OSError as exc:
+        raise _refused(display, exc) from None
+    with os.fdopen(fd, "rb") as stream:
+        if os.fstat(fd).st_size > max_bytes:  # before a byte is read
+            raise FileRefused(display, limit.too_large(max_bytes))
+        try:
+            data = stream.read(max_bytes + 1)
+        except OSError as exc:
+            raise _refused(display, exc) from None
+    if len(data) > max_bytes:  # a device or a file that grew: its size lied
+        raise FileRefused(display, limit.too_large(max_bytes))
+    return data
+
+
+def _open(path: Path, display: str, root: Path | None) -> int:
+    """A descriptor for ``path``; within ``root`` only, when one is given.
+
+    A plain file opens at once (``O_NOFOLLOW``: no link is followed); a link is resolved
+    and checked first. The folders above are the repository's own (the caller resolved
+    the root, and a folder of site files is checked with ``inside``).
+    """
+    if root is None:
+        return os.open(path, os.O_RDONLY)
+    try:
+        return os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:  # ELOOP: the last part is a link
+            raise
+    return os.open(inside(path, display, root), os.O_RDONLY)
+
+
+def _refused(display: str, exc: OSError) -> FileRefused:
+    if exc.errno == errno.ELOOP:
+        return FileRefused(display, LOOP)
+    return FileRefused(display, f"cannot be read: {exc.strerror or exc}")
