@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -117,7 +119,7 @@ def test_a_bad_seed_file_is_explained_with_its_name(
                 f"{b}: &{b} [*{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}, *{a}]\n"
                 for a, b in zip("abcdef", "bcdefg", strict=True)
             ),
-            "expands to more than 100000 values",
+            "expands through aliases to more than",
             id="aliases",
         ),
     ],
@@ -294,3 +296,54 @@ def test_a_token_used_twice_in_a_seed_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(SeedError, match="every token must be different"):
         load_seed(path)
+
+
+# -- hostile seed files: the same guarded reader as site files --
+
+
+def test_a_deeply_nested_seed_is_a_clear_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "seed.yaml"
+    path.write_text("accounts: " + "[" * 100_000 + "\n")
+    db = tmp_path / "s.db"
+
+    # In a child process: libyaml's composer crashed the whole process (exit 139).
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "sandbox", "seed", str(path), "--db", str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    assert done.stderr == f"error: {path}:1:43: nests deeper than 32 levels\n"
+
+
+def test_a_seed_with_an_alias_bomb_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "seed.yaml"
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [
+        f"{b}: &{b} [{', '.join(['*' + a] * 10)}]"
+        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+    with pytest.raises(SeedError) as caught:
+        load_seed(path)
+
+    assert "expands through aliases to more than" in str(caught.value)
+
+
+def test_the_seed_keeps_its_values_types(tmp_path: Path) -> None:
+    path = tmp_path / "seed.yaml"
+    path.write_text(
+        "accounts:\n  - {email: a@b.example, kind: customer}\n"
+        "sites:\n  - id: s\n    name: '2024'\n    owner: a@b.example\n    package: premium\n"
+        "    package_paid_until: 2027-01-01T00:00:00Z\n"
+    )
+
+    seed = load_seed(path)
+
+    assert seed.sites[0].name == "2024"
+    assert seed.sites[0].package_paid_until is not None
+    assert seed.sites[0].package_paid_until.year == 2027

@@ -8,9 +8,11 @@ when the repository has one), so that every command works on a fresh clone.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.desired.config import SANDBOX_DB, SANDBOX_SEED, Config
 from reconciler.errors import ConfigError
@@ -19,6 +21,9 @@ from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.platform.client import PlatformClient
 from reconciler.platform.errors import TransportError
 from reconciler.platform.schema import to_observed
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.store import SandboxStore
 
 log = logging.getLogger("reconciler")
 
@@ -67,24 +72,42 @@ def _embedded_sandbox(root: Path, config: Config, child: SandboxChild) -> Iterat
 
 
 def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
-    """Create and seed the database on first use; the expert's token."""
-    from reconciler.sandbox.seed import seed_file
+    """Create and seed the database on first use; the expert's token.
+
+    A new database is made under a temporary name and renamed into place only once it
+    is seeded: a bad seed, an interrupt or a kill leaves no half-made sandbox that the
+    next command would take for a seeded one.
+    """
     from reconciler.sandbox.store import SandboxStore
 
-    is_new = not db.exists()
-    db.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    if db.exists():
         with SandboxStore(db) as store:
-            if is_new and seed.is_file():
-                log.info("seeding the embedded sandbox from %s", seed.name)
-                seed_file(store, seed)
             store.ensure_account(expert, AccountKind.EXPERT)
             return store.token_for(expert)
-    except BaseException:
-        if is_new:  # a half-made sandbox would be taken for a seeded one next time
-            for leftover in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-                leftover.unlink(missing_ok=True)
-        raise
+    db.parent.mkdir(parents=True, exist_ok=True)
+    building = db.with_name(f"{db.name}.new-{os.getpid()}")
+    try:
+        with SandboxStore(building) as store:
+            _seed(store, seed)
+            store.ensure_account(expert, AccountKind.EXPERT)
+            token = store.token_for(expert)
+        os.replace(building, db)  # closed: its write-ahead log is folded in and gone
+    finally:
+        for leftover in (building, *(building.with_name(building.name + x) for x in _WAL)):
+            leftover.unlink(missing_ok=True)
+    return token
+
+
+_WAL = ("-wal", "-shm", "-journal")
+
+
+def _seed(store: SandboxStore, seed: Path) -> None:
+    """Seed from the repository's sandbox.seed.yaml, a file that must be inside it."""
+    from reconciler.sandbox.seed import seed_file
+
+    if seed.is_symlink() or seed.exists():
+        log.info("seeding the embedded sandbox from %s", seed.name)
+        seed_file(store, seed, root=seed.parent)
 
 
 def _check_identity(client: PlatformClient, expert: str) -> None:

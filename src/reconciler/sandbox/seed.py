@@ -16,13 +16,18 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from reconciler.desired.loader import parse_yaml
+from reconciler.desired.loader import MAX_NODES, parse_yaml
 from reconciler.desired.problems import errors_in
+from reconciler.desired.reading import FileRefused, SizeLimit, read_text
 from reconciler.errors import ConfigError
 from reconciler.model import COLLABORATOR_CAP, SITE_ID_PATTERN, AccountKind, Email, Package, Role
 from reconciler.sandbox.store import SandboxStore
 
 _SYNTAX = "YAML syntax error: "
+SEED_LIMIT = SizeLimit(
+    64 << 20, "RECONCILER_MAX_SEED_BYTES", "a sandbox seed file", "raise the limit with"
+)
+"""A seed is generated test data, often thousands of sites: sized like a plan file."""
 
 
 class SeedError(ConfigError):
@@ -91,12 +96,17 @@ class SeedResult:
     sites: int
 
 
-def load_seed(path: Path) -> Seed:
-    """Read and validate a seed file; every problem is reported with the file name."""
+def load_seed(path: Path, *, root: Path | None = None) -> Seed:
+    """Read and validate a seed file; every problem is reported with the file name.
+
+    Read like a site file (the same size, depth and alias guards), with room for many
+    sites. With ``root`` it is the repository's own ``sandbox.seed.yaml``, which must
+    resolve inside it; a seed named on the command line is the user's to choose.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SeedError(f"{path}: cannot read the seed file ({exc.strerror})") from None
+        text = read_text(path, str(path), SEED_LIMIT, root=root)
+    except FileRefused as exc:
+        raise SeedError(f"{path}: cannot read the seed file ({exc.reason})") from None
     data = _data_of(text, path)
     if not isinstance(data, dict):
         raise SeedError(f"{path}: a seed file is a mapping with 'accounts' and 'sites'")
@@ -108,8 +118,12 @@ def load_seed(path: Path) -> Seed:
 
 
 def _data_of(text: str, path: Path) -> object:
-    """The seed's data, read by the same loader and within the same limits as site files."""
-    parsed = parse_yaml(text, str(path), allow_empty=True)
+    """The seed's data, read by the same loader and within the same limits as site files.
+
+    A seed's own values are bounded by its size (many sites); aliases may not blow it up
+    beyond that.
+    """
+    parsed = parse_yaml(text, str(path), max_nodes=MAX_NODES + len(text), allow_empty=True)
     refused = errors_in(parsed.problems)
     if parsed.document is None or refused:
         problem = (refused or list(parsed.problems))[0]
@@ -153,6 +167,6 @@ def apply_seed(store: SandboxStore, seed: Seed, *, source: Path | str = "seed") 
     return SeedResult(accounts=len(seed.accounts), sites=len(seed.sites))
 
 
-def seed_file(store: SandboxStore, path: Path) -> SeedResult:
-    """Load ``path`` and apply it to ``store``."""
-    return apply_seed(store, load_seed(path), source=path)
+def seed_file(store: SandboxStore, path: Path, *, root: Path | None = None) -> SeedResult:
+    """Load ``path`` and apply it to ``store`` (``root``: see ``load_seed``)."""
+    return apply_seed(store, load_seed(path, root=root), source=path)
