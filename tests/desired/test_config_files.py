@@ -33,7 +33,10 @@ def test_a_folder_named_reconciler_yaml_is_not_a_configuration(bare_repo: Repo) 
 INVALID_CONFIGS = {
     "bad expert e-mail": (
         "expert: studio@pixel\n",
-        ["reconciler.yaml:1:9: error: expert: 'studio@pixel' is not a valid e-mail address"],
+        [
+            "reconciler.yaml:1:9: error: expert: 'studio@pixel' is not a valid e-mail address: "
+            "the domain needs a dot, like example.com"
+        ],
     ),
     "no expert": (
         "policy:\n  max_handovers: 1\n",
@@ -205,3 +208,29 @@ def test_a_broken_people_yaml_is_one_problem(
     assert result.exit_code == 1
     assert result.lines[0].startswith(expected)
     assert result.lines[-1] == "1 error in 1 file"
+
+
+CREDENTIALS = "holds a user name or password; the token comes from the variable token_env "
+CREDENTIALS += "names, never from the URL: remove the part before @"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://admin:pw-s3cret@127.0.0.1:9000", f"'http://***@127.0.0.1:9000' {CREDENTIALS}"),
+        ("https://admin@platform.example/api", f"'https://***@platform.example/api' {CREDENTIALS}"),
+        ("https://:pw-s3cret@platform.example", f"'https://***@platform.example' {CREDENTIALS}"),
+        ("ftp://admin:pw-s3cret@127.0.0.1", "'ftp://***@127.0.0.1' is not an http(s) URL"),
+    ],
+)
+@pytest.mark.parametrize("command", ["validate", "plan"])
+def test_credentials_in_the_platform_url_are_refused_and_never_shown(
+    repo: Repo, url: str, expected: str, command: str
+) -> None:
+    repo.write("reconciler.yaml", f"expert: studio@pixel.example\nplatform:\n  url: {url}\n")
+
+    result = repo.run(command)
+
+    assert result.exit_code == 1
+    assert f"reconciler.yaml:3:8: error: platform.url: {expected}" in result.stdout + result.stderr
+    assert "s3cret" not in result.stdout + result.stderr

@@ -14,6 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def _without_credentials(url: str) -> str:
+    """``url`` with whatever comes before ``@`` in its authority replaced by ``***``."""
+    scheme, slashes, rest = url.partition("://")
+    if not slashes:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 class PlatformConfig(BaseModel):
     """Where the platform's API is, and which environment variable holds the token."""
 
@@ -29,8 +40,14 @@ class PlatformConfig(BaseModel):
     @classmethod
     def _http_url(cls, value: str) -> str:
         parts = urlsplit(value)
+        shown = _without_credentials(value)  # a password in the URL is never printed
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{value!r} is not an http(s) URL")
+            raise ValueError(f"{shown!r} is not an http(s) URL")
+        if "@" in parts.netloc:  # requests would send it as Basic auth instead of the token
+            raise ValueError(
+                f"{shown!r} holds a user name or password; the token comes from the variable "
+                "token_env names, never from the URL: remove the part before @"
+            )
         return value.rstrip("/")
 
     @field_validator("token_env")
