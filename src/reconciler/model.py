@@ -6,7 +6,6 @@ the platform (see ``platform.client``). ``diff`` compares the two. Nothing here 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,7 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+from reconciler.addresses import normalise_email as normalise_email  # the one validator
+
 SITE_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 EXPERT_KEYWORD = "expert"
 
@@ -47,14 +47,6 @@ COLLABORATOR_CAP = {Package.FREE: 2, Package.PREMIUM: 10}
 class AccountKind(StrEnum):
     EXPERT = "expert"
     CUSTOMER = "customer"
-
-
-def normalise_email(value: str) -> str:
-    """Lower-case and check an e-mail address; raises ValueError for a malformed one."""
-    email = value.strip().lower()
-    if not EMAIL_PATTERN.match(email):
-        raise ValueError(f"{value!r} is not a valid e-mail address")
-    return email
 
 
 def email_domain(email: str) -> str:

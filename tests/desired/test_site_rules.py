@@ -67,12 +67,18 @@ INVALID_SITES = {
     "malformed billing contact": (
         "a",
         "id: a\nowner: expert\nbilling_contact: accounts@pixel\n",
-        ["sites/a.yaml:3:18: error: 'accounts@pixel' is not a valid e-mail address"],
+        [
+            "sites/a.yaml:3:18: error: 'accounts@pixel' is not a valid e-mail address: "
+            "the domain needs a dot, like example.com"
+        ],
     ),
     "malformed collaborator e-mail points at the key": (
         "a",
         "id: a\nowner: expert\ncollaborators:\n  tom@@freelance.example: viewer\n",
-        ["sites/a.yaml:4:3: error: 'tom@@freelance.example' is not a valid e-mail address"],
+        [
+            "sites/a.yaml:4:3: error: 'tom@@freelance.example' is not a valid e-mail address: "
+            "it holds more than one @"
+        ],
     ),
     "unknown handle as owner": (
         "a",
@@ -256,8 +262,10 @@ def test_every_problem_of_every_file_is_reported_in_one_run(repo: Repo) -> None:
         f"sites/a.yaml:5:8: error: collaborators.tom: 'boss' is not allowed; {ROLES}",
         "sites/b.yaml:1:5: error: id 'c' differs from the file name 'b'; rename the file to "
         "c.yaml or change the id",
-        "sites/d.yaml:2:8: error: 'anna@x' is not a valid e-mail address",
-        "sites/d.yaml:3:18: error: 'anna@x' is not a valid e-mail address",
+        "sites/d.yaml:2:8: error: 'anna@x' is not a valid e-mail address: the domain needs a "
+        "dot, like example.com",
+        "sites/d.yaml:3:18: error: 'anna@x' is not a valid e-mail address: the domain needs a "
+        "dot, like example.com",
         "6 errors in 3 files",
     ]
 

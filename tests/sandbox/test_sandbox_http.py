@@ -204,3 +204,14 @@ def test_the_openapi_document_describes_problems_and_etags(http: Http) -> None:
     assert "application/problem+json" in put["responses"]["412"]["content"]
     assert "ETag" in put["responses"]["200"]["headers"]
     assert "Retry-After" in put["responses"]["429"]["headers"]
+
+
+@pytest.mark.parametrize("email", ["%00@a.example", "mar%E2%80%8Bco@a.example", "a%5Cb@a.example"])
+def test_an_address_the_files_would_refuse_is_refused_by_the_api(http: Http, email: str) -> None:
+    response = http(
+        "PUT", f"{SITE_PATH}/collaborators/{email}", STUDIO_TOKEN, json={"role": "viewer"}
+    )
+
+    assert_problem(response, 422, "is not a valid e-mail address")
+    site = http("GET", SITE_PATH, token=STUDIO_TOKEN).json()
+    assert all("\x00" not in address and "/" not in address for address in site["collaborators"])

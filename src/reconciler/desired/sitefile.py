@@ -15,6 +15,7 @@ from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from reconciler.addresses import look_alike
 from reconciler.desired.config import HANDLE_PATTERN, Config, People, Person
 from reconciler.desired.problems import Problem, Severity
 from reconciler.desired.yamldoc import Document, Path_
@@ -228,6 +229,9 @@ def _not_a_mapping(document: Document) -> Problem:
     )
 
 
+_ROLE_IN_FILE = {"owner": "the owner", "billing_contact": "the billing contact"}
+
+
 class SiteResolver:
     """Turns checked site files into desired sites: handles, ``expert`` and party rules."""
 
@@ -235,6 +239,7 @@ class SiteResolver:
         self.config = config
         self.people = people
         self.departed = people.departed()
+        self._seen: dict[str, str] = {}  # the file's addresses so far, and what they are
 
     def resolve(
         self, document: Document, warnings: list[Problem] | None = None
@@ -244,6 +249,7 @@ class SiteResolver:
         Warnings about a valid file (it needs no change to load) go to ``warnings``.
         """
         warnings = [] if warnings is None else warnings
+        self._seen = {}
         data = document.data
         if not isinstance(data, dict):
             return [_not_a_mapping(document)]
@@ -311,23 +317,54 @@ class SiteResolver:
         if written == EXPERT_KEYWORD:
             return self.config.expert
         if "@" in written:
-            try:
-                return normalise_email(written)
-            except ValueError:
+            email = self._email(written, where, problems)
+        else:
+            email = self.people.email_of(written)
+            if email is None:
                 problems.append(
-                    Problem(location=where, message=f"{written!r} is not a valid e-mail address")
+                    Problem(
+                        location=where,
+                        message=f"unknown handle {written!r}; add it to people.yaml or write "
+                        "an e-mail address",
+                    )
                 )
+            elif self._passes_for_another(written, email, where, problems):
                 return None
-        email = self.people.email_of(written)
-        if email is None:
-            problems.append(
-                Problem(
-                    location=where,
-                    message=f"unknown handle {written!r}; add it to people.yaml or write "
-                    "an e-mail address",
-                )
-            )
+        if email is not None:
+            self._seen.setdefault(email, _ROLE_IN_FILE.get(path[0], "a collaborator"))
         return email
+
+    def _email(self, written: str, where: Location, problems: list[Problem]) -> str | None:
+        if self._passes_for_another(written, written, where, problems):
+            return None
+        try:
+            return normalise_email(written)
+        except ValueError as exc:
+            problems.append(Problem(location=where, message=str(exc)))
+            return None
+
+    def _passes_for_another(
+        self, written: str, email: str, where: Location, problems: list[Problem]
+    ) -> bool:
+        """Whether ``email`` looks like the expert's or another address of the file
+        without being it (a Cyrillic letter, a look-alike domain): an error naming both."""
+        assert self.config is not None
+        known = {self.config.expert: "", **self._seen}
+        found = look_alike(email, known)
+        if found is None:
+            return False
+        other, tell = found
+        what = (
+            f"the expert's own address {other}" if not known[other] else f"{other} ({known[other]})"
+        )
+        problems.append(
+            Problem(
+                location=where,
+                message=f"{written!r} looks like {what} but is another one (it has "
+                f"{tell or 'a look-alike character'}); write {other} if that is meant",
+            )
+        )
+        return True
 
     def _collaborators(
         self, written_map: Any, document: Document, problems: list[Problem]

@@ -1,0 +1,134 @@
+"""E-mail addresses: the one validator for site files, people.yaml, the wire and the sandbox.
+
+An address is ASCII: the part before ``@`` in ASCII letters, digits and a few marks, the
+domain in IDNA's ASCII form (``bäckerei.example`` becomes ``xn--bckerei-5wa.example``).
+Nothing invisible (a zero-width space), no control character, nothing that would change
+the platform's URL path (``a/../b@x``): such an address passed validation, then every
+apply failed on it. ``look_alike`` finds an address written to pass for another one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import idna
+
+_LOCAL = re.compile(r"^[a-z0-9!$&'*+=^_`{|}~.-]+$")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_PATH_CHARACTERS = "/\\%?#"
+_INVISIBLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp", "Zs"})
+# Letters of other scripts drawn like Latin ones (after NFKC and lower case): a small,
+# common part of Unicode's confusables (UTS #39), enough for the look-alikes of a name.
+_LOOK_ALIKES = str.maketrans(
+    {
+        "а": "a", "е": "e", "ё": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x",
+        "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "һ": "h", "ԁ": "d", "ԛ": "q", "ԝ": "w",
+        "ӏ": "l", "ɡ": "g", "ı": "i", "ℓ": "l", "α": "a", "ο": "o", "ν": "v", "ρ": "p",
+        "υ": "u", "ι": "i", "κ": "k", "χ": "x", "ϲ": "c", "ε": "e", "τ": "t", "ѡ": "w",
+    }
+)  # fmt: skip
+
+
+def normalise_email(value: str) -> str:
+    """The address in its one written form; ``ValueError`` says what is wrong with it."""
+    text = value.strip()
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain:
+        raise _invalid(value)
+    if "@" in local:
+        raise _invalid(value, "it holds more than one @")
+    reason = _invisible(text) or _local_problem(local.lower())
+    if reason:
+        raise _invalid(value, reason)
+    return f"{local.lower()}@{_ascii_domain(value, domain)}"
+
+
+def _invalid(value: str, reason: str = "") -> ValueError:
+    return ValueError(
+        f"{value!r} is not a valid e-mail address" + (f": {reason}" if reason else "")
+    )
+
+
+def _invisible(text: str) -> str:
+    for character in text:
+        if unicodedata.category(character) in _INVISIBLE:  # spaces and controls too
+            return f"it holds {_describe(character)}, an invisible or control character"
+    return ""
+
+
+def _local_problem(local: str) -> str:
+    for character in local:
+        if character in _PATH_CHARACTERS:
+            return (
+                f"{character!r} may not be in an address (it would change the platform's URL path)"
+            )
+    if not local.isascii():
+        foreign = next(c for c in local if not c.isascii())
+        return f"the part before @ must be ASCII (it has {foreign!r} {_describe(foreign)})"
+    if ".." in local or local.startswith(".") or local.endswith("."):
+        return "the part before @ may not have two dots in a row, or start or end with one"
+    if not _LOCAL.match(local) or len(local) > 64:
+        return "the part before @ holds a character an address may not have"
+    return ""
+
+
+def _ascii_domain(value: str, domain: str) -> str:
+    """The domain in IDNA's ASCII form, each label checked."""
+    if domain.isascii():
+        ascii_domain = domain.lower()
+    else:
+        try:
+            ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise _invalid(value, f"the domain is not a valid international name ({exc})") from None
+    labels = ascii_domain.split(".")
+    if len(labels) < 2:
+        raise _invalid(value, "the domain needs a dot, like example.com")
+    for label in labels:
+        if not _LABEL.match(label):
+            raise _invalid(value, f"{label!r} is not a valid domain label")
+    return ascii_domain
+
+
+def _describe(character: str) -> str:
+    name = unicodedata.name(character, "")
+    return f"U+{ord(character):04X}" + (f" {name}" if name else "")
+
+
+@functools.lru_cache(maxsize=4096)
+def skeleton(address: str) -> str:
+    """What an address looks like: its Unicode form, folded, look-alikes made Latin."""
+    text = unicodedata.normalize("NFKC", _unicode_form(address)).casefold()
+    text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE)
+    return text.translate(_LOOK_ALIKES)
+
+
+def look_alike(written: str, others: Iterable[str]) -> tuple[str, str] | None:
+    """The address of ``others`` that ``written`` passes for without being it, and the
+    character that gives it away ("'е' U+0435 CYRILLIC SMALL LETTER IE"); None if none."""
+    others = list(others)
+    if _plain(written) and all(_plain(other) for other in others):
+        return None  # plain ASCII addresses look alike only when they are the same
+    shape = skeleton(written)
+    mine = written.strip().casefold()
+    for other in others:
+        if other != mine and skeleton(other) == shape:
+            tell = next((c for c in _unicode_form(written) if not c.isascii()), "")
+            return other, (f"{tell!r} {_describe(tell)}" if tell else "")
+    return None
+
+
+def _plain(address: str) -> bool:
+    return address.isascii() and "xn--" not in address
+
+
+def _unicode_form(address: str) -> str:
+    local, _, domain = address.strip().rpartition("@")
+    if "xn--" in domain:
+        with contextlib.suppress(idna.IDNAError):  # not IDNA after all: shown as written
+            domain = idna.decode(domain)
+    return f"{local}@{domain}"
