@@ -20,7 +20,7 @@ from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
 from reconciler.reconcile.plan import Plan, load_plan
 from reconciler.render.report import as_note
-from reconciler.review.gitrepo import GitRepository
+from reconciler.review.gitrepo import GitRepository, NotARepository
 
 
 class ApplyHooks(Protocol):
@@ -100,7 +100,7 @@ class ApplyOperation:
         """
         try:
             repository = stack.enter_context(GitRepository.open(self.root))
-        except ReconcilerError:
+        except NotARepository:  # a broken repository is an error, not "no repository"
             if self.require_approval:
                 raise
             hooks.warn(

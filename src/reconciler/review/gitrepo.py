@@ -6,11 +6,9 @@ site file was and what a commit changed in it is worked out in ``review.history`
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from os import PathLike
 from pathlib import Path, PurePosixPath
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -28,6 +26,16 @@ from reconciler.review.history import (
 )
 
 NOTES_REF = "refs/notes/reconciler"
+SHALLOW = (
+    "the clone has no history before HEAD; fetch with fetch-depth: 0 (in "
+    "actions/checkout), or `git fetch --unshallow`"
+)
+
+
+class NotARepository(ConfigError):
+    """No git repository holds the folder (not an error for every command)."""
+
+
 _SITE_SUFFIXES = (".yaml", ".yml")
 
 P = ParamSpec("P")
@@ -76,10 +84,15 @@ class GitRepository:
 
     @classmethod
     def open(cls, root: Path) -> GitRepository:
+        """The repository holding ``root``: ``NotARepository`` when there is none, a
+        ``ConfigError`` when there is one that git cannot read (a corrupt HEAD)."""
         try:
             repo = git.Repo(root, search_parent_directories=True)
         except (InvalidGitRepositoryError, NoSuchPathError):
-            raise ConfigError(
+            broken = _broken_repository(root)
+            if broken is not None:
+                raise ConfigError(broken) from None
+            raise NotARepository(
                 f"{root} is not in a git repository; this command needs the site files in git"
             ) from None
         return cls(repo, root)
@@ -116,13 +129,23 @@ class GitRepository:
             head = self.repo.head.commit
         except ValueError:  # no commits yet
             return commit
-        bases = self.repo.merge_base(commit, head)
+        try:
+            bases = self.repo.merge_base(commit, head)
+        except GitCommandError:
+            if self._is_shallow():  # HEAD names its parent, whose commit was not fetched
+                raise ConfigError(SHALLOW) from None
+            raise
         return bases[0] if bases else commit
+
+    def _is_shallow(self) -> bool:
+        return str(self.repo.git.rev_parse("--is-shallow-repository")).strip() == "true"
 
     def _commit(self, ref: str) -> git.Commit:
         try:
             return self.repo.commit(ref)
         except (BadName, ValueError, GitCommandError):
+            if self._is_shallow():
+                raise ConfigError(SHALLOW) from None
             raise ConfigError(
                 f"unknown git ref {ref!r}; give a branch, tag or commit (for a pull request: "
                 "the base branch, e.g. origin/main, fetched with enough history)"
@@ -147,24 +170,61 @@ class GitRepository:
 
     @_releasing
     def uncommitted_desired_state(self) -> list[str]:
-        """Paths under sites/, reconciler.yaml or people.yaml with uncommitted changes.
+        """Paths under sites/, reconciler.yaml or people.yaml whose content on disk is not
+        what HEAD holds: apply reads the disk, so these would apply uncommitted state.
 
-        Staged, unstaged and untracked (not ignored) files count.
+        Staged, unstaged and untracked files count; so do ignored files that would be
+        read as site files, files git was told not to look at (``--skip-worktree``,
+        ``--assume-unchanged``) that differ from HEAD, and, before the first commit,
+        every file of the desired state.
         """
         prefix = self._prefix()
         watched = [
             str(PurePosixPath(prefix, name)) for name in (SITES_DIR, CONFIG_FILE, PEOPLE_FILE)
         ]
-        paths: list[str | PathLike[str]] = list(watched)
-        dirty = _paths_of(self.repo.index.diff(None, paths=paths))
-        with contextlib.suppress(BadName, GitCommandError, ValueError):  # no commit yet
-            dirty |= _paths_of(self.repo.index.diff("HEAD", paths=paths))
-        dirty |= {
-            path
-            for path in self.repo.untracked_files
-            if any(path == w or path.startswith(w + "/") for w in watched)
-        }
-        return sorted(dirty)
+        status = self.repo.git.status(
+            "--porcelain=v1", "-z", "--ignored=matching", "--untracked-files=all", "--", *watched
+        )
+        dirty = set()
+        for path, ignored in _status_paths(str(status)):
+            if not ignored or self._read_as_desired_state(path):
+                dirty.add(path)
+        return sorted(dirty | self._hidden_changes(watched))
+
+    def _read_as_desired_state(self, path: str) -> bool:
+        """Whether the loader reads ``path`` (site files are sites/*.yaml, not hidden)."""
+        pure = PurePosixPath(path)
+        prefix = PurePosixPath(self._prefix())
+        if pure in (prefix / CONFIG_FILE, prefix / PEOPLE_FILE):
+            return True
+        return (
+            pure.parent == prefix / SITES_DIR
+            and pure.suffix in _SITE_SUFFIXES
+            and not pure.name.startswith(".")
+        )
+
+    def _hidden_changes(self, watched: list[str]) -> set[str]:
+        """Files flagged so that git does not compare them, whose content differs from
+        HEAD's (``git ls-files -v``: ``S`` for skip-worktree, lower case for
+        assume-unchanged)."""
+        listing = str(self.repo.git.ls_files("-v", "-z", "--", *watched))
+        flagged = [
+            entry[2:]
+            for entry in listing.split("\0")
+            if entry and (entry[0] == "S" or entry[0].islower())
+        ]
+        if not flagged:
+            return set()
+        top = Path(self.repo.working_tree_dir or self.root)
+        return {path for path in flagged if _read_bytes(top / path) != self._head_bytes(path)}
+
+    def _head_bytes(self, path: str) -> bytes | None:
+        try:
+            blob = self.repo.head.commit.tree / path
+        except (KeyError, ValueError):  # not at HEAD, or no commit yet
+            return None
+        data: bytes = blob.data_stream.read()
+        return data
 
     @_releasing
     def head_sha(self) -> str | None:
@@ -356,4 +416,49 @@ def _entry(commit: git.Commit, changes: list[str], state: Mapping[str, Any]) -> 
         subject=str(commit.summary),
         changes=tuple(changes),
         state=state,
+    )
+
+
+def _status_paths(status: str) -> Iterator[tuple[str, bool]]:
+    """The paths of ``git status --porcelain=v1 -z`` and whether each is ignored.
+
+    A rename or copy is two entries, the new name then the old one; both count.
+    """
+    entries = iter(status.split("\0"))
+    for entry in entries:
+        if not entry:
+            continue
+        code, path = entry[:2], entry[3:]
+        yield path, code == "!!"
+        if code[0] in "RC":
+            yield next(entries), False
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _broken_repository(root: Path) -> str | None:
+    """Why the repository holding ``root`` cannot be read, when there is one (a ``.git``
+    in ``root`` or above); None when there is none."""
+    for folder in (root, *root.parents):
+        dot_git = folder / ".git"
+        if dot_git.exists():
+            head = dot_git / "HEAD"
+            reason = "git cannot read it"
+            if head.is_file() and not _valid_head(head.read_text(errors="replace").strip()):
+                reason = ".git/HEAD names no branch or commit"
+            return (
+                f"the git repository at {folder} is broken ({reason}); repair it "
+                "(`git status` shows how)"
+            )
+    return None
+
+
+def _valid_head(text: str) -> bool:
+    return text.startswith("ref: refs/") or (
+        len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
     )
