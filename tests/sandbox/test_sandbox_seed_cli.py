@@ -319,21 +319,6 @@ def test_a_deeply_nested_seed_is_a_clear_error_not_a_crash(tmp_path: Path) -> No
     assert done.stderr == f"error: {path}:1:43: nests deeper than 32 levels\n"
 
 
-def test_a_seed_with_an_alias_bomb_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "seed.yaml"
-    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
-    lines += [
-        f"{b}: &{b} [{', '.join(['*' + a] * 10)}]"
-        for a, b in zip("abcdefgh", "bcdefghi", strict=True)
-    ]
-    path.write_text("\n".join(lines) + "\n")
-
-    with pytest.raises(SeedError) as caught:
-        load_seed(path)
-
-    assert "expands through aliases to more than" in str(caught.value)
-
-
 def test_the_seed_keeps_its_values_types(tmp_path: Path) -> None:
     path = tmp_path / "seed.yaml"
     path.write_text(
