@@ -126,6 +126,17 @@ def test_a_config_symlink_loop_is_a_clear_error(repo: Repo) -> None:
     assert "reconciler.yaml:1:1: error: is a symbolic link that loops" in result.stdout
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_configuration_linked_to_dev_zero_stops_plan_at_once(repo: Repo) -> None:
+    (repo.root / "reconciler.yaml").unlink()
+    (repo.root / "reconciler.yaml").symlink_to("/dev/zero")
+
+    result = repo.run("plan")
+
+    assert result.exit_code == 1
+    assert f"reconciler.yaml:1:1: error: {OUTSIDE}" in result.stderr
+
+
 def test_sites_as_a_regular_file_is_an_error(repo: Repo) -> None:
     (repo.root / "sites").rmdir()
     repo.write("sites", "id: a\n")

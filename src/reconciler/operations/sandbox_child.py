@@ -23,6 +23,7 @@ from types import TracebackType
 
 CONFIG_FILE = "reconciler.yaml"  # desired.config.CONFIG_FILE, without importing pydantic
 CHILD_STOP_SECONDS = 10
+_MAX_CONFIG_BYTES = 1 << 20  # desired.reading.FILE_LIMIT's default
 _PLATFORM_KEY = re.compile(rb"^platform[ \t]*:", re.MULTILINE)
 
 
@@ -90,8 +91,9 @@ def early_sandbox(root: Path) -> Iterator[SandboxChild | None]:
     top-level ``platform:`` key means a configured platform. A wrong guess costs time
     only (a child that exits unused, or one started later), never a wrong platform.
     """
-    try:
-        text = (root / CONFIG_FILE).read_bytes()
+    try:  # at most what the loader reads (a link to /dev/zero must not hang this)
+        with (root / CONFIG_FILE).open("rb") as config:
+            text = config.read(_MAX_CONFIG_BYTES)
     except OSError:
         text = b"platform:"  # no readable configuration: the loader will say why
     if _PLATFORM_KEY.search(text):
