@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from reconciler.model import DesiredSite, ObservedSite, PendingTransfer
+from reconciler.model import DesiredSite, ObservedSite, PendingTransfer, TransferRecord
 from reconciler.reconcile.plan import build_plan
-from reconciler.reconcile.status import EndedHandover, build_status, days_left
+from reconciler.reconcile.status import build_status, days_left
 
 EXPERT = "studio@pixel.example"
 ANNA = "anna@acme-bakery.example"
@@ -60,34 +60,58 @@ def test_expiring_means_within_three_days_of_the_platforms_clock() -> None:
     assert [s.pending_transfer.days_left for s in report.sites if s.pending_transfer] == [3, 3, 4]
 
 
-def test_a_site_the_expert_left_is_owned_by_the_recipient_of_its_handover() -> None:
-    ended = {"left-site": EndedHandover(to=ANNA, status="accepted", ended_at=NOW)}
+def record(site: str, status: str, ended: datetime | None, to: str = ANNA) -> TransferRecord:
+    return TransferRecord(
+        id=f"tr-{site}-{status}", site_id=site, from_owner=EXPERT, to=to,
+        stay_as_collaborator=False, status=status, created_at=NOW - timedelta(days=40),
+        expires_at=NOW - timedelta(days=26), ended_at=ended,
+    )  # fmt: skip
 
-    report = status([want("left-site", ANNA)], [], ended=ended)
 
-    row = report.sites[0]
-    assert (row.owner, row.paid_by, row.package, row.billing_contact) == (
+def ended(status: str, days_ago: float) -> dict[str, object]:
+    return {
+        "id": "tr-1", "to": ANNA, "stay_as_collaborator": True, "status": status,
+        "created_at": NOW - timedelta(days=40), "ended_at": NOW - timedelta(days=days_ago),
+    }  # fmt: skip
+
+
+def test_a_site_the_expert_left_is_owned_by_the_recipient_of_its_last_handover() -> None:
+    sent = [
+        record("left-site", "declined", NOW - timedelta(days=20), to="bob@bobs-shop.example"),
+        record("left-site", "accepted", NOW - timedelta(days=2)),
+        record("left-site", "pending", None),
+        record("visible", "accepted", NOW),  # the site's own last_transfer counts instead
+    ]
+
+    report = status([want("left-site", ANNA), want("visible")], [have("visible")], sent=sent)
+
+    left, visible = report.sites
+    assert (left.owner, left.paid_by, left.package, left.billing_contact) == (
         ANNA,
         "client",
         None,
         None,
     )
+    assert left.last_transfer is not None
+    assert left.last_transfer.status == "accepted"
+    assert visible.last_transfer is None
     assert report.totals.owned_by_clients == 1
     assert report.totals.handovers_ended_30d["accepted"] == 1
 
 
 def test_handovers_ended_count_only_the_last_30_days() -> None:
-    ended = {
-        "a-site": EndedHandover(to=ANNA, status="declined", ended_at=NOW - timedelta(days=29)),
-        "b-site": EndedHandover(to=ANNA, status="expired", ended_at=NOW - timedelta(days=31)),
-    }
-
-    report = status([want("a-site"), want("b-site")], [have("a-site"), have("b-site")], ended=ended)
+    sites = [
+        have("a-site", last_transfer=ended("declined", 29)),
+        have("b-site", last_transfer=ended("expired", 31)),
+        have("c-site", last_transfer=ended("expired", 1)),
+    ]
+    report = status([want(s.id) for s in sites], sites)
 
     assert report.totals.handovers_ended_30d == {
-        "accepted": 0, "declined": 1, "cancelled": 0, "expired": 0,
+        "accepted": 0, "declined": 1, "cancelled": 0, "expired": 1,
     }  # fmt: skip
     assert report.sites[1].last_transfer is not None  # still shown on its row
+    assert report.sites[1].last_transfer.status == "expired"
 
 
 def test_a_site_is_in_sync_only_with_a_file_no_change_and_nothing_to_do() -> None:

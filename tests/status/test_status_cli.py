@@ -11,6 +11,7 @@ import pytest
 from status_support import (
     ANNA,
     CARA,
+    DORA,
     EXPERT,
     FILES,
     GUS,
@@ -90,6 +91,12 @@ def test_totals_add_up_to_the_sandbox(portfolio: Portfolio) -> None:
     assert totals["handovers_pending"] == len(pending) == 2
     assert totals["handovers_expiring"] == 1  # soon-site: started 12 days ago
     assert totals["waiting"] == 2
+    ended = {i: s.last_transfer for i, s in held.items() if i in visible and s.last_transfer}
+    assert sorted(t.status.value for t in ended.values()) == ["accepted", "declined", "expired"]
+    # stay-site was accepted 40 days ago: finished, but not within the last 30 days
+    assert totals["handovers_ended_30d"] == {
+        "accepted": 0, "declined": 1, "cancelled": 0, "expired": 1,
+    }  # fmt: skip
 
 
 def test_each_kind_of_site_reads_as_a_user_expects(portfolio: Portfolio) -> None:
@@ -110,6 +117,10 @@ def test_each_kind_of_site_reads_as_a_user_expects(portfolio: Portfolio) -> None
     assert pending["in_sync"] is False
     assert rows["soon-site"]["pending_transfer"]["days_left"] == 2
     assert rows["soon-site"]["pending_transfer"]["to"] == GUS
+    declined = rows["declined-site"]["last_transfer"]
+    assert (declined["to"], declined["status"]) == (DORA, "declined")
+    assert rows["expired-site"]["last_transfer"]["status"] == "expired"
+    assert rows["stay-site"]["last_transfer"]["status"] == "accepted"
     unmanaged = rows["unmanaged-site"]
     assert (unmanaged["managed"], unmanaged["desired_owner"]) == (False, None)
     assert [n["kind"] for n in unmanaged["notes"]] == ["unmanaged"]
@@ -235,3 +246,20 @@ def test_status_without_a_platform_says_what_is_wrong(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "error:" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_days_left_count_from_the_platforms_clock(tmp_path: Path) -> None:
+    portfolio = build_portfolio(tmp_path)
+    assert portfolio.run("status").exit_code == 0  # the embedded sandbox exists now
+
+    moved = portfolio.run("sandbox", "clock", "advance", "10", "--db", str(portfolio.db))
+    assert moved.exit_code == 0, moved.output
+    report = portfolio.status_json()
+
+    rows = {site["id"]: site for site in report["sites"]}
+    assert rows["pending-site"]["pending_transfer"]["days_left"] == 3
+    assert rows["soon-site"]["pending_transfer"] is None  # it expired on the platform
+    assert rows["soon-site"]["last_transfer"]["status"] == "expired"
+    assert report["totals"]["handovers_pending"] == 1
+    assert report["totals"]["handovers_expiring"] == 1
+    assert report["totals"]["handovers_ended_30d"]["expired"] == 2

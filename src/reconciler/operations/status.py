@@ -22,6 +22,6 @@ class StatusOperation:
         with Reconciler.open(self.root, self.environ) as reconciler:
             plan = reconciler.plan()
             observed = reconciler.observed()
-            now = datetime.now(UTC)
+            now = reconciler.client.platform_time() or datetime.now(UTC)
         state = reconciler.state
         return build_status(state.config.expert, state.sites, observed, plan, now=now)

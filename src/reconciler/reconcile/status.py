@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.model import DesiredSite, ObservedSite, Package
+from reconciler.model import DesiredSite, EndedTransfer, ObservedSite, Package, TransferRecord
 from reconciler.reconcile.changes import Change, Note
 from reconciler.reconcile.plan import Plan
 
@@ -139,16 +139,16 @@ def build_status(
     plan: Plan,
     *,
     now: datetime,
-    ended: Mapping[str, EndedHandover] | None = None,
+    sent: Iterable[TransferRecord] = (),
 ) -> StatusReport:
     """The report for every site with a file or on the platform, sorted by id.
 
-    ``ended`` holds the most recent finished transfer per site, from the platform (the
-    sites it lists, and the expert's sent transfers for sites it no longer sees).
+    ``now`` is the platform's clock. ``sent`` are the transfers the expert sent: for a
+    site it no longer sees, the latest that ended says how its handover ended.
     """
-    ended = ended or {}
     changes = plan.changes_by_site()
     notes = _notes_by_site(plan.notes)
+    ended = _ended_elsewhere(sent, observed)
     rows = tuple(
         _site_status(
             expert,
@@ -163,6 +163,24 @@ def build_status(
         for site_id in sorted(desired.keys() | observed.keys())
     )
     return StatusReport(sites=rows, totals=_totals(expert, rows, now), expert=expert, as_of=now)
+
+
+def _ended_elsewhere(
+    sent: Iterable[TransferRecord], observed: Mapping[str, ObservedSite]
+) -> dict[str, EndedHandover]:
+    """The latest ended transfer of each site the expert does not see any more."""
+    latest: dict[str, TransferRecord] = {}
+    for record in sent:
+        if record.site_id in observed or record.ended_at is None:
+            continue
+        known = latest.get(record.site_id)
+        if known is None or (known.ended_at or record.ended_at) < record.ended_at:
+            latest[record.site_id] = record
+    return {
+        site_id: EndedHandover(to=r.to, status=r.status.value, ended_at=r.ended_at)
+        for site_id, r in latest.items()
+        if r.ended_at is not None
+    }
 
 
 def _notes_by_site(notes: Iterable[Note]) -> dict[str, list[Note]]:
@@ -198,12 +216,19 @@ def _site_status(
         package_paid_until=None if have is None else have.package_paid_until,
         collaborators={} if have is None else {e: r.value for e, r in have.collaborators.items()},
         pending_transfer=_pending(have, now),
-        last_transfer=ended,
+        last_transfer=_last(have) if have is not None else ended,
         managed=want is not None,
         in_sync=want is not None and not planned and agree,
         notes=site_notes,
         planned=planned,
     )
+
+
+def _last(have: ObservedSite) -> EndedHandover | None:
+    last: EndedTransfer | None = have.last_transfer
+    if last is None:
+        return None
+    return EndedHandover(to=last.to, status=last.status.value, ended_at=last.ended_at)
 
 
 def _owner(have: ObservedSite | None, ended: EndedHandover | None) -> str | None:
