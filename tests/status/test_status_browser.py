@@ -7,6 +7,7 @@ when it is missing). Without a browser this test fails, loudly, rather than skip
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,12 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+def details_of(page: Any, site_id: str) -> Any:
+    """The <details> of a site's row, found by its summary (the site id)."""
+    summary = page.locator("#sites summary").filter(has_text=re.compile(f"^{site_id}$"))
+    return summary.locator("xpath=..")
+
+
 class Watched:
     """A page with every request, console error and dialog it caused."""
 
@@ -69,13 +76,17 @@ class Watched:
         self.dialogs.append(dialog.message)
         dialog.dismiss()
 
+    def details_of(self, site_id: str) -> Any:
+        return details_of(self.page, site_id)
+
     def sort_by(self, column: str) -> None:
         """Click a column's sort button (its name gains an arrow once sorted)."""
         self.page.locator("thead button", has_text=column).click()
 
     def ids_shown(self) -> list[str]:
         ids: list[str] = self.page.eval_on_selector_all(
-            "#sites tbody tr:not([hidden])", "rows => rows.map(r => r.cells[0].dataset.s)"
+            "#sites tbody tr:not([hidden])",
+            "rows => rows.map(r => r.querySelector('summary').textContent)",
         )
         return ids
 
@@ -109,8 +120,8 @@ def test_sorting_and_filtering_the_table(watched: Watched) -> None:
     watched.sort_by("Site")
     assert watched.ids_shown() == sorted(FILES, reverse=True)
     watched.sort_by("Handover")
-    pending_first = watched.ids_shown()[-2:]
-    assert pending_first == ["soon-site", "pending-site"]  # by expiry, latest last
+    assert watched.ids_shown()[:2] == ["soon-site", "pending-site"]  # the soonest to expire
+    assert watched.ids_shown()[2:5] == ["stay-site", "expired-site", "declined-site"]
 
     page.select_option("#owner", "client")
     assert watched.ids_shown() == ["stay-site"]
@@ -127,8 +138,7 @@ def test_sorting_and_filtering_the_table(watched: Watched) -> None:
 
 
 def test_a_row_opens_to_its_details(watched: Watched) -> None:
-    page = watched.page
-    details = page.locator('td[data-s="pending-site"] details')
+    details = watched.details_of("pending-site")
 
     assert not details.get_attribute("open")
     assert details.get_attribute("open") is None
@@ -144,7 +154,7 @@ def test_hostile_name_shows_as_text_and_nothing_leaves_the_page(
     watched: Watched, page_file: Path
 ) -> None:
     page = watched.page
-    hostile = page.locator('td[data-s="hostile-site"] details')
+    hostile = watched.details_of("hostile-site")
     hostile.locator("summary").click()
 
     assert HOSTILE in hostile.inner_text()
@@ -171,14 +181,14 @@ def test_page_reads_in_a_narrow_window_and_without_javascript(
     assert overflow <= 380
     assert plain.locator("#sites tbody tr").count() == len(FILES)
     assert plain.locator("#filters").is_hidden()  # the controls need the script
-    plain.locator('td[data-s="stay-site"] summary').click()
-    assert "Collaborators" in plain.locator('td[data-s="stay-site"] details').inner_text()
+    details_of(plain, "stay-site").locator("summary").click()
+    assert "Collaborators" in details_of(plain, "stay-site").inner_text()
     context.close()
 
 
 def test_screenshot_for_ci_and_the_readme(watched: Watched) -> None:
     page = watched.page
-    page.locator('td[data-s="pending-site"] summary').click()
+    watched.details_of("pending-site").locator("summary").click()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "status.png"
 

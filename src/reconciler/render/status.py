@@ -74,9 +74,13 @@ def owner_label(site: SiteStatus, expert: str) -> str:
 
 
 def invoiced_label(site: SiteStatus) -> str:
-    """Who pays (the expert or the client), then where the invoices go."""
-    parts = [f"{site.paid_by}:" if site.paid_by else "", site.billing_contact or ""]
-    return " ".join(part for part in parts if part).rstrip(":")
+    """Who pays, the expert or the client; then where the invoices go, when that is not
+    the owner's own address."""
+    if site.paid_by is None:
+        return site.billing_contact or ""
+    if site.billing_contact is None or site.billing_contact == site.owner:
+        return site.paid_by
+    return f"{site.paid_by}: {site.billing_contact}"
 
 
 def handover_label(site: SiteStatus) -> str:

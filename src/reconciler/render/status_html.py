@@ -59,7 +59,7 @@ details dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .75rem;
 margin:.4rem 0;font-weight:400;min-width:18rem}
 details dt{color:var(--muted)}details dd{margin:0}
 details ul{margin:0;padding-left:1.1rem}
-.s{font-weight:600;white-space:nowrap}
+td[class^=s-]{font-weight:600;white-space:nowrap}
 .s-drift,.s-blocked,.s-missing{color:var(--bad)}
 .s-changes,.s-warning{color:var(--warn)}.s-waiting{color:var(--wait)}
 .s-insync{color:var(--ok)}
@@ -111,7 +111,9 @@ _SCRIPT = """
   function key(row, col) {
     var cell = row.cells[col];
     var s = cell.getAttribute("data-s");
-    return s === null ? cell.textContent.trim() : s;
+    if (s !== null) { return s; }
+    var summary = cell.querySelector("summary");
+    return (summary || cell).textContent.trim();
   }
   function sortBy(th, col) {
     var ascending = th.getAttribute("aria-sort") !== "ascending";
@@ -291,17 +293,25 @@ def _table(report: StatusReport) -> str:
 def _row(site: SiteStatus, expert: str) -> str:
     state = state_of(site)
     kind = site.paid_by or "unknown"
-    pending = site.pending_transfer
-    handover_key = pending.expires_at.isoformat() if pending is not None else ""
+    expiry = f' data-s="{_handover_key(site)}"'
     return (
         f"<tr data-o={kind} data-a={0 if state == 'in sync' else 1}>"
-        f'<td data-s="{escape(site.id)}">{_details(site)}'
+        f"<td>{_details(site)}"
         f"<td>{escape(owner_label(site, expert))}<td>{escape(invoiced_label(site))}"
         f"<td>{'' if site.package is None else site.package.value}"
         f"<td>{_date(site)}<td>{len(site.collaborators) if site.owner else ''}"
-        f'<td data-s="{handover_key}">{escape(handover_label(site))}'
-        f'<td class="s s-{state.replace(" ", "")}">{state}\n'
+        f"<td{expiry}>{escape(handover_label(site))}"
+        f"<td class=s-{state.replace(' ', '')}>{state}\n"
     )
+
+
+def _handover_key(site: SiteStatus) -> str:
+    """Pending handovers first, the soonest to expire first; then ended ones; then none."""
+    if (pending := site.pending_transfer) is not None:
+        return f"0 {pending.expires_at.isoformat()}"
+    if (last := site.last_transfer) is not None:
+        return f"1 {last.ended_at.isoformat()}"
+    return "2"
 
 
 def _date(site: SiteStatus) -> str:
@@ -310,12 +320,13 @@ def _date(site: SiteStatus) -> str:
 
 
 def _details(site: SiteStatus) -> str:
-    items = [
-        ("Name", escape(site.name or "")),
-        ("Owner", escape(site.owner or "unknown (not visible to the expert)")),
-        ("File wants", escape(site.desired_owner or "no file: unmanaged")),
-        ("Billing contact", escape(site.billing_contact or "")),
-    ]
+    items = []
+    if site.name and site.name != site.id:
+        items.append(("Name", escape(site.name)))
+    if site.owner is None:
+        items.append(("Owner", "unknown: the expert cannot see the site"))
+    if site.desired_owner != site.owner:
+        items.append(("File wants", escape(site.desired_owner or "no file: unmanaged")))
     if site.collaborators:
         items.append(("Collaborators", _list(f"{e}: {r}" for e, r in site.collaborators.items())))
     if (pending := site.pending_transfer) is not None:
