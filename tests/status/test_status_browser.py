@@ -85,7 +85,7 @@ class Watched:
 
     def ids_shown(self) -> list[str]:
         ids: list[str] = self.page.eval_on_selector_all(
-            "#sites tbody tr:not([hidden])",
+            "#sites tbody tr.on",
             "rows => rows.map(r => r.querySelector('summary').textContent)",
         )
         return ids

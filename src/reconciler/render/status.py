@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
@@ -105,7 +104,7 @@ def _date(moment: datetime | None) -> str:
 
 
 def as_json(report: StatusReport) -> str:
-    return json.dumps(report.model_dump(mode="json"), indent=2) + "\n"
+    return report.model_dump_json(indent=2) + "\n"
 
 
 # --- CSV ---------------------------------------------------------------------------------

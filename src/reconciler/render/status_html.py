@@ -52,7 +52,7 @@ th{background:var(--panel);position:sticky;top:0}
 th button{border:0;background:none;padding:0;font-weight:650;cursor:pointer}
 th[aria-sort=ascending] button::after{content:" \\25B2"}
 th[aria-sort=descending] button::after{content:" \\25BC"}
-tr[hidden]{display:none}
+.js #sites tbody tr{display:none}.js #sites tbody tr.on{display:table-row}
 td{overflow-wrap:anywhere}
 summary{cursor:pointer;font-weight:600}
 details dl{display:grid;grid-template-columns:max-content 1fr;gap:.1rem .75rem;
@@ -65,7 +65,7 @@ td[class^=s-]{font-weight:600;white-space:nowrap}
 .s-insync{color:var(--ok)}
 @media (max-width:45rem){
 thead{display:none}
-table,tbody,tr,td{display:block}
+table,tbody,tr,td,.js #sites tbody tr.on{display:block}
 tr{border:1px solid var(--line);border-radius:.5rem;margin:.5rem 0;padding:.25rem}
 td{border:0;padding:.15rem .4rem}
 td:nth-child(n+2)::before{color:var(--muted);font-size:.85rem;display:block}
@@ -79,34 +79,52 @@ td:nth-child(8)::before{content:"State"}
 _SCRIPT = """
 (function () {
   "use strict";
+  var PAGE = 250;
   var table = document.getElementById("sites");
   var body = table.tBodies[0];
   var rows = Array.prototype.slice.call(body.rows);
-  var form = document.getElementById("filters");
   var q = document.getElementById("q");
   var owner = document.getElementById("owner");
   var attention = document.getElementById("attention");
   var shown = document.getElementById("shown");
+  var more = document.getElementById("more");
+  var all = document.getElementById("all");
   var texts = null;
+  var matches = rows;
+  var on = [];
+  var limit = PAGE;
   var collator = new Intl.Collator(undefined, {numeric: true, sensitivity: "base"});
-  form.hidden = false;
-  form.addEventListener("submit", function (e) { e.preventDefault(); });
+  document.getElementById("filters").hidden = false;
+  document.getElementById("filters").addEventListener("submit", function (e) {
+    e.preventDefault();
+  });
+  function text(i) {
+    if (texts === null) {
+      texts = new Map();
+      rows.forEach(function (r) { texts.set(r, r.textContent.toLowerCase()); });
+    }
+    return texts.get(i);
+  }
+  function show() {
+    on.forEach(function (r) { r.classList.remove("on"); });
+    on = matches.slice(0, limit);
+    on.forEach(function (r) { r.classList.add("on"); });
+    var n = matches.length;
+    shown.textContent = n > limit
+      ? "Showing " + limit + " of " + n + " matching sites (" + rows.length + " in all)"
+      : n + " of " + rows.length + " sites shown";
+    more.hidden = all.hidden = n <= limit;
+  }
   function filter() {
     var needle = q.value.trim().toLowerCase();
     var who = owner.value;
     var only = attention.checked;
-    if (needle && texts === null) {
-      texts = rows.map(function (r) { return r.textContent.toLowerCase(); });
-    }
-    var n = 0;
-    for (var i = 0; i < rows.length; i++) {
-      var r = rows[i];
-      var show = (!who || r.dataset.o === who) && (!only || r.dataset.a === "1") &&
-        (!needle || texts[i].indexOf(needle) !== -1);
-      r.hidden = !show;
-      if (show) { n++; }
-    }
-    shown.textContent = n + " of " + rows.length + " sites shown";
+    matches = rows.filter(function (r) {
+      return (!who || r.dataset.o === who) && (!only || r.dataset.a === "1") &&
+        (!needle || text(r).indexOf(needle) !== -1);
+    });
+    limit = PAGE;
+    show();
   }
   function key(row, col) {
     var cell = row.cells[col];
@@ -123,13 +141,16 @@ _SCRIPT = """
       return (ascending ? c : -c) || a[1] - b[1];
     });
     rows = keyed.map(function (k) { return k[2]; });
-    texts = null;
     var heads = table.tHead.rows[0].cells;
     for (var i = 0; i < heads.length; i++) { heads[i].removeAttribute("aria-sort"); }
     th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
     var fragment = document.createDocumentFragment();
     rows.forEach(function (r) { fragment.appendChild(r); });
     body.appendChild(fragment);
+    var keep = limit;
+    filter();
+    limit = Math.max(keep, PAGE);
+    show();
   }
   Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, col) {
     var label = th.textContent;
@@ -144,9 +165,16 @@ _SCRIPT = """
   q.addEventListener("input", filter);
   owner.addEventListener("change", filter);
   attention.addEventListener("change", filter);
+  more.addEventListener("click", function () { limit += PAGE; show(); });
+  all.addEventListener("click", function () { limit = matches.length; show(); });
   filter();
 })();
 """
+
+# Runs first: until the table's script has chosen the rows of the first page, the
+# browser lays out no row at all (10,000 rows take seconds; a page of them does not).
+_HEAD_SCRIPT = 'document.documentElement.classList.add("js");'
+
 
 _COLUMNS = (
     "Site",
@@ -166,7 +194,8 @@ def _digest(text: str) -> str:
 
 
 _CSP = (
-    f"default-src 'none'; style-src {_digest(_STYLE)}; script-src {_digest(_SCRIPT)}; "
+    f"default-src 'none'; style-src {_digest(_STYLE)}; "
+    f"script-src {_digest(_HEAD_SCRIPT)} {_digest(_SCRIPT)}; "
     "img-src 'none'; base-uri 'none'; form-action 'none'"
 )
 
@@ -178,6 +207,7 @@ def as_html(report: StatusReport) -> str:
         '<meta name=viewport content="width=device-width, initial-scale=1">\n',
         f'<meta http-equiv=Content-Security-Policy content="{_CSP}">\n',
         "<meta name=referrer content=no-referrer>\n",
+        f"<script>{_HEAD_SCRIPT}</script>\n",
         f"<title>Portfolio of {expert} — reconciler status</title>\n",
         f"<style>{_STYLE}</style>\n</head>\n<body>\n<header>\n",
         f"<h1>Portfolio of {expert}</h1>\n",
@@ -283,7 +313,9 @@ def _table(report: StatusReport) -> str:
         "<option value=expert>the expert<option value=client>clients"
         "<option value=unknown>unknown</select></label>\n"
         "<label><input type=checkbox id=attention> needs attention only</label>\n"
-        "<output id=shown aria-live=polite></output>\n</form>\n"
+        "<output id=shown aria-live=polite></output>\n"
+        "<button type=button id=more hidden>Show more</button> "
+        "<button type=button id=all hidden>Show all</button>\n</form>\n"
         "<table id=sites>\n<caption>One row per site; open a site for its details. "
         "Needs attention: anything but in sync.</caption>\n"
         f"<thead><tr>{heads}</thead>\n<tbody>\n{rows}</tbody>\n</table>\n</section>\n"
