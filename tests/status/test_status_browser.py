@@ -10,11 +10,17 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from status_support import CARA, FILES, HOSTILE, Portfolio
+from status_support import CARA, EXPERT, FILES, HOSTILE, Portfolio
+
+from reconciler.model import DesiredSite, ObservedSite
+from reconciler.reconcile.plan import build_plan
+from reconciler.reconcile.status import StatusReport, build_status
+from reconciler.render.status_html import as_html
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "artifacts"
 README_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "status.png"
@@ -198,3 +204,49 @@ def test_screenshot_for_ci_and_the_readme(watched: Watched) -> None:
     if os.environ.get(UPDATE_DOCS):
         README_IMAGE.parent.mkdir(exist_ok=True)
         shutil.copy(shot, README_IMAGE)
+
+
+def test_a_large_portfolio_shows_a_page_of_rows_at_a_time(browser: Any, tmp_path: Path) -> None:
+    page_file = tmp_path / "large.html"
+    page_file.write_text(as_html(large_report(600)), encoding="utf-8")
+    watched = Watched(browser)
+    page = watched.page
+    page.goto(page_file.as_uri())
+
+    assert len(watched.ids_shown()) == 250
+    assert page.locator("#shown").inner_text() == "Showing 250 of 600 matching sites (600 in all)"
+    page.click("#more")
+    assert len(watched.ids_shown()) == 500
+    watched.sort_by("Site")
+    watched.sort_by("Site")  # descending: the last sites come first, still 500 shown
+    assert watched.ids_shown()[:2] == ["site-0599", "site-0598"]
+    assert len(watched.ids_shown()) == 500
+    page.click("#all")
+    assert len(watched.ids_shown()) == 600
+    assert page.locator("#more").is_hidden()
+    page.fill("#q", "site-01")
+    assert len(watched.ids_shown()) == 100
+    assert page.locator("#shown").inner_text() == "100 of 600 sites shown"
+    assert watched.errors == []
+    page.close()
+
+
+def large_report(count: int) -> StatusReport:
+    now = datetime.now(UTC)
+    observed = {
+        f"site-{i:04d}": ObservedSite.model_validate(
+            {
+                "id": f"site-{i:04d}",
+                "name": f"Site {i}",
+                "owner": EXPERT,
+                "billing_contact": EXPERT,
+                "package": "free",
+                "collaborators": {},
+                "version": 1,
+            }
+        )
+        for i in range(count)
+    }
+    desired = {i: DesiredSite(id=i, owner=EXPERT) for i in observed}
+    plan = build_plan(EXPERT, desired, observed)
+    return build_status(EXPERT, desired, observed, plan, now=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from status_support import (
     CARA,
     DORA,
     EXPERT,
+    FAY,
     FILES,
     GUS,
     HOSTILE,
@@ -91,6 +93,8 @@ def test_totals_add_up_to_the_sandbox(portfolio: Portfolio) -> None:
     assert totals["handovers_pending"] == len(pending) == 2
     assert totals["handovers_expiring"] == 1  # soon-site: started 12 days ago
     assert totals["waiting"] == 2
+    assert totals["blocked"] == 2  # declined-site and expired-site are not asked again
+    assert totals["drift"] == 1  # drift-site: its client removed the expert
     ended = {i: s.last_transfer for i, s in held.items() if i in visible and s.last_transfer}
     assert sorted(t.status.value for t in ended.values()) == ["accepted", "declined", "expired"]
     # stay-site was accepted 40 days ago: finished, but not within the last 30 days
@@ -121,6 +125,11 @@ def test_each_kind_of_site_reads_as_a_user_expects(portfolio: Portfolio) -> None
     assert (declined["to"], declined["status"]) == (DORA, "declined")
     assert rows["expired-site"]["last_transfer"]["status"] == "expired"
     assert rows["stay-site"]["last_transfer"]["status"] == "accepted"
+    assert [n["kind"] for n in rows["declined-site"]["notes"]] == ["blocked"]
+    assert "declined the handover on" in rows["declined-site"]["notes"][0]["message"]
+    assert [n["kind"] for n in rows["drift-site"]["notes"]] == ["drift"]
+    assert rows["drift-site"]["owner"] is None  # the expert cannot see it
+    assert rows["drift-site"]["desired_owner"] == FAY
     unmanaged = rows["unmanaged-site"]
     assert (unmanaged["managed"], unmanaged["desired_owner"]) == (False, None)
     assert [n["kind"] for n in unmanaged["notes"]] == ["unmanaged"]
@@ -263,3 +272,17 @@ def test_days_left_count_from_the_platforms_clock(tmp_path: Path) -> None:
     assert report["totals"]["handovers_pending"] == 1
     assert report["totals"]["handovers_expiring"] == 1
     assert report["totals"]["handovers_ended_30d"]["expired"] == 2
+
+
+def test_days_left_and_notes_are_those_of_the_plan(portfolio: Portfolio) -> None:
+    plan = portfolio.run("plan", "--format", "json")
+    report = portfolio.status_json()
+
+    planned = json.loads(plan.stdout)["notes"]
+    rows = {site["id"]: site for site in report["sites"]}
+    for note in planned:
+        assert {"kind": note["kind"], "message": note["message"]} in rows[note["site"]]["notes"]
+        if note.get("code") == "handover.pending":
+            pending = rows[note["site"]]["pending_transfer"]
+            assert pending["days_left"] == note["data"]["days_left"]
+    assert sum(len(site["notes"]) for site in report["sites"]) == len(planned)

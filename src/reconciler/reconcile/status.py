@@ -7,7 +7,6 @@ the platform's clock; this module only combines what they found (DESIGN.md secti
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -17,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.model import DesiredSite, EndedTransfer, ObservedSite, Package, TransferRecord
 from reconciler.reconcile.changes import Change, Note
+from reconciler.reconcile.diff import EXPIRING
 from reconciler.reconcile.plan import Plan
 
 FORMAT_VERSION = 1
-EXPIRING_WITHIN = timedelta(days=3)
 ENDED_WITHIN = timedelta(days=30)
 ENDED_STATUSES = ("accepted", "declined", "cancelled", "expired")
 # Notes that say something is worth knowing but leave the file and the platform agreeing.
@@ -127,9 +126,9 @@ class StatusReport(_Frozen):
 
 
 def days_left(expires_at: datetime, now: datetime) -> int:
-    """Whole days until expiry, rounded up (a transfer started now has 14), never below 0."""
-    seconds = (expires_at - now).total_seconds()
-    return max(0, math.ceil(seconds / 86_400))
+    """Whole days until expiry, rounded up (a transfer started now has 14), never below 0;
+    as the plan's notes count them."""
+    return max(0, -((now - expires_at) // timedelta(days=1)))
 
 
 def build_status(
@@ -270,7 +269,7 @@ def _totals(expert: str, rows: tuple[SiteStatus, ...], now: datetime) -> Totals:
         owned_by_clients=sum(1 for row in rows if row.owner is not None and row.owner != expert),
         expert_pays={package.value: pays[package.value] for package in Package},
         handovers_pending=len(pending),
-        handovers_expiring=sum(1 for p in pending if p.expires_at - now <= EXPIRING_WITHIN),
+        handovers_expiring=sum(1 for p in pending if p.expires_at - now <= EXPIRING),
         handovers_ended_30d={status: ended[status] for status in ENDED_STATUSES},
         waiting=sum(1 for row in rows if row.has_note("waiting")),
         blocked=sum(1 for row in rows if row.has_note("blocked")),
