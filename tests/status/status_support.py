@@ -116,8 +116,11 @@ def _make_platform(db: Path) -> None:
                 )
     _hand_over(db, "stay-site", ANNA, stay=True, accept=True, at=now - timedelta(days=40))
     _hand_over(db, "left-site", BOB, stay=False, accept=True, at=now - timedelta(days=5))
-    _hand_over(db, "pending-site", CARA, stay=True, accept=None, at=now - timedelta(days=1))
-    _hand_over(db, "soon-site", GUS, stay=True, accept=None, at=now - timedelta(days=12))
+    # An hour off whole days: days left are rounded up, and the platform's Date header
+    # has whole seconds, so a transfer exactly N days old could read as N or N+1.
+    hour = timedelta(hours=1)
+    _hand_over(db, "pending-site", CARA, stay=True, accept=None, at=now - timedelta(days=1) - hour)
+    _hand_over(db, "soon-site", GUS, stay=True, accept=None, at=now - timedelta(days=12) - hour)
     _hand_over(db, "declined-site", DORA, stay=False, accept=False, at=now - timedelta(days=3))
     _hand_over(db, "expired-site", ERIK, stay=False, accept=None, at=now - timedelta(days=20))
 
