@@ -41,6 +41,11 @@ def test_days_left_round_up_and_never_go_below_zero(remaining: timedelta, days: 
     assert days_left(NOW + remaining, NOW) == days
 
 
+def test_a_transfer_started_this_second_has_14_days_by_a_date_header() -> None:
+    started = NOW.replace(microsecond=250_000)
+    assert days_left(started + timedelta(days=14), NOW) == 14
+
+
 def test_expiring_means_within_three_days_of_the_platforms_clock() -> None:
     def transfer(hours: float) -> PendingTransfer:
         return PendingTransfer(

@@ -127,8 +127,10 @@ class StatusReport(_Frozen):
 
 def days_left(expires_at: datetime, now: datetime) -> int:
     """Whole days until expiry, rounded up (a transfer started now has 14), never below 0;
-    as the plan's notes count them."""
-    return max(0, -((now - expires_at) // timedelta(days=1)))
+    as the plan's notes count them. ``now`` comes from a ``Date`` header, in whole
+    seconds: the expiry is compared at the same precision."""
+    expires = expires_at.replace(microsecond=0)
+    return max(0, -((now - expires) // timedelta(days=1)))
 
 
 def build_status(
