@@ -93,7 +93,9 @@ def test_totals_add_up_to_the_sandbox(portfolio: Portfolio) -> None:
     assert totals["handovers_pending"] == len(pending) == 2
     assert totals["handovers_expiring"] == 1  # soon-site: started 12 days ago
     assert totals["waiting"] == 2
-    assert totals["blocked"] == 2  # declined-site and expired-site are not asked again
+    # declined-site and expired-site are not asked again; the platform's dry run refuses
+    # noaccount-site's handover (the client has no account)
+    assert totals["blocked"] == 3
     assert totals["drift"] == 1  # drift-site: its client removed the expert
     ended = {i: s.last_transfer for i, s in held.items() if i in visible and s.last_transfer}
     assert sorted(t.status.value for t in ended.values()) == ["accepted", "declined", "expired"]
@@ -134,7 +136,11 @@ def test_each_kind_of_site_reads_as_a_user_expects(portfolio: Portfolio) -> None
     assert (unmanaged["managed"], unmanaged["desired_owner"]) == (False, None)
     assert [n["kind"] for n in unmanaged["notes"]] == ["unmanaged"]
     assert rows["hostile-site"]["name"] == HOSTILE
-    assert rows["noaccount-site"]["in_sync"] is False
+    noaccount = rows["noaccount-site"]
+    assert noaccount["in_sync"] is False
+    refused = [n["message"] for n in noaccount["notes"] if n["kind"] == "blocked"]
+    assert len(refused) == 1
+    assert "There is no account for new@no-account.example" in refused[0]
 
 
 def test_status_never_writes_to_the_platform(portfolio: Portfolio) -> None:
