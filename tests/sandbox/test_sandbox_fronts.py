@@ -108,6 +108,9 @@ REQUESTS: dict[str, Request] = {
     "dry run, read token": ("POST", f"{SITE}/transfers?dry_run=1", READ_AUTH, {"to": ANNA}),
     "write, read token": ("POST", f"{SITE}/transfers", READ_AUTH, {"to": ANNA}),
     "dry run refused": ("POST", f"{SITE}/purchases?dry_run=true", READ_AUTH, {"package": "free"}),
+    "sent transfers": ("GET", "/v1/transfers?direction=sent&limit=1", STUDIO_AUTH, None),
+    "no direction": ("GET", "/v1/transfers", STUDIO_AUTH, None),
+    "site transfers": ("GET", f"{SITE}/transfers", STUDIO_AUTH, None),
     "stats": ("GET", "/sandbox/stats", {}, None),
 }
 

@@ -48,6 +48,9 @@ from reconciler.platform.schema import (
     Site,
     SitePage,
     Transfer,
+    TransferDirection,
+    TransferList,
+    TransferPage,
 )
 
 logger = logging.getLogger("reconciler.platform")
@@ -57,6 +60,7 @@ DEFAULT_DEADLINE = 60.0
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+P = TypeVar("P", SitePage, TransferPage)
 
 _NO_ANSWER = (
     requests.exceptions.ConnectionError,
@@ -296,16 +300,32 @@ class PlatformClient:
 
     def iter_sites(self, page_size: int = MAX_PAGE_SIZE) -> Iterator[Site]:
         """Every site the account sees, one request per page."""
+        for page in self._pages(SitePage, "/v1/sites", {"limit": page_size}):
+            yield from page.items
+
+    def iter_transfers(
+        self, direction: TransferDirection = TransferDirection.SENT, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[Transfer]:
+        """The transfers the account sent (also of sites it can no longer see) or received,
+        newest first, one request per page: how each handover ended."""
+        params: dict[str, str | int] = {"direction": direction.value, "limit": page_size}
+        for page in self._pages(TransferPage, "/v1/transfers", params):
+            yield from page.items
+
+    def site_transfers(self, site_id: str) -> list[Transfer]:
+        """Every transfer of a site the account sees, newest first."""
+        response = self._request("GET", _path("v1", "sites", site_id, "transfers"))
+        return self._parse(TransferList, response).items
+
+    def _pages(self, model: type[P], path: str, params: Mapping[str, str | int]) -> Iterator[P]:
         cursor: str | None = None
         while True:
-            params: dict[str, str | int] = {"limit": page_size}
-            if cursor is not None:
-                params["cursor"] = cursor
-            page = self._parse(SitePage, self._request("GET", "/v1/sites", params=params))
-            yield from page.items
-            if page.next_cursor is None:
-                return
+            query = dict(params) if cursor is None else {**params, "cursor": cursor}
+            page = self._parse(model, self._request("GET", path, params=query))
+            yield page
             cursor = page.next_cursor
+            if cursor is None:
+                return
 
     def get_site(self, site_id: str) -> Site:
         return self._parse(Site, self._request("GET", _path("v1", "sites", site_id)))

@@ -41,6 +41,8 @@ from reconciler.platform.schema import (
     CollaboratorRequest,
     InvoiceList,
     PurchaseRequest,
+    TransferDirection,
+    TransferList,
     TransferRequest,
 )
 from reconciler.sandbox.exchange import (
@@ -170,6 +172,12 @@ class _SitesQuery(BaseModel):
     cursor: Annotated[str | None, Field(max_length=1000)] = None
 
 
+class _TransfersQuery(BaseModel):
+    direction: TransferDirection
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
+    cursor: Annotated[str | None, Field(max_length=1000)] = None
+
+
 def me(call: Call) -> Answer:
     return _json(call.caller)
 
@@ -268,6 +276,19 @@ def purchase(call: Call) -> Answer:
     return _stored(call.write.run(body, run))
 
 
+def site_transfers(call: Call) -> Answer:
+    with call.store.transaction() as tx:
+        found = tx.site_transfers(call.caller.email, call.params["site_id"])
+    return _json(TransferList(items=found))
+
+
+def list_transfers(call: Call) -> Answer:
+    query = call.query_as(_TransfersQuery)
+    with call.store.transaction() as tx:
+        page = tx.transfers_page(call.caller.email, query.direction, query.limit, query.cursor)
+    return _json(page)
+
+
 def invoices(call: Call) -> Answer:
     with call.store.transaction() as tx:
         found, _ = tx.invoices(call.caller.email, call.params["site_id"])
@@ -301,6 +322,8 @@ ROUTES = (
     Route("DELETE", "/v1/sites/{site_id}/transfers/{transfer_id}", cancel_transfer),
     Route("POST", "/v1/transfers/{transfer_id}/accept", respond_route(accept=True)),
     Route("POST", "/v1/transfers/{transfer_id}/decline", respond_route(accept=False)),
+    Route("GET", "/v1/sites/{site_id}/transfers", site_transfers),
+    Route("GET", "/v1/transfers", list_transfers, query=_TransfersQuery),
     Route("POST", "/v1/sites/{site_id}/purchases", purchase, body=PurchaseRequest),
     Route("GET", "/v1/sites/{site_id}/invoices", invoices),
 )

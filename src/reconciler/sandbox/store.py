@@ -31,7 +31,9 @@ from reconciler.platform.schema import (
     SitePage,
     TokenScope,
     Transfer,
+    TransferDirection,
     TransferEnd,
+    TransferPage,
     TransferStatus,
 )
 
@@ -78,6 +80,8 @@ CREATE TABLE IF NOT EXISTS transfers (
 );
 CREATE INDEX IF NOT EXISTS transfers_by_status ON transfers (status, site_id);
 CREATE INDEX IF NOT EXISTS transfers_by_site ON transfers (site_id, created_at);
+CREATE INDEX IF NOT EXISTS transfers_by_sender ON transfers (from_owner, created_at, id);
+CREATE INDEX IF NOT EXISTS transfers_by_recipient ON transfers (to_email, created_at, id);
 CREATE TABLE IF NOT EXISTS purchases (
     id TEXT PRIMARY KEY, site_id TEXT NOT NULL, package TEXT NOT NULL,
     amount_cents INTEGER NOT NULL, paid_by TEXT NOT NULL, invoice_id TEXT NOT NULL,
@@ -174,6 +178,26 @@ def decode_cursor(cursor: str) -> str:
     if not text.startswith("after:"):
         raise unprocessable("The cursor is not one this API gave out; list again without a cursor.")
     return text.removeprefix("after:")
+
+
+_TRANSFER_CURSOR = "transfers-before:"
+
+
+def encode_transfer_cursor(transfer: Transfer) -> str:
+    text = f"{_TRANSFER_CURSOR}{_to_text(transfer.created_at)} {transfer.id}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_transfer_cursor(cursor: str) -> tuple[str, str]:
+    """The (created_at, id) a transfers cursor continues before; a tampered one is 422."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    created_at, _, transfer_id = text.removeprefix(_TRANSFER_CURSOR).partition(" ")
+    if not text.startswith(_TRANSFER_CURSOR) or not transfer_id:
+        raise unprocessable("The cursor is not one this API gave out; list again without a cursor.")
+    return created_at, transfer_id
 
 
 def new_token() -> str:
@@ -695,6 +719,33 @@ class Transaction:
             (site_id,),
         ).fetchall()
         return [_transfer_from_row(row) for row in rows]
+
+    def site_transfers(self, caller: str, site_id: str) -> list[Transfer]:
+        """Every transfer of a site the caller sees, newest first; 404 like any route."""
+        self.visible_site(caller, site_id)
+        rows = self._conn.execute(
+            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE site_id = ?"
+            " ORDER BY created_at DESC, id DESC",
+            (site_id,),
+        ).fetchall()
+        return [_transfer_from_row(row) for row in rows]
+
+    def transfers_page(
+        self, caller: str, direction: TransferDirection, limit: int, cursor: str | None
+    ) -> TransferPage:
+        """The transfers the caller sent (also of sites it no longer sees) or received,
+        newest first, one page; keyset over (created_at, id) on the party's index."""
+        party = "from_owner" if direction is TransferDirection.SENT else "to_email"
+        before = ("9999", "") if cursor is None else decode_transfer_cursor(cursor)
+        rows = self._conn.execute(
+            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE {party} = ?"
+            " AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?",
+            (caller, *before, limit + 1),
+        ).fetchall()
+        transfers = [_transfer_from_row(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        next_cursor = encode_transfer_cursor(transfers[-1]) if more else None
+        return TransferPage(items=transfers, next_cursor=next_cursor)
 
     def _transfer(self, transfer_id: str) -> Transfer | None:
         row = self._conn.execute(

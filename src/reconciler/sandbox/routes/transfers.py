@@ -1,15 +1,32 @@
-"""Transfers (handovers): the owner starts or cancels one, the recipient answers it."""
+"""Transfers (handovers): the owner starts or cancels one, the recipient answers it;
+both parties list them, the former owner too once it no longer sees the site."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from reconciler.platform.schema import Transfer, TransferRequest
+from reconciler.platform.schema import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Transfer,
+    TransferDirection,
+    TransferList,
+    TransferPage,
+    TransferRequest,
+)
 from reconciler.sandbox.exchange import ok
-from reconciler.sandbox.routes.base import WRITE_ERRORS, WriteRequest, responses
+from reconciler.sandbox.routes.base import (
+    READ_RESPONSES,
+    WRITE_ERRORS,
+    Caller,
+    Store,
+    WriteRequest,
+    responses,
+)
 from reconciler.sandbox.store import StoredAnswer, Transaction
 
 router = APIRouter(tags=["transfers"])
@@ -70,3 +87,27 @@ for _verb in ("accept", "decline"):
         response_model=Transfer,
         responses=responses(WRITE_ERRORS, 200, etag=True),
     )(_respond_route(_verb == "accept"))
+
+
+# Declared after the writes: a path's first route answers 405s, as before.
+@router.get("/v1/sites/{site_id}/transfers", response_model=TransferList, responses=READ_RESPONSES)
+def site_transfers(who: Caller, store: Store, site_id: str) -> Response:
+    """Every transfer of the site, newest first, whatever its status."""
+    with store.transaction() as tx:
+        found = TransferList(items=tx.site_transfers(who.email, site_id))
+    return Response(found.model_dump_json(), media_type="application/json")
+
+
+@router.get("/v1/transfers", response_model=TransferPage, responses=READ_RESPONSES)
+def list_transfers(
+    who: Caller,
+    store: Store,
+    direction: TransferDirection,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    """The transfers the caller sent (even of sites it no longer sees) or received,
+    newest first, one page at a time."""
+    with store.transaction() as tx:
+        page = tx.transfers_page(who.email, direction, limit, cursor)
+    return Response(page.model_dump_json(), media_type="application/json")
