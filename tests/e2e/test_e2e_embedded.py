@@ -1,4 +1,5 @@
-"""The embedded sandbox's child process: started early, told late, never left behind."""
+"""The embedded sandbox: a thread for a small repository, else a child process that is
+started early, told late, and never left behind."""
 
 from __future__ import annotations
 
@@ -11,17 +12,35 @@ from e2e_support import Repo
 
 from reconciler.errors import ConfigError
 from reconciler.operations.plan import PlanOperation
-from reconciler.operations.sandbox_child import early_sandbox
+from reconciler.operations.sandbox_child import (
+    SMALL_REPOSITORY,
+    SandboxChild,
+    early_sandbox,
+    is_small,
+)
 
 
-def test_a_repository_without_a_platform_gets_its_sandbox_started_early(repo: Repo) -> None:
+def grow(repo: Repo, sites: int) -> None:
+    """Site files enough to make the repository large (they are never loaded here)."""
+    for n in range(sites):
+        repo.write(f"sites/filler-{n:04d}.yaml", "owner: studio\n")
+
+
+def test_a_small_repository_gets_no_child(repo: Repo) -> None:
+    assert is_small(repo.root)
+    with early_sandbox(repo.root) as child:
+        assert child is None
+
+
+def test_a_large_repository_gets_its_child_started_early(repo: Repo) -> None:
+    grow(repo, SMALL_REPOSITORY)
+
+    assert not is_small(repo.root)
     with early_sandbox(repo.root) as child:
         assert child is not None
-        plan = PlanOperation(repo.root, repo.env, sandbox=child).run(show=lambda _: None)
-        assert child.exit_code() is None  # still serving, until the command ends
-
-    assert child.exit_code() == 0
-    assert [change.site for change in plan.changes][:2] == ["acme-bakery", "bistro-verde"]
+        assert child.exit_code() is None
+    assert child.exit_code() == 0  # told nothing, it exits at the end of its input
+    assert not repo.db.exists()  # and it opened nothing
 
 
 @pytest.mark.parametrize(
@@ -32,6 +51,7 @@ def test_a_repository_without_a_platform_gets_its_sandbox_started_early(repo: Re
     ],
 )
 def test_no_child_is_started_for_a_configured_platform(repo: Repo, config: str | None) -> None:
+    grow(repo, SMALL_REPOSITORY)
     settings = repo.root / "reconciler.yaml"
     if config is None:
         settings.unlink()
@@ -42,16 +62,17 @@ def test_no_child_is_started_for_a_configured_platform(repo: Repo, config: str |
         assert child is None
 
 
-def test_a_child_the_command_did_not_need_exits_at_once(repo: Repo) -> None:
-    with early_sandbox(repo.root) as child:
-        assert child is not None
+def test_plan_is_served_by_a_child_it_is_given(repo: Repo) -> None:
+    with SandboxChild() as child:
+        plan = PlanOperation(repo.root, repo.env, sandbox=child).run(show=lambda _: None)
+        assert child.exit_code() is None  # still serving, until the command ends
+
     assert child.exit_code() == 0
-    assert not repo.db.exists()  # told nothing, it opened nothing
+    assert [change.site for change in plan.changes][:2] == ["acme-bakery", "bistro-verde"]
 
 
 def test_a_child_that_died_before_serving_is_named_in_the_error(repo: Repo) -> None:
-    with early_sandbox(repo.root) as child:
-        assert child is not None
+    with SandboxChild() as child:
         os.kill(child.pid, signal.SIGKILL)
         while child.exit_code() is None:
             time.sleep(0.01)

@@ -1,5 +1,7 @@
 """The embedded sandbox's child process, started as soon as a command may need it.
 
+(Repositories of a few hundred sites need none: see :func:`is_small`.)
+
 The child's own start-up (an interpreter, the store and the wire schema: about 0.2 s
 of CPU) then runs on the other core while this process imports its modules and reads
 the site files, instead of after them. Its socket listens from the start, so requests
@@ -11,6 +13,7 @@ This module imports only the standard library: it runs before everything else.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import socket
@@ -22,6 +25,8 @@ from pathlib import Path
 from types import TracebackType
 
 CONFIG_FILE = "reconciler.yaml"  # desired.config.CONFIG_FILE, without importing pydantic
+SITES_DIR = "sites"  # desired.config.SITES_DIR
+SMALL_REPOSITORY = 500  # site files: one page of the platform's listing
 CHILD_STOP_SECONDS = 10
 _MAX_CONFIG_BYTES = 1 << 20  # desired.reading.FILE_LIMIT's default
 _PLATFORM_KEY = re.compile(rb"^platform[ \t]*:", re.MULTILINE)
@@ -83,20 +88,35 @@ class SandboxChild:
         self.stop()
 
 
+def is_small(root: Path) -> bool:
+    """Whether ``root`` has at most :data:`SMALL_REPOSITORY` site files.
+
+    The embedded sandbox of a small repository is served by a thread of the command
+    itself: a second interpreter would cost more than answering a page of sites.
+    """
+    try:
+        with os.scandir(root / SITES_DIR) as entries:
+            first = itertools.islice(entries, SMALL_REPOSITORY + 1)  # no need to count on
+            return sum(1 for _ in first) <= SMALL_REPOSITORY
+    except OSError:
+        return True
+
+
 @contextmanager
 def early_sandbox(root: Path) -> Iterator[SandboxChild | None]:
-    """A child started now when ``root`` probably uses the embedded sandbox, else None.
+    """A child started now when ``root`` probably uses the embedded sandbox and is not
+    small (see :func:`is_small`); None otherwise.
 
     reconciler.yaml is read as plain text, before the YAML parser is even imported: a
     top-level ``platform:`` key means a configured platform. A wrong guess costs time
-    only (a child that exits unused, or one started later), never a wrong platform.
+    only (a child that exits unused, or a sandbox started later), never a wrong platform.
     """
     try:  # at most what the loader reads (a link to /dev/zero must not hang this)
         with (root / CONFIG_FILE).open("rb") as config:
             text = config.read(_MAX_CONFIG_BYTES)
     except OSError:
         text = b"platform:"  # no readable configuration: the loader will say why
-    if _PLATFORM_KEY.search(text):
+    if _PLATFORM_KEY.search(text) or is_small(root):
         yield None
         return
     with SandboxChild() as child:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from reconciler.desired.config import SANDBOX_DB, SANDBOX_SEED, Config
 from reconciler.errors import ConfigError
 from reconciler.model import AccountKind, ObservedSite
-from reconciler.operations.sandbox_child import SandboxChild
+from reconciler.operations.sandbox_child import SandboxChild, is_small
 from reconciler.platform.client import PlatformClient
 from reconciler.platform.errors import TransportError
 from reconciler.platform.schema import to_observed
@@ -42,33 +42,42 @@ def open_platform(
             _check_identity(client, config.expert)
             yield client
         return
-    with ExitStack() as stack:
-        child = sandbox or stack.enter_context(SandboxChild())
-        yield stack.enter_context(_embedded_sandbox(root, config, child))
+    with _embedded_sandbox(root, config, sandbox) as client:
+        yield client
 
 
 @contextmanager
-def _embedded_sandbox(root: Path, config: Config, child: SandboxChild) -> Iterator[PlatformClient]:
-    """The sandbox server in a child process, serving the repository's database.
-
-    A child process rather than a thread: the platform's work then runs beside ours, as
-    a real platform's would, instead of competing for this interpreter. Its socket is
-    listening before it starts, so requests simply wait until it serves.
+def _embedded_sandbox(
+    root: Path, config: Config, child: SandboxChild | None
+) -> Iterator[PlatformClient]:
+    """The sandbox's plain server over real HTTP on 127.0.0.1, serving the repository's
+    database: in a thread of this process for a small repository, where starting a
+    second interpreter would cost more than the answers; otherwise in a child process,
+    so that the platform's work runs beside ours, as a real platform's would.
     """
     db = root / SANDBOX_DB
-    token = _prepare_sandbox(db, root / SANDBOX_SEED, config.expert)
-    child.serve(db)
-    try:
-        with PlatformClient(child.url, token) as client:
-            yield client
-    except TransportError as exc:
-        code = child.exit_code()
-        if code is not None:  # the real cause: the sandbox stopped serving
-            raise ConfigError(
-                f"the embedded sandbox stopped (exit code {code}); its error, "
-                f"if any, is above. {exc.message}"
-            ) from exc
-        raise
+    with ExitStack() as stack:
+        if child is None and not is_small(root):
+            child = stack.enter_context(SandboxChild())  # it starts while we prepare
+        token = _prepare_sandbox(db, root / SANDBOX_SEED, config.expert)
+        if child is None:
+            from reconciler.sandbox.plain import PlainSandbox
+
+            url = stack.enter_context(PlainSandbox(db)).url
+        else:
+            child.serve(db)
+            url = child.url
+        try:
+            with PlatformClient(url, token) as client:
+                yield client
+        except TransportError as exc:
+            code = None if child is None else child.exit_code()
+            if code is not None:  # the real cause: the sandbox stopped serving
+                raise ConfigError(
+                    f"the embedded sandbox stopped (exit code {code}); its error, "
+                    f"if any, is above. {exc.message}"
+                ) from exc
+            raise
 
 
 def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
