@@ -484,7 +484,9 @@ def history(ctx: click.Context, site: str, output_format: str) -> None:
     """Show a site's owner, billing contact and collaborators over time, from git.
 
     One entry per commit that changed them: date, author, subject, what changed; then
-    the runs that applied changes to the site (git notes, refs/notes/reconciler).
+    the runs that applied changes to the site (git notes, refs/notes/reconciler), and
+    how each of its transfers ended on the platform (accepted, declined, cancelled,
+    expired, with dates).
 
     \b
     Example:

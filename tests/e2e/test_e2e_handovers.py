@@ -384,3 +384,41 @@ def test_a_platform_that_fails_the_dry_run_keeps_the_change_for_apply_to_check(
 
     assert [(c.site, c.action.value) for c in plan.changes] == [("glow-salon", "transfer.start")]
     assert not [n for n in plan.notes if n.kind.value == "blocked"]
+
+
+# --- finished handovers -----------------------------------------------------------------
+
+
+def test_a_handover_in_which_the_expert_left_is_info_once_accepted(served: Repo) -> None:
+    handover_to_mia(served)
+    sandbox(served, "transfer", "accept", "glow-salon")
+
+    code, finished = plan(served, "--detailed-exitcode")
+
+    assert (code, actions(finished)) == (0, [])
+    assert notes(finished, "warning") == []
+    [info] = notes(finished, "info")
+    assert info.startswith(f"handed over to {MIA} on ")
+    assert info.endswith("; the expert no longer has access")
+
+
+# --- history -----------------------------------------------------------------------------
+
+
+def test_history_shows_how_each_handover_ended_and_which_run_applied_it(served: Repo) -> None:
+    handover_to_mia(served)
+    sandbox(served, "transfer", "decline", "glow-salon")
+    ask_again(served)
+    apply(served)
+    sandbox(served, "transfer", "accept", "glow-salon")
+
+    result = served.run("history", "glow-salon")
+
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "Applied (git notes, refs/notes/reconciler):" in text
+    assert text.count("done    glow-salon: transfer.start HANDOVER to mia@glow-salon.example") == 2
+    transfers = text.split("Transfers on the platform:\n")[1].splitlines()
+    assert len(transfers) == 2
+    assert f"{EXPERT} -> {MIA} (the former owner leaves): declined on " in transfers[0]
+    assert f"{EXPERT} -> {MIA} (the former owner leaves): accepted on " in transfers[1]

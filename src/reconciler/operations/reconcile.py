@@ -10,11 +10,12 @@ from pathlib import Path
 
 from reconciler.desired.loader import DesiredState, load_repository, read_config_only
 from reconciler.errors import PlanRefused
-from reconciler.model import ObservedSite
+from reconciler.model import ObservedSite, TransferRecord
 from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.operations.workspace import observe, open_platform
 from reconciler.platform.client import PlatformClient
 from reconciler.platform.errors import PlatformError, StaleVersion
+from reconciler.platform.schema import TransferDirection, to_record
 from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
 from reconciler.reconcile.changes import Change, PackagePurchase, TransferStart
 from reconciler.reconcile.diff import Facts
@@ -74,12 +75,14 @@ class Reconciler:
     def plan(self, *, scope: Collection[str] | None = None) -> Plan:
         """The plan for ``scope`` (every site file by default), preflight included.
 
-        Beyond the listing of sites: one dry run per ``transfer.start`` and
-        ``package.purchase`` it may check (DESIGN.md section 5, preflight).
+        Beyond the listing of sites: the transfers the expert sent (one paginated
+        request, only when a site file's site is not visible: a finished handover), and
+        one dry run per ``transfer.start`` and ``package.purchase`` it may check
+        (DESIGN.md section 5, preflight).
         """
         observed = self.observed()
         # Days left are counted by the platform's clock (the Date of its answers).
-        facts = Facts(now=self.client.platform_time())
+        facts = Facts(now=self.client.platform_time(), sent=self._sent(scope, observed))
         plan = build_plan(
             self.state.config.expert,
             self.state.sites,
@@ -91,6 +94,20 @@ class Reconciler:
         plan = hold_back(plan, self._preflight(to_dry_run(plan)))
         self._made_here.add(plan.fingerprint)
         return plan
+
+    def _sent(
+        self, scope: Collection[str] | None, observed: Mapping[str, ObservedSite]
+    ) -> dict[str, TransferRecord]:
+        """The latest transfer the expert sent of each site file's site it cannot see."""
+        files = self.state.sites.keys() if scope is None else scope
+        missing = {site_id for site_id in files if site_id not in observed}
+        if not missing:
+            return {}
+        latest: dict[str, TransferRecord] = {}
+        for transfer in self.client.iter_transfers(TransferDirection.SENT):
+            if transfer.site_id in missing and transfer.site_id not in latest:  # newest first
+                latest[transfer.site_id] = to_record(transfer)
+        return latest
 
     def _preflight(self, changes: Sequence[Change]) -> dict[ChangeKey, str]:
         """Dry-run each change, concurrently; the platform's reason for each refusal."""
