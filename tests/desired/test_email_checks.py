@@ -152,3 +152,32 @@ def test_an_idna_address_that_resembles_nobody_is_fine(repo: Repo) -> None:
     repo.site("a", "id: a\nowner: expert\ncollaborators:\n  anna@bäckerei.example: viewer\n")
 
     assert repo.validate().lines == ["1 site file valid"]
+
+
+def test_people_yaml_refuses_a_look_alike_of_the_expert(repo: Repo) -> None:
+    repo.write("people.yaml", "boss:\n  email: studio@pix\u0435l.example\n")
+
+    result = repo.validate()
+
+    assert result.exit_code == 1
+    assert result.lines[0] == (
+        "people.yaml:2:10: error: 'studio@pix\u0435l.example' looks like the expert's own "
+        "address studio@pixel.example but is another one (it has 'е' U+0435 CYRILLIC SMALL "
+        "LETTER IE); write studio@pixel.example if that is meant"
+    )
+
+
+def test_people_yaml_refuses_a_look_alike_of_another_person(repo: Repo) -> None:
+    repo.write(
+        "people.yaml",
+        "anna:\n  email: anna@acme-bakery.example\nanne:\n  email: anna@\u0430cme-bakery.example\n",
+    )
+
+    result = repo.validate()
+
+    assert result.exit_code == 1
+    assert result.lines[0] == (
+        "people.yaml:4:10: error: 'anna@\u0430cme-bakery.example' looks like the address of "
+        "'anna' anna@acme-bakery.example but is another one (it has 'а' U+0430 CYRILLIC SMALL "
+        "LETTER A); write anna@acme-bakery.example if that is meant"
+    )

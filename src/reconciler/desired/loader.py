@@ -423,7 +423,10 @@ def inspect_repository(root: Path) -> Inspection:
     outcome.config = _read_document(root, CONFIG_FILE, read_config, outcome.problems)
     if _file_or_link_at(root / PEOPLE_FILE):
         problems = outcome.problems
-        people = _read_document(root, PEOPLE_FILE, lambda doc: read_people(doc, problems), problems)
+        expert = None if outcome.config is None else outcome.config.expert
+        people = _read_document(
+            root, PEOPLE_FILE, lambda doc: read_people(doc, problems, expert), problems
+        )
         outcome.people = people or People()
     _read_sites(root, outcome)
     return outcome

@@ -191,16 +191,20 @@ def read_config(document: Document) -> Config | list[Problem]:
     return check_model(Config, document, document.data)
 
 
-def read_people(document: Document, problems: list[Problem]) -> People:
+def read_people(document: Document, problems: list[Problem], expert: str | None = None) -> People:
     """The valid entries of people.yaml; the problems of the others go to ``problems``.
 
     Keeping the valid handles avoids a cascade of "unknown handle" errors in site files.
+    An address that looks like the expert's or an earlier person's is an error.
     """
     if not isinstance(document.data, dict):
         problems.append(_not_a_mapping(document))
         return People()
     people: dict[str, Person] = {}
+    known = {} if expert is None else {expert: "the expert's own address"}
     for handle, entry in document.data.items():
+        if _people_look_alike(document, handle, entry, known, problems):
+            continue
         if not _is_handle(handle):
             problems.append(
                 Problem(
@@ -215,7 +219,26 @@ def read_people(document: Document, problems: list[Problem]) -> People:
             problems += checked
         else:
             people[handle] = checked
+            known.setdefault(checked.email, f"the address of {handle!r}")
     return People(by_handle=people)
+
+
+def _people_look_alike(
+    document: Document, handle: str, entry: Any, known: dict[str, str], problems: list[Problem]
+) -> bool:
+    written = entry.get("email") if isinstance(entry, dict) else None
+    found = look_alike(written, known) if isinstance(written, str) else None
+    if found is None:
+        return False
+    other, tell = found
+    problems.append(
+        Problem(
+            location=document.value_at((handle, "email")),
+            message=f"{written!r} looks like {known[other]} {other} but is another one (it "
+            f"has {tell or 'a look-alike character'}); write {other} if that is meant",
+        )
+    )
+    return True
 
 
 def _is_handle(handle: str) -> bool:
