@@ -190,7 +190,9 @@ def cli(ctx: click.Context, root: Path, verbose: int) -> None:
 def validate(ctx: click.Context, output_format: str) -> None:
     """Check the site files alone (no platform needed); exit 1 on any error.
 
-    Every problem of every file is reported at once, as file:line:column.
+    Every problem of every file is reported at once, as file:line:column. A file that
+    is a link out of the repository, or larger than 1 MiB (RECONCILER_MAX_FILE_BYTES
+    raises it), is refused unread.
 
     \b
     Examples:
@@ -330,8 +332,10 @@ def apply(
     failure; the others go on. A saved plan is refused when the platform changed since
     it was made. Exit 1 if any change failed.
 
-    In a git repository, apply refuses uncommitted changes to the desired state and
-    records what it did as a git note on HEAD (refs/notes/reconciler).
+    In a git repository, apply refuses uncommitted changes to the desired state
+    (ignored and --skip-worktree files included) and records what it did as a git note
+    on HEAD (refs/notes/reconciler). A plan file over 64 MiB is refused unread
+    (RECONCILER_MAX_PLAN_BYTES raises it).
 
     \b
     Examples:

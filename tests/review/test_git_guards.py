@@ -129,3 +129,20 @@ def test_a_corrupt_head_is_an_error_not_a_missing_repository(committed: GitRepo)
         f"error: the git repository at {committed.root} is broken ("
     )
     assert result.stderr.splitlines()[-1].endswith("); repair it (`git status` shows how)")
+
+
+def test_history_reads_no_past_version_larger_than_the_file_limit(committed: GitRepo) -> None:
+    committed.write("sites/acme-bakery.yaml", "id: acme-bakery\nowner: expert\nname: " + "x" * 3000)
+    committed.commit("A very long name")
+
+    result = CliRunner().invoke(
+        cli,
+        ["--root", str(committed.root), "history", "acme-bakery"],
+        env={"NO_COLOR": "1", "RECONCILER_MAX_FILE_BYTES": "2000"},
+    )
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-2:] == [
+        "    A very long name",
+        "    - file not readable as a site in this commit",
+    ]

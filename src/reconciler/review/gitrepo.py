@@ -16,6 +16,7 @@ import git
 from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 from reconciler.desired.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR
+from reconciler.desired.reading import FILE_LIMIT
 from reconciler.errors import ConfigError
 from reconciler.review.history import (
     HistoryEntry,
@@ -216,15 +217,20 @@ class GitRepository:
         if not flagged:
             return set()
         top = Path(self.repo.working_tree_dir or self.root)
-        return {path for path in flagged if _read_bytes(top / path) != self._head_bytes(path)}
+        return {path for path in flagged if not self._same_as_head(top / path, path)}
 
-    def _head_bytes(self, path: str) -> bytes | None:
+    def _same_as_head(self, on_disk: Path, path: str) -> bool:
+        """Whether the file on disk holds HEAD's bytes (sizes first: nothing too large
+        for the loader is read)."""
         try:
             blob = self.repo.head.commit.tree / path
-        except (KeyError, ValueError):  # not at HEAD, or no commit yet
-            return None
+            size = on_disk.stat().st_size
+        except (KeyError, ValueError, OSError):  # not at HEAD, no commit yet, no file
+            return False
+        if size != blob.size or size > FILE_LIMIT.max_bytes():
+            return False
         data: bytes = blob.data_stream.read()
-        return data
+        return _read_bytes(on_disk) == data
 
     @_releasing
     def head_sha(self) -> str | None:
@@ -379,18 +385,25 @@ class _States:
         if blob is None:
             return None
         if blob.hexsha not in self._by_blob:
-            data: bytes = blob.data_stream.read()
-            text = data.decode("utf-8", errors="replace")
-            self._by_blob[blob.hexsha] = tracked_state(text, self.paths[0])
+            text = _blob_text(blob)
+            state = {"invalid": True} if text is None else tracked_state(text, self.paths[0])
+            self._by_blob[blob.hexsha] = state
         return self._by_blob[blob.hexsha]
 
 
 def _handle_email(commit: git.Commit, path: str, handle: str) -> str | None:
     blob = _blob(commit, [path])
-    if blob is None:
+    text = None if blob is None else _blob_text(blob)
+    return None if text is None else handle_email(text, path, handle)
+
+
+def _blob_text(blob: git.Blob) -> str | None:
+    """A past version's text; None when it is larger than the loader reads (the same
+    limit as on disk, checked before a byte is read)."""
+    if blob.size > FILE_LIMIT.max_bytes():
         return None
     data: bytes = blob.data_stream.read()
-    return handle_email(data.decode("utf-8", errors="replace"), path, handle)
+    return data.decode("utf-8", errors="replace")
 
 
 def _blob(commit: git.Commit, paths: list[str]) -> git.Blob | None:
