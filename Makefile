@@ -24,6 +24,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict src
+	@# The tests, one folder at a time: each has its own conftest module.
+	for dir in tests/*/; do \
+		MYPYPATH=tests $(BIN)/mypy --cache-dir .mypy_cache/tests-$$(basename $$dir) $$dir || exit 1; \
+	done
 	$(BIN)/lint-imports
 	$(BIN)/actionlint
 

@@ -7,15 +7,10 @@ collected first.
 
 from __future__ import annotations
 
-import textwrap
-from dataclasses import dataclass
-from pathlib import Path
+from support.repo import EXPERT, Repo, Result
 
-from click.testing import CliRunner
+__all__ = ["CONFIG", "EXPERT", "PEOPLE", "Repo", "Result"]
 
-from reconciler.cli import cli
-
-EXPERT = "studio@pixel.example"
 CONFIG = f"expert: {EXPERT}\n"
 PEOPLE = """\
 tom:
@@ -24,45 +19,3 @@ tom:
 anna:
   email: Anna@Acme-Bakery.example
 """
-
-
-@dataclass(frozen=True)
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def lines(self) -> list[str]:
-        return self.stdout.splitlines()
-
-
-class Repo:
-    """A repository under construction: write files, then run the CLI on it."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def write(self, name: str, text: str | bytes) -> Path:
-        """Write ``name`` (relative to the root); text is dedented."""
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(textwrap.dedent(text), encoding="utf-8")
-        return path
-
-    def site(self, file_name: str, text: str | bytes) -> Path:
-        """Write ``sites/<file_name>``; a name without a suffix gets ``.yaml``."""
-        if "." not in file_name:
-            file_name += ".yaml"
-        return self.write(f"sites/{file_name}", text)
-
-    def run(self, *args: str) -> Result:
-        runner = CliRunner()
-        result = runner.invoke(cli, ["--root", str(self.root), *args], catch_exceptions=False)
-        return Result(result.exit_code, result.stdout, result.stderr)
-
-    def validate(self, *args: str) -> Result:
-        return self.run("validate", *args)

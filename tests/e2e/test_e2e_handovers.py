@@ -21,8 +21,8 @@ from reconciler.platform.client import PlatformClient, RetryPolicy
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.seed import Seed, apply_seed
 from reconciler.sandbox.server import EmbeddedSandbox
+from support.repo import EXPERT
 
-EXPERT = "studio@pixel.example"
 ANNA = "anna@acme-bakery.example"
 TOM = "tom@freelance.example"
 FREDA = "freda@freelance.example"

@@ -7,25 +7,18 @@ embedded sandbox over real HTTP on 127.0.0.1, seeded from the repository's
 
 from __future__ import annotations
 
-import os
-import subprocess
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
-from ruamel.yaml import YAML
-
-from reconciler.cli import cli
 from reconciler.desired.config import Config, People, Person
 from reconciler.desired.loader import parse_yaml
 from reconciler.desired.sitefile import SiteResolver
 from reconciler.model import DesiredSite
-from reconciler.sandbox.seed import seed_file
-from reconciler.sandbox.store import SandboxStore
+from support.repo import EXPERT, Repo, git
 
-EXPERT = "studio@pixel.example"
+__all__ = ["EXPERT", "Repo", "git"]
+
 CONFIG_TEXT = f"expert: {EXPERT}\n"
 PEOPLE_TEXT = """\
 # Handles used in site files instead of e-mail addresses.
@@ -71,96 +64,12 @@ COMMENTS = [
 ]
 
 
-@dataclass(frozen=True)
-class Outcome:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-class Repo:
-    """A repository under construction: write files, seed the sandbox, run the CLI."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def write(self, name: str, text: str | bytes) -> Path:
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text, encoding="utf-8")
-        return path
-
-    def site_path(self, site_id: str) -> Path:
-        return self.root / "sites" / f"{site_id}.yaml"
-
-    def read_site(self, site_id: str) -> str:
-        return self.site_path(site_id).read_text(encoding="utf-8")
-
-    def run(self, *args: str) -> Outcome:
-        runner = CliRunner()
-        result = runner.invoke(
-            cli,
-            ["--root", str(self.root), *args],
-            env={"NO_COLOR": "1", "RECONCILER_DEBUG": "1"},
-            catch_exceptions=False,
-        )
-        return Outcome(result.exit_code, result.stdout, result.stderr)
-
-    @property
-    def db(self) -> Path:
-        return self.root / ".reconciler" / "sandbox.db"
-
-    def seed(self, seed: dict[str, Any]) -> None:
-        """Write ``sandbox.seed.yaml``; the embedded sandbox starts from it."""
-        yaml = YAML(typ="safe")
-        yaml.default_flow_style = False
-        with (self.root / "sandbox.seed.yaml").open("w", encoding="utf-8") as stream:
-            yaml.dump(seed, stream)
-
-    def start_sandbox(self) -> SandboxStore:
-        """Create the embedded sandbox's database from the seed now (the CLI then reuses
-        it), so that a test can change the platform's state the seed cannot express."""
-        store = SandboxStore(self.db)
-        seed_file(store, self.root / "sandbox.seed.yaml")
-        return store
-
-    def snapshot(self) -> dict[str, bytes]:
-        return {
-            str(path.relative_to(self.root)): path.read_bytes()
-            for path in sorted((self.root / "sites").iterdir())
-        }
-
-
 def make_repo(root: Path) -> Repo:
-    repo = Repo(root)
+    repo = Repo(root, {"NO_COLOR": "1", "RECONCILER_DEBUG": "1"})
     repo.write("reconciler.yaml", CONFIG_TEXT)
     repo.write("people.yaml", PEOPLE_TEXT)
     (root / "sites").mkdir()
     return repo
-
-
-def git(root: Path, *args: str) -> str:
-    env = {
-        **os.environ,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_AUTHOR_NAME": "Reconciler CI",
-        "GIT_AUTHOR_EMAIL": "ci@pixel.example",
-        "GIT_COMMITTER_NAME": "Reconciler CI",
-        "GIT_COMMITTER_EMAIL": "ci@pixel.example",
-    }
-    done = subprocess.run(
-        ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, f"git {' '.join(args)} failed: {done.stderr}"
-    return done.stdout
 
 
 def resolve_site(text: str, file: str = "sites/acme-bakery.yaml") -> DesiredSite:

@@ -296,6 +296,6 @@ def test_after_import_the_plan_only_removes_people_who_left(repo: Repo) -> None:
 
     assert imported.exit_code == 0, imported.output
     assert "  tom: viewer" in repo.read_site("acme-bakery")  # the handle may stay
-    assert [(c["site"], c["action"], c["details"]["email"]) for c in plan["changes"]] == [  # type: ignore[union-attr,index]
+    assert [(c["site"], c["action"], c["details"]["email"]) for c in plan["changes"]] == [  # type: ignore[attr-defined]
         ("acme-bakery", "collaborator.remove", "tom@freelance.example")
     ]

@@ -16,8 +16,7 @@ from reconciler.desired.writer import (
     new_site_text,
     updated_site_text,
 )
-
-EXPERT = "studio@pixel.example"
+from support.repo import EXPERT
 
 
 def resolve(written: str) -> str | None:

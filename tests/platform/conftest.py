@@ -11,15 +11,15 @@ from platform_support import FAST_RETRY, STUDIO, TOKENS, seed
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.plain import PlainSandbox
 from reconciler.sandbox.server import EmbeddedSandbox
+from support.sandbox import FRONTS, running_sandbox
 
 
-@pytest.fixture(params=["fastapi", "plain"])
+@pytest.fixture(params=FRONTS)
 def sandbox(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[EmbeddedSandbox | PlainSandbox]:
     """Each of the sandbox's HTTP fronts: FastAPI, and the embedded sandbox's plain server."""
-    front = EmbeddedSandbox if request.param == "fastapi" else PlainSandbox
-    with front(tmp_path / "sandbox.db") as running:
+    with running_sandbox(request.param, tmp_path / "sandbox.db") as running:
         seed(running)
         yield running
 

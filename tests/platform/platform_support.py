@@ -10,12 +10,13 @@ from typing import Any
 
 from reconciler.model import AccountKind, Package, Role
 from reconciler.platform.client import RetryPolicy
-from reconciler.sandbox.server import EmbeddedSandbox
+from support.repo import EXPERT
+from support.sandbox import Sandbox
 
 FAST_RETRY = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05)
 """Quick retries, so that tests under faults stay fast."""
 
-STUDIO = "studio@pixel.example"
+STUDIO = EXPERT
 ANNA = "anna@acme-bakery.example"
 BEN = "ben@bens-bikes.example"
 TOKENS = {
@@ -25,7 +26,7 @@ TOKENS = {
 }
 
 
-def seed(sandbox: EmbeddedSandbox, sites: int = 3) -> list[str]:
+def seed(sandbox: Sandbox, sites: int = 3) -> list[str]:
     """Three accounts and ``sites`` free sites owned by the studio; returns their ids."""
     store = sandbox.store
     store.ensure_account(STUDIO, AccountKind.EXPERT, token=TOKENS[STUDIO])

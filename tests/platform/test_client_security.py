@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from platform_support import FAST_RETRY, STUDIO, TOKENS, seed
 
-from reconciler.desired.config import PlatformConfig
 from reconciler.errors import ConfigError
 from reconciler.model import Package
 from reconciler.platform.client import PlatformClient
+from reconciler.platform.config import PlatformConfig
 from reconciler.platform.errors import PlatformError
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.faults import FaultSpec

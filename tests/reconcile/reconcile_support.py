@@ -24,8 +24,8 @@ from reconciler.model import (
 )
 from reconciler.reconcile.changes import Change, Note
 from reconciler.reconcile.plan import Plan, build_plan
+from support.repo import EXPERT as EXPERT
 
-EXPERT = "studio@pixel.example"
 EXPERT_ACCOUNTS = "accounts@pixel.example"
 CLIENT = "anna@acme-bakery.example"
 CLIENT_ACCOUNTS = "accounts@acme-bakery.example"

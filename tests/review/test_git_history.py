@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from git_support import GitRepo
 
 from reconciler.cli import cli
-from reconciler.review.gitrepo import GitRepository, HistoryEntry
+from reconciler.review.gitrepo import GitRepository
+from reconciler.review.history import HistoryEntry
 
 ALICE = "Alice Expert <alice@pixel.example>"
 BOB = "Bob Reviewer <bob@pixel.example>"

@@ -256,7 +256,7 @@ def test_apply_skips_an_unapproved_handover_and_does_the_rest(world: World) -> N
     )
     writer = _Writer()
 
-    report = Applier(writer, gate=world.approvals.gate).apply(plan)  # type: ignore[arg-type]
+    report = Applier(writer, gate=world.approvals.gate).apply(plan)
 
     assert [(r.change.action, r.outcome, r.reason) for r in report.results] == [
         (Action.COLLABORATOR_ADD, Outcome.DONE, None),

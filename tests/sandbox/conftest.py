@@ -18,6 +18,7 @@ from reconciler.platform.client import RetryPolicy
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.plain import PlainSandbox
 from reconciler.sandbox.server import EmbeddedSandbox
+from support.sandbox import FRONTS, running_sandbox
 
 
 @pytest.fixture
@@ -25,12 +26,11 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["fastapi", "plain"])
+@pytest.fixture(params=FRONTS)
 def sandbox(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
 ) -> Iterator[EmbeddedSandbox | PlainSandbox]:
-    front = EmbeddedSandbox if request.param == "fastapi" else PlainSandbox
-    with front(tmp_path / "sandbox.db", clock=clock) as running:
+    with running_sandbox(request.param, tmp_path / "sandbox.db", clock=clock) as running:
         seed_people(running)
         yield running
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from reconciler.model import AccountKind, Package, Role
-from reconciler.sandbox.server import EmbeddedSandbox
+from support.repo import EXPERT
+from support.sandbox import FakeClock, Sandbox
 
-STUDIO = "studio@pixel.example"
+__all__ = ["FakeClock"]
+
+STUDIO = EXPERT
 ANNA = "anna@acme-bakery.example"
 BEN = "ben@bens-bikes.example"
 RIVAL = "rival@other-agency.example"
@@ -17,20 +18,7 @@ READ_TOKENS = {STUDIO: "studio-read-token"}
 """Tokens with the ``read`` scope (platform rule 11); the others have ``write``."""
 
 
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def seed_people(sandbox: EmbeddedSandbox) -> None:
+def seed_people(sandbox: Sandbox) -> None:
     """Four accounts and one free site, acme-bakery, owned by the studio with Tom viewing."""
     store = sandbox.store
     store.ensure_account(

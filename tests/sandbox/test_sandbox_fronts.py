@@ -123,7 +123,7 @@ def fronts(tmp_path: Path) -> Iterator[tuple[str, str]]:
         PlainSandbox(tmp_path / "plain.db", clock=FakeClock()) as plain,
     ):
         seed_people(fastapi)
-        seed_people(plain)  # type: ignore[arg-type]
+        seed_people(plain)
         yield fastapi.url, plain.url
 
 

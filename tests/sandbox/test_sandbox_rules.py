@@ -60,7 +60,7 @@ def test_admin_manages_collaborators_but_nothing_else(client_for: ClientFor) -> 
     anna = client_for(ANNA)
     assert anna.put_collaborator(SITE, TOM, Role.EDITOR).value.collaborators[TOM] is Role.EDITOR
     anna.delete_collaborator(SITE, TOM)
-    refusals = [
+    refusals: list[Callable[[], object]] = [
         lambda: anna.set_billing_contact(SITE, ANNA),
         lambda: anna.purchase(SITE, Package.PREMIUM),
         lambda: anna.start_transfer(SITE, ANNA, False),
@@ -111,7 +111,7 @@ def test_a_malformed_collaborator_address_is_422(client_for: ClientFor) -> None:
 def test_another_expert_cannot_see_or_change_the_site(client_for: ClientFor) -> None:
     rival = client_for(RIVAL)
     assert list(rival.iter_sites()) == []
-    attempts = [
+    attempts: list[Callable[[], object]] = [
         lambda: rival.get_site(SITE),
         lambda: rival.put_collaborator(SITE, RIVAL, Role.ADMIN),
         lambda: rival.delete_collaborator(SITE, TOM),

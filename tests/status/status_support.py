@@ -21,8 +21,8 @@ from click.testing import CliRunner, Result
 from reconciler.cli import cli
 from reconciler.model import AccountKind, Package, Role
 from reconciler.sandbox.store import SandboxStore
+from support.repo import EXPERT as EXPERT
 
-EXPERT = "studio@pixel.example"
 ANNA = "anna@acme-bakery.example"
 BOB = "bob@bobs-shop.example"
 CARA = "cara@cara-cafe.example"

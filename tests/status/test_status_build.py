@@ -9,8 +9,8 @@ import pytest
 from reconciler.model import DesiredSite, ObservedSite, PendingTransfer, TransferRecord
 from reconciler.reconcile.plan import build_plan
 from reconciler.reconcile.status import build_status, days_left
+from support.repo import EXPERT
 
-EXPERT = "studio@pixel.example"
 ANNA = "anna@acme-bakery.example"
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

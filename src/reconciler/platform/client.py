@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -271,7 +271,7 @@ class PlatformClient:
         if self._owns_session:
             self._session.close()
 
-    def __enter__(self) -> PlatformClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:
