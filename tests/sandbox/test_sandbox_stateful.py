@@ -236,7 +236,7 @@ def test_the_sandbox_keeps_its_rules_under_random_operations(
 ) -> None:
     sandbox, by_account = clients
     run_state_machine_as_test(
-        lambda: SandboxRules(sandbox, by_account),
+        lambda: SandboxRules(sandbox, by_account),  # type: ignore[arg-type]  # a factory works
         settings=settings(
             max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "20")),
             stateful_step_count=20,
