@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_list_sites.py
 	$(BIN)/python benchmarks/bench_plan.py
+	$(BIN)/python benchmarks/bench_preflight.py
 	$(BIN)/python benchmarks/bench_apply.py
 
 clean:

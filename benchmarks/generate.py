@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 EXPERT = "studio@pixel.example"
@@ -341,6 +341,25 @@ def render_seed(sites: Iterable[Site], extra_accounts: Iterable[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _accept_handovers_beyond(sites: tuple[Site, ...], keep: int) -> tuple[Site, ...]:
+    """Only the first ``keep`` handovers still to start; on the platform, the client has
+    accepted the others already (the site is as its file says)."""
+    kept, result = 0, []
+    for site in sites:
+        if site.kind == "handing-over":
+            kept += 1
+            if kept > keep:
+                site = replace(
+                    site,
+                    observed_owner=site.owner_email,
+                    observed_billing=site.owner_email,
+                    observed_package=site.package or "free",
+                    observed_collaborators=dict(site.collaborator_emails or {}),
+                )
+        result.append(site)
+    return tuple(result)
+
+
 def generate_repository(
     root: Path,
     count: int,
@@ -348,6 +367,7 @@ def generate_repository(
     *,
     seed: int = 2024,
     drift: float = 0.1,
+    handovers: int | None = None,
 ) -> GeneratedRepository:
     """Write reconciler.yaml, people.yaml and ``count`` site files under ``root``.
 
@@ -358,6 +378,8 @@ def generate_repository(
     rng = random.Random(seed)
     generator = _Generator(count, rng, drift)
     sites = tuple(generator.site(index) for index in range(count))
+    if handovers is not None:
+        sites = _accept_handovers_beyond(sites, handovers)
     sites_dir = root / "sites"
     sites_dir.mkdir(parents=True, exist_ok=True)
     (root / "reconciler.yaml").write_text(render_config(), encoding="utf-8")
