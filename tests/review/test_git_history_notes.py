@@ -70,3 +70,22 @@ def test_the_cli_shows_the_runs_that_applied_changes_to_the_site(repo: GitRepo) 
             ],
         }
     ]
+
+
+def test_history_without_the_platform_still_shows_git_and_says_why(repo: GitRepo) -> None:
+    repo.write(
+        "reconciler.yaml",
+        "expert: studio@pixel.example\n"
+        "platform:\n  url: http://127.0.0.1:9\n  token_env: HISTORY_TOKEN\n",
+    )
+
+    result = CliRunner().invoke(
+        cli, ["--root", str(repo.root), "history", "bistro-verde"], env={"HISTORY_TOKEN": "t"}
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "    - file created: owner expert" in result.output
+    lines = result.output.splitlines()
+    assert lines[-2] == "Transfers on the platform:"
+    assert lines[-1].startswith("    not shown: ")
+    assert "127.0.0.1:9" in lines[-1]
