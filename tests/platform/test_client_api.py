@@ -8,7 +8,6 @@ from platform_support import ANNA, BEN, STUDIO, TOKENS
 from reconciler.model import Package, Role
 from reconciler.platform.client import WriteResult
 from reconciler.platform.errors import (
-    BadRequest,
     Conflict,
     NotFound,
     StaleVersion,
@@ -79,7 +78,7 @@ def test_a_stale_version_raises_stale_version(studio: SandboxClient) -> None:
 def test_errors_are_typed_and_carry_the_problem(studio: SandboxClient) -> None:
     with pytest.raises(NotFound, match="There is no site 'nope', or you may not see it"):
         studio.get_site("nope")
-    with pytest.raises(BadRequest, match="the client must sign up first"):
+    with pytest.raises(Conflict, match="the client must sign up first"):
         studio.start_transfer("site-000", "stranger@nowhere.example", True)
     studio.start_transfer("site-000", ANNA, True)
     with pytest.raises(Conflict, match="already has a pending transfer"):

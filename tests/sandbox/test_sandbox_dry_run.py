@@ -15,7 +15,7 @@ from sandbox_support import ANNA, BEN, READ_TOKENS, STUDIO, TOKENS, TOM
 
 from reconciler.model import Package
 from reconciler.platform.client import PlatformClient
-from reconciler.platform.errors import BadRequest, Conflict, Forbidden, StaleVersion
+from reconciler.platform.errors import Conflict, Forbidden, StaleVersion
 from reconciler.sandbox.server import EmbeddedSandbox
 
 Http = Callable[..., requests.Response]
@@ -91,7 +91,7 @@ def test_a_dry_run_answers_as_the_write_would_and_changes_nothing(
 @pytest.mark.parametrize(
     ("method", "path", "token", "headers", "body", "status", "detail"),
     [
-        ("POST", f"{SITE}/transfers", STUDIO_TOKEN, {}, {"to": "new@client.example"}, 422,
+        ("POST", f"{SITE}/transfers", STUDIO_TOKEN, {}, {"to": "new@client.example"}, 409,
          "There is no account for new@client.example: the client must sign up first"),
         ("POST", f"{SITE}/purchases", TOKENS[ANNA], {}, {"package": "premium"}, 404,
          "There is no site 'acme-bakery', or you may not see it."),
@@ -183,8 +183,8 @@ def test_every_write_in_the_openapi_document_offers_dry_run(http: Http) -> None:
 def test_the_client_dry_runs_a_handover_and_a_purchase(sandbox: EmbeddedSandbox) -> None:
     with PlatformClient(sandbox.url, STUDIO_READ) as client:
         refusal = client.dry_run_start_transfer("acme-bakery", "new@client.example", True)
-        assert isinstance(refusal, BadRequest)
-        assert refusal.status == 422
+        assert isinstance(refusal, Conflict)
+        assert refusal.status == 409
         assert refusal.detail == (
             "There is no account for new@client.example: the client must sign up first, "
             "then start the transfer again."

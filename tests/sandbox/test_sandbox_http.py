@@ -123,13 +123,41 @@ def test_idempotency_keys_cover_put_and_delete(http: Http) -> None:
     assert again.headers["ETag"] == '"2"'
 
 
-def test_an_idempotency_key_reused_for_another_request_is_422(http: Http) -> None:
+def test_an_idempotency_key_reused_for_another_request_is_409(http: Http) -> None:
+    """A conflict with the key's earlier request, not a malformed one: the request itself
+    is valid (the OpenAPI document says so), only the key is taken."""
     headers = {"Idempotency-Key": "k-1"}
     http("PUT", f"{SITE_PATH}/collaborators/{ANNA}", STUDIO_TOKEN, headers, {"role": "viewer"})
     response = http(
         "PUT", f"{SITE_PATH}/collaborators/{ANNA}", STUDIO_TOKEN, headers, {"role": "editor"}
     )
-    assert_problem(response, 422, "'k-1' was already used for a different request")
+    assert_problem(response, 409, "'k-1' was already used for a different request")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", f"{SITE_PATH}/collaborators/{ANNA}", "DELETE, PUT"),
+        ("PATCH", f"{SITE_PATH}/collaborators/{ANNA}", "DELETE, PUT"),
+        ("GET", f"{SITE_PATH}/purchases", "POST"),
+        ("PUT", "/v1/me", "GET"),
+    ],
+)
+def test_a_405_allows_every_method_of_the_path(
+    http: Http, method: str, path: str, allow: str
+) -> None:
+    response = http(method, path, STUDIO_TOKEN)
+    assert_problem(response, 405, f"{method} is not allowed on {path}.")
+    assert response.headers["Allow"] == allow
+
+
+def test_any_cursor_of_the_documented_form_is_a_position(http: Http) -> None:
+    """Keyset cursors: one this API never gave out still names a place in the order."""
+    for cursor in ("YWZ0ZXI6", "YWZ0ZXI6A", "YWZ0ZXI6_-_-", "YWZ0ZXI6" + "z" * 300):
+        response = http("GET", f"/v1/sites?cursor={cursor}", token=STUDIO_TOKEN)
+        assert response.status_code == 200, (cursor, response.text)
+    after_a = http("GET", "/v1/sites?cursor=YWZ0ZXI6YQ", token=STUDIO_TOKEN).json()  # "after:a"
+    assert [site["id"] for site in after_a["items"]] == ["acme-bakery"]
 
 
 def test_idempotency_keys_belong_to_one_token(http: Http) -> None:

@@ -19,6 +19,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from reconciler.platform.schema import EMAIL_WIRE_PATTERN
 from reconciler.sandbox.app import create_app
 from reconciler.sandbox.server import EmbeddedSandbox
 from reconciler.sandbox.store import SandboxStore
@@ -70,3 +71,25 @@ def test_every_answer_conforms_to_the_document(case: Any, live_sandbox: Embedded
         headers={"Authorization": f"Bearer {TOKENS[STUDIO]}"},
         checks=CHECKS,
     )
+
+
+def _parameter(path: str, method: str, name: str) -> dict[str, Any]:
+    operation = DOCUMENT["paths"][path][method]
+    return next(p for p in operation["parameters"] if p["name"] == name)
+
+
+def test_the_document_states_the_forms_the_sandbox_accepts() -> None:
+    """What a generator needs to make requests the sandbox accepts (issue 10 item 13)."""
+    collaborator = "/v1/sites/{site_id}/collaborators/{email}"
+    email = _parameter(collaborator, "put", "email")["schema"]
+    assert email["pattern"] == EMAIL_WIRE_PATTERN
+    assert email["maxLength"] == 254
+    body = DOCUMENT["components"]["schemas"]["TransferRequest"]["properties"]["to"]
+    assert body["pattern"] == EMAIL_WIRE_PATTERN
+    cursor = _parameter("/v1/sites", "get", "cursor")["schema"]
+    assert cursor["pattern"] == "^YWZ0ZXI6[A-Za-z0-9_-]*$"
+    if_match = _parameter(collaborator, "put", "If-Match")
+    assert "any other tag is answered 412" in if_match["description"]
+    key = _parameter(collaborator, "put", "Idempotency-Key")
+    assert "for a different request is 409" in key["description"]
+    assert "409" in DOCUMENT["paths"]["/v1/transfers/{transfer_id}/accept"]["post"]["responses"]

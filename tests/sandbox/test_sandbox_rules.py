@@ -157,9 +157,9 @@ def test_owner_sets_the_billing_contact(client_for: ClientFor) -> None:
 
 
 def test_a_transfer_needs_an_existing_account(client_for: ClientFor) -> None:
-    with pytest.raises(BadRequest) as caught:
+    with pytest.raises(Conflict) as caught:
         client_for(STUDIO).start_transfer(SITE, "nobody@nowhere.example", True)
-    assert caught.value.status == 422
+    assert caught.value.status == 409
     assert "the client must sign up first" in str(caught.value)
 
 

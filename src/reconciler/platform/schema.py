@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from reconciler.model import (
     AccountKind,
@@ -24,7 +25,21 @@ from reconciler.model import (
     TransferStatus,
 )
 
+EMAIL_WIRE_PATTERN = (
+    r"^[A-Za-z0-9_+-]{1,32}(\.[A-Za-z0-9_+-]{1,16}){0,2}"
+    r"@[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?){0,2}"
+    r"\.[A-Za-z]{2,12}$"
+)
+"""E-mail addresses as the OpenAPI document states them: plain ASCII ones, which every
+check of the platform accepts (it accepts more: upper case, IDNA domains)."""
+
+EMAIL_WIRE_SCHEMA = {"type": "string", "pattern": EMAIL_WIRE_PATTERN, "maxLength": 254}
+
+RequestEmail = Annotated[Email, WithJsonSchema(EMAIL_WIRE_SCHEMA)]
+"""An e-mail address a request sends (responses may carry any address the platform holds)."""
+
 __all__ = [
+    "EMAIL_WIRE_PATTERN",
     "Account",
     "AccountKind",
     "BillingContactRequest",
@@ -156,12 +171,12 @@ class CollaboratorRequest(_Request):
 
 
 class BillingContactRequest(_Request):
-    email: Email
+    email: RequestEmail
 
 
 class TransferRequest(_Request):
-    to: Email
-    stay_as_collaborator: bool = False
+    to: RequestEmail
+    stay_as_collaborator: StrictBool = False  # 0 and "yes" are not booleans
 
 
 class PurchaseRequest(_Request):

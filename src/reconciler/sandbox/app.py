@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from reconciler.sandbox.exchange import PROBLEM_MEDIA_TYPE, StatsCounter, auth_challenge, title_of
 from reconciler.sandbox.faults import FaultSpec
@@ -43,6 +43,7 @@ def create_app(store: SandboxStore, faults: FaultSpec | None = None) -> FastAPI:
     # router's (the app holds an included router as one entry without a template).
     own = [route for route in app.router.routes if isinstance(route, Route)]
     templates = [*own, *(route for router in ROUTERS for route in router.routes)]
+    app.state.routes = templates
     app.add_middleware(
         SandboxMiddleware, faults=faults or FaultSpec(), stats=stats, routes=templates
     )
@@ -89,13 +90,26 @@ def _install_error_handlers(app: FastAPI) -> None:
             detail, status = f"The request body cannot be read as JSON: {detail}", 422
         elif status == 404:
             detail = f"There is no route {request.url.path}; /openapi.json lists the routes."
-        elif status == 405:
+        headers = dict(exc.headers or {})
+        if status == 405:
             detail = f"{request.method} is not allowed on {request.url.path}."
-        return problem_response(status, title_of(status), detail, dict(exc.headers or {}))
+            # Starlette names only the first route on the path; the path allows them all.
+            headers["Allow"] = ", ".join(_methods_of_path(app, request))
+        return problem_response(status, title_of(status), detail, headers)
 
     app.add_exception_handler(Refusal, on_refusal)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def _methods_of_path(app: FastAPI, request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in app.state.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
 
 
 def _validation_detail(exc: RequestValidationError) -> str:

@@ -357,9 +357,10 @@ class PlainApi:
                 request = _Request(method, path, match.groupdict(), parts.query, headers, body)
                 return route.template, self._run(route, request)
             allowed.append(route)
-        if allowed:  # starlette answers with the first route on the path, and so do we
+        if allowed:  # the Allow header names every method of the path
             detail = f"{method} is not allowed on {path}."
-            return allowed[0].template, _problem(405, detail, {"Allow": allowed[0].method})
+            allow = {"Allow": ", ".join(sorted({r.method for r in allowed}))}
+            return allowed[0].template, _problem(405, detail, allow)
         detail = f"There is no route {path}; /openapi.json lists the routes."
         return "(no route)", _problem(404, detail)
 

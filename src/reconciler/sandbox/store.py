@@ -9,7 +9,7 @@ and its idempotency record is stored with it. Rules refuse a request by raising
 from __future__ import annotations
 
 import base64
-import binascii
+import re
 import secrets
 import sqlite3
 import threading
@@ -169,15 +169,23 @@ def encode_cursor(after_site_id: str) -> str:
     return base64.urlsafe_b64encode(f"after:{after_site_id}".encode()).decode().rstrip("=")
 
 
+CURSOR_PREFIX = "YWZ0ZXI6"  # "after:" in base64url: every cursor starts so
+CURSOR_PATTERN = f"^{CURSOR_PREFIX}[A-Za-z0-9_-]*$"
+
+
 def decode_cursor(cursor: str) -> str:
-    """The site id a cursor continues after; a tampered cursor is a 422."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    if not text.startswith("after:"):
+    """The site id a cursor continues after.
+
+    A cursor is a position in the order of ids, so any cursor of the documented form
+    (:data:`CURSOR_PATTERN`) is one, even one this API never gave out; only another
+    form is a 422.
+    """
+    if re.fullmatch(CURSOR_PATTERN, cursor) is None:
         raise unprocessable("The cursor is not one this API gave out; list again without a cursor.")
-    return text.removeprefix("after:")
+    rest = cursor.removeprefix(CURSOR_PREFIX)
+    rest = rest[: len(rest) - len(rest) % 4 % 3]  # a lone trailing character holds no byte
+    raw = base64.urlsafe_b64decode(rest + "=" * (-len(rest) % 4))
+    return raw.decode("utf-8", "replace")
 
 
 _TRANSFER_CURSOR = "transfers-before:"
@@ -434,7 +442,8 @@ class Transaction:
     # -- idempotency --
 
     def recall(self, account: str, key: str, fingerprint: str) -> StoredAnswer | None:
-        """The answer stored under ``key``; reusing a key for another request is a 422."""
+        """The answer stored under ``key``; reusing a key for another request is a 409
+        (the request is valid; it conflicts with the one the key already names)."""
         row = self._conn.execute(
             "SELECT fingerprint, status, body, etag FROM idempotency WHERE account = ? AND key = ?",
             (account, key),
@@ -442,7 +451,7 @@ class Transaction:
         if row is None:
             return None
         if row[0] != fingerprint:
-            raise unprocessable(
+            raise conflict(
                 f"Idempotency-Key {key!r} was already used for a different request; "
                 "use a new key for a new operation."
             )
@@ -760,8 +769,8 @@ class Transaction:
         _require_owner(caller, site, "hand the site over")
         if to == site.owner:
             raise unprocessable(f"{to} already owns site {site_id!r}; nothing to hand over.")
-        if self.account(to) is None:
-            raise unprocessable(
+        if self.account(to) is None:  # a valid request the platform's state refuses: 409
+            raise conflict(
                 f"There is no account for {to}: the client must sign up first, "
                 "then start the transfer again."
             )

@@ -100,14 +100,19 @@ def response_of(answer: StoredAnswer) -> Response:
 
 IfMatch = Annotated[
     str | None,
-    Header(alias="If-Match", description='The site version the change is based on, e.g. "3"'),
+    Header(
+        alias="If-Match",
+        description='The ETag the change is based on, e.g. "3" (or *: unconditional). Entity '
+        "tags are opaque and compared strongly: any other tag is answered 412.",
+    ),
 ]
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         max_length=255,
-        description="Repeat a write safely: the first answer is replayed for this key",
+        description="Repeat a write safely: the first answer is replayed for this key. "
+        "Reusing a key for a different request is 409.",
     ),
 ]
 

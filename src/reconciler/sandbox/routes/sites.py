@@ -17,6 +17,7 @@ from reconciler.sandbox.routes.base import (
     response_of,
     responses,
 )
+from reconciler.sandbox.store import CURSOR_PATTERN
 
 router = APIRouter(tags=["sites"])
 
@@ -26,7 +27,15 @@ def list_sites(
     who: Caller,
     store: Store,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description="next_cursor of the previous page; any cursor of this form is a place "
+            "in the order of ids",
+            json_schema_extra={"pattern": CURSOR_PATTERN},
+        ),
+    ] = None,
 ) -> Response:
     """Sites the caller owns or collaborates on, sorted by id, one page at a time."""
     with store.transaction() as tx:
