@@ -158,6 +158,10 @@ def test_any_cursor_of_the_documented_form_is_a_position(http: Http) -> None:
         assert response.status_code == 200, (cursor, response.text)
     after_a = http("GET", "/v1/sites?cursor=YWZ0ZXI6YQ", token=STUDIO_TOKEN).json()  # "after:a"
     assert [site["id"] for site in after_a["items"]] == ["acme-bakery"]
+    transfers = "/v1/transfers?direction=sent&cursor=dHJhbnNmZXJzIGJlZm9yZTog"
+    for tail in ("", "A", "MjA5OQ", "_-_-" * 50):  # "transfers before: " + anything
+        response = http("GET", transfers + tail, token=STUDIO_TOKEN)
+        assert response.status_code == 200, (tail, response.text)
 
 
 def test_idempotency_keys_belong_to_one_token(http: Http) -> None:

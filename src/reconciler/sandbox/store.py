@@ -188,7 +188,9 @@ def decode_cursor(cursor: str) -> str:
     return raw.decode("utf-8", "replace")
 
 
-_TRANSFER_CURSOR = "transfers-before:"
+_TRANSFER_CURSOR = "transfers before: "  # 18 bytes: its base64url is a prefix of its own
+TRANSFER_CURSOR_PREFIX = "dHJhbnNmZXJzIGJlZm9yZTog"
+TRANSFER_CURSOR_PATTERN = f"^{TRANSFER_CURSOR_PREFIX}[A-Za-z0-9_-]*$"
 
 
 def encode_transfer_cursor(transfer: Transfer) -> str:
@@ -197,14 +199,17 @@ def encode_transfer_cursor(transfer: Transfer) -> str:
 
 
 def decode_transfer_cursor(cursor: str) -> tuple[str, str]:
-    """The (created_at, id) a transfers cursor continues before; a tampered one is 422."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    created_at, _, transfer_id = text.removeprefix(_TRANSFER_CURSOR).partition(" ")
-    if not text.startswith(_TRANSFER_CURSOR) or not transfer_id:
+    """The (created_at, id) a transfers cursor continues before.
+
+    Like a sites cursor, any cursor of the documented form (:data:`TRANSFER_CURSOR_PATTERN`)
+    is a position in the order, even one this API never gave out; another form is 422.
+    """
+    if re.fullmatch(TRANSFER_CURSOR_PATTERN, cursor) is None:
         raise unprocessable("The cursor is not one this API gave out; list again without a cursor.")
+    rest = cursor.removeprefix(TRANSFER_CURSOR_PREFIX)
+    rest = rest[: len(rest) - len(rest) % 4 % 3]  # a lone trailing character holds no byte
+    text = base64.urlsafe_b64decode(rest + "=" * (-len(rest) % 4)).decode("utf-8", "replace")
+    created_at, _, transfer_id = text.partition(" ")
     return created_at, transfer_id
 
 

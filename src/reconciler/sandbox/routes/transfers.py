@@ -27,7 +27,7 @@ from reconciler.sandbox.routes.base import (
     WriteRequest,
     responses,
 )
-from reconciler.sandbox.store import StoredAnswer, Transaction
+from reconciler.sandbox.store import TRANSFER_CURSOR_PATTERN, StoredAnswer, Transaction
 
 router = APIRouter(tags=["transfers"])
 
@@ -104,7 +104,15 @@ def list_transfers(
     store: Store,
     direction: TransferDirection,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description="next_cursor of the previous page; any cursor of this form is a place "
+            "in the order",
+            json_schema_extra={"pattern": TRANSFER_CURSOR_PATTERN},
+        ),
+    ] = None,
 ) -> Response:
     """The transfers the caller sent (even of sites it no longer sees) or received,
     newest first, one page at a time."""
