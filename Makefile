@@ -51,6 +51,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_plan.py
 	$(BIN)/python benchmarks/bench_preflight.py
 	$(BIN)/python benchmarks/bench_apply.py
+	$(BIN)/python benchmarks/bench_status.py
 
 clean:
 	rm -rf $(VENV) build .reconciler .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -178,7 +178,7 @@ def _ended_elsewhere(
         if known is None or (known.ended_at or record.ended_at) < record.ended_at:
             latest[record.site_id] = record
     return {
-        site_id: EndedHandover(to=r.to, status=r.status.value, ended_at=r.ended_at)
+        site_id: EndedHandover.model_construct(to=r.to, status=r.status.value, ended_at=r.ended_at)
         for site_id, r in latest.items()
         if r.ended_at is not None
     }
@@ -203,10 +203,14 @@ def _site_status(
     notes: Iterable[Note],
 ) -> SiteStatus:
     planned = tuple(changes)
-    site_notes = tuple(StatusNote(kind=note.kind.value, message=note.message) for note in notes)
+    site_notes = tuple(
+        StatusNote.model_construct(kind=note.kind.value, message=note.message) for note in notes
+    )
     owner = _owner(have, ended)
     agree = all(note.kind in _AGREEING_NOTES for note in site_notes)
-    return SiteStatus(
+    # Built without validating again: every value comes typed from the model and the plan,
+    # and a portfolio has thousands of rows.
+    return SiteStatus.model_construct(
         id=site_id,
         name=have.name if have is not None else (want.name if want is not None else None),
         owner=owner,
@@ -229,7 +233,9 @@ def _last(have: ObservedSite) -> EndedHandover | None:
     last: EndedTransfer | None = have.last_transfer
     if last is None:
         return None
-    return EndedHandover(to=last.to, status=last.status.value, ended_at=last.ended_at)
+    return EndedHandover.model_construct(
+        to=last.to, status=last.status.value, ended_at=last.ended_at
+    )
 
 
 def _owner(have: ObservedSite | None, ended: EndedHandover | None) -> str | None:
@@ -245,7 +251,7 @@ def _owner(have: ObservedSite | None, ended: EndedHandover | None) -> str | None
 def _pending(have: ObservedSite | None, now: datetime) -> PendingHandover | None:
     if have is None or (pending := have.pending_transfer) is None:
         return None
-    return PendingHandover(
+    return PendingHandover.model_construct(
         to=pending.to,
         created_at=pending.created_at,
         expires_at=pending.expires_at,
