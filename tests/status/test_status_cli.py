@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from status_support import (
     ANNA,
+    BOB,
     CARA,
     DORA,
     EXPERT,
@@ -85,9 +86,8 @@ def test_totals_add_up_to_the_sandbox(portfolio: Portfolio) -> None:
     assert totals["managed"] == 11
     assert totals["unmanaged"] == 1
     assert totals["owned_by_expert"] == sum(1 for s in held.values() if s.owner == EXPERT) == 9
-    assert totals["owned_by_clients"] >= sum(
-        1 for i in visible if held[i].owner != EXPERT
-    )  # stay-site; left-site too once the sent transfers show who owns it
+    clients = sum(1 for i in visible if held[i].owner != EXPERT)  # stay-site
+    assert totals["owned_by_clients"] == clients + 1 == 2  # and left-site, by its transfer
     assert totals["expert_pays"] == {"free": 8, "premium": 1}
     pending = [s.pending_transfer for s in held.values() if s.pending_transfer is not None]
     assert totals["handovers_pending"] == len(pending) == 2
@@ -99,9 +99,10 @@ def test_totals_add_up_to_the_sandbox(portfolio: Portfolio) -> None:
     assert totals["drift"] == 1  # drift-site: its client removed the expert
     ended = {i: s.last_transfer for i, s in held.items() if i in visible and s.last_transfer}
     assert sorted(t.status.value for t in ended.values()) == ["accepted", "declined", "expired"]
-    # stay-site was accepted 40 days ago: finished, but not within the last 30 days
+    # left-site was accepted 5 days ago (the sent transfers say so: the expert left);
+    # stay-site 40 days ago: finished, but not within the last 30 days
     assert totals["handovers_ended_30d"] == {
-        "accepted": 0, "declined": 1, "cancelled": 0, "expired": 1,
+        "accepted": 1, "declined": 1, "cancelled": 0, "expired": 1,
     }  # fmt: skip
 
 
@@ -132,6 +133,11 @@ def test_each_kind_of_site_reads_as_a_user_expects(portfolio: Portfolio) -> None
     assert [n["kind"] for n in rows["drift-site"]["notes"]] == ["drift"]
     assert rows["drift-site"]["owner"] is None  # the expert cannot see it
     assert rows["drift-site"]["desired_owner"] == FAY
+    left = rows["left-site"]
+    assert (left["owner"], left["paid_by"], left["package"]) == (BOB, "client", None)
+    assert (left["last_transfer"]["status"], left["last_transfer"]["to"]) == ("accepted", BOB)
+    assert [n["kind"] for n in left["notes"]] == ["info"]
+    assert left["in_sync"] is True  # handed over and left, as the file says
     unmanaged = rows["unmanaged-site"]
     assert (unmanaged["managed"], unmanaged["desired_owner"]) == (False, None)
     assert [n["kind"] for n in unmanaged["notes"]] == ["unmanaged"]

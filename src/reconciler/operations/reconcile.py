@@ -39,6 +39,7 @@ class Reconciler:
         self.client = client
         self._observed = observed
         self._made_here: set[str] = set()  # fingerprints of plans made in this session
+        self.facts = Facts()  # what the latest plan read beyond the sites (status shows it)
 
     @classmethod
     @contextmanager
@@ -83,6 +84,7 @@ class Reconciler:
         observed = self.observed()
         # Days left are counted by the platform's clock (the Date of its answers).
         facts = Facts(now=self.client.platform_time(), sent=self._sent(scope, observed))
+        self.facts = facts
         plan = build_plan(
             self.state.config.expert,
             self.state.sites,

@@ -17,11 +17,18 @@ class StatusOperation:
     environ: Mapping[str, str]
 
     def run(self) -> StatusReport:
-        """Read the platform exactly as ``plan`` does (the same list requests, the same
-        plan), then describe every site, managed or not."""
+        """Read the platform exactly as ``plan`` does (the same list requests, the sent
+        transfers and dry runs it makes, the same plan, the platform's clock), then
+        describe every site, managed or not."""
         with Reconciler.open(self.root, self.environ) as reconciler:
             plan = reconciler.plan()
             observed = reconciler.observed()
-            now = reconciler.client.platform_time() or datetime.now(UTC)
-        state = reconciler.state
-        return build_status(state.config.expert, state.sites, observed, plan, now=now)
+        facts, state = reconciler.facts, reconciler.state
+        return build_status(
+            state.config.expert,
+            state.sites,
+            observed,
+            plan,
+            now=facts.now or datetime.now(UTC),
+            sent=facts.sent.values(),
+        )
