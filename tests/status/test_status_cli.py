@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import urllib.request
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from status_support import (
     ANNA,
     BOB,
@@ -24,7 +28,9 @@ from status_support import (
     build_portfolio,
 )
 
+from reconciler.cli import cli
 from reconciler.render.status import CSV_COLUMNS
+from reconciler.sandbox.server import EmbeddedSandbox
 
 SITE_FIELDS = [
     "id", "name", "owner", "desired_owner", "billing_contact", "paid_by", "package",
@@ -298,3 +304,33 @@ def test_days_left_and_notes_are_those_of_the_plan(portfolio: Portfolio) -> None
             pending = rows[note["site"]]["pending_transfer"]
             assert pending["days_left"] == note["data"]["days_left"]
     assert sum(len(site["notes"]) for site in report["sites"]) == len(planned)
+
+
+def test_status_asks_the_platform_exactly_what_plan_asks(tmp_path: Path) -> None:
+    portfolio = build_portfolio(tmp_path)
+    config = portfolio.root / "reconciler.yaml"
+    with EmbeddedSandbox(portfolio.db) as platform:
+        config.write_text(
+            f"expert: {EXPERT}\nplatform:\n  url: {platform.url}\n  token_env: SANDBOX_TOKEN\n"
+        )
+        env = {"SANDBOX_TOKEN": platform.store.token_for(EXPERT), "NO_COLOR": "1"}
+
+        def requests_of(*args: str) -> Counter[str]:
+            before = Counter(_stats(platform.url)["by_route"])
+            result = CliRunner().invoke(cli, ["--root", str(portfolio.root), *args], env=env)
+            assert result.exit_code in (0, 2), result.output
+            return Counter(_stats(platform.url)["by_route"]) - before
+
+        planned = requests_of("plan")
+        shown = requests_of("status", "--format", "html")
+
+    assert shown == planned
+    assert planned["GET /v1/sites"] == 1  # one page of sites
+    assert planned["GET /v1/transfers"] == 1  # the sent transfers: left-site is not visible
+    assert sum(n for route, n in planned.items() if route.startswith(("PUT", "DELETE"))) == 0
+
+
+def _stats(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/sandbox/stats", timeout=10) as answer:
+        data: dict[str, Any] = json.load(answer)
+        return data
