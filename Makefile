@@ -48,6 +48,7 @@ check: lint test contract
 bench: setup
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_list_sites.py
+	$(BIN)/python benchmarks/bench_sandbox_listing.py
 	$(BIN)/python benchmarks/bench_plan.py
 	$(BIN)/python benchmarks/bench_preflight.py
 	$(BIN)/python benchmarks/bench_apply.py
