@@ -226,3 +226,15 @@ def test_a_handover_started_this_second_has_14_days_left_by_a_whole_second_clock
     result = diff_site(EXPERT, desired(CLIENT, collaborators={}), have, Facts(now=STARTED))
 
     assert result.notes[0].message.endswith("(14 days left)")
+
+
+def test_the_markdown_plan_heads_the_pending_changes_per_site() -> None:
+    from reconciler.render.plan import as_markdown
+
+    plan = build_plan(
+        EXPERT,
+        {"a-site": desired(CLIENT, site="a-site", collaborators={})},
+        {"a-site": observed(site="a-site")},
+    )
+
+    assert "#### Pending changes (1), with every note, per site\n\n<details>" in as_markdown(plan)

@@ -160,6 +160,8 @@ def as_markdown(plan: Plan, *, limit: int = COMMENT_BUDGET, title: str | None = 
     head += _note_section("Waiting on clients", plan.notes_of(NoteKind.WAITING))
     head += _note_section("Handovers expiring within three days", _coded(plan, _EXPIRING))
     head += _note_section("Declined or expired handovers", _coded(plan, _ENDED))
+    if plan.changes:
+        head += [f"#### Pending changes ({len(plan.changes)}), with every note, per site", ""]
     tail = [
         "",
         f"<sub>fingerprint `{plan.fingerprint[:19]}…` · {_count(len(plan.scope), 'site')} "
