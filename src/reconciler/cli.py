@@ -114,7 +114,7 @@ class ReconcilerGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             raise click.exceptions.Exit(130) from None
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the one boundary: any other error is a bug
             _report_bug(exc)
             raise click.exceptions.Exit(EXIT_INTERNAL_ERROR) from None
 

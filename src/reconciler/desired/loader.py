@@ -102,8 +102,20 @@ def parse_yaml(
     refused = guard(text, file, max_nodes)
     if refused is not None:
         return Parsed(None, (refused,))
+    node = _node_of(text, file)
+    if isinstance(node, Parsed):
+        return node
+    if node is None:
+        if allow_empty:
+            return Parsed(Document(file, None))
+        return _failed(file, 1, 1, "is empty; it must hold a YAML mapping")
+    return _built(node, file, max_nodes)
+
+
+def _node_of(text: str, file: str) -> Node | Parsed | None:
+    """The composed node tree of ``text``, or the problem that stopped it."""
     try:
-        node = _compose(text)
+        return _compose(text)
     except RecursionError:
         return _failed(file, 1, 1, f"nests deeper than {MAX_DEPTH} levels")
     except MarkedYAMLError as exc:
@@ -112,10 +124,10 @@ def parse_yaml(
         return _reader_problem(exc, text, file)
     except YAMLError as exc:
         return _failed(file, 1, 1, f"is not valid YAML: {_one_line(str(exc))}")
-    if node is None:
-        if allow_empty:
-            return Parsed(Document(file, None))
-        return _failed(file, 1, 1, "is empty; it must hold a YAML mapping")
+
+
+def _built(node: Node, file: str, max_nodes: int) -> Parsed:
+    """Plain data with the location of every key and value, and the problems found."""
     builder = _Builder(file, max_nodes)
     try:
         data = builder.build(node, (), 0)

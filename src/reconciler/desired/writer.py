@@ -149,21 +149,8 @@ def _reorder(
     wanted += [key for key in mapping if key not in wanted]
     if old == wanted:
         return
-    inline = {key: _split_tail(_tail_text(mapping, key))[0] for key in old}
-    above: dict[Any, str] = {}
-    for before, key in itertools.pairwise(old):
-        above[key] = _split_tail(_tail_text(mapping, before))[1]
-    trailing = _split_tail(_tail_text(mapping, old[-1]))[1]
-    leading = _leading_text(mapping) if parent else ""
-    if leading:
-        above[old[0]] = leading + above.get(old[0], "")
-    items = [(key, mapping[key], mapping.ca.items.pop(key, None)) for key in wanted]
-    for key in old:
-        del mapping[key]
-    for key, value, comment in items:
-        mapping[key] = value
-        if comment is not None:
-            mapping.ca.items[key] = comment
+    inline, above, trailing = _comments_by_key(mapping, old, nested=parent is not None)
+    _move_keys(mapping, old, wanted)
     if parent is not None:
         _set_leading_text(mapping, parent, above.get(wanted[0], ""))
     elif above.get(wanted[0]):  # lines above the new first key join the file's header
@@ -173,6 +160,33 @@ def _reorder(
         if following is not None and following == wanted[0]:
             after = ""
         _set_tail_text(mapping, key, inline[key] + after)
+
+
+def _comments_by_key(
+    mapping: CommentedMap, keys: list[Any], *, nested: bool
+) -> tuple[dict[Any, str], dict[Any, str], str]:
+    """Each key's inline comment, the comment lines above each key, and those after the
+    last; a nested mapping's leading comments count as above its first key."""
+    inline = {key: _split_tail(_tail_text(mapping, key))[0] for key in keys}
+    above: dict[Any, str] = {}
+    for before, key in itertools.pairwise(keys):
+        above[key] = _split_tail(_tail_text(mapping, before))[1]
+    trailing = _split_tail(_tail_text(mapping, keys[-1]))[1]
+    leading = _leading_text(mapping) if nested else ""
+    if leading:
+        above[keys[0]] = leading + above.get(keys[0], "")
+    return inline, above, trailing
+
+
+def _move_keys(mapping: CommentedMap, old: list[Any], wanted: list[Any]) -> None:
+    """Put the keys in the ``wanted`` order, each with its own comment entry."""
+    items = [(key, mapping[key], mapping.ca.items.pop(key, None)) for key in wanted]
+    for key in old:
+        del mapping[key]
+    for key, value, comment in items:
+        mapping[key] = value
+        if comment is not None:
+            mapping.ca.items[key] = comment
 
 
 def _tail_holder(mapping: CommentedMap, key: Any) -> tuple[CommentedMap, Any]:

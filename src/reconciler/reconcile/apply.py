@@ -121,7 +121,7 @@ class Applier:
                 except ReconcilerError as exc:
                     failed = f"not attempted: {change.action.value} failed before it"
                     result = ChangeResult(change, Outcome.FAILED, exc.message)
-                except Exception as exc:  # a bug must not lose the report of the others
+                except Exception as exc:  # noqa: BLE001 - a bug must not lose the others' report
                     failed = f"not attempted: {change.action.value} failed before it"
                     result = ChangeResult(
                         change, Outcome.FAILED, f"internal error: {type(exc).__name__}: {exc}"
