@@ -435,16 +435,16 @@ def test_a_scoped_site_neither_in_files_nor_on_the_platform_is_nothing() -> None
 
 
 @pytest.mark.parametrize(
-    ("scope", "report", "unmanaged"),
-    [(None, True, ["old-shop"]), (None, False, []), (["a-site"], True, [])],
-    ids=["whole repository", "not reported", "scoped"],
+    ("scope", "unmanaged"),
+    [(None, ["old-shop"]), (["a-site"], [])],
+    ids=["whole repository", "scoped"],
 )
 def test_unmanaged_platform_sites_are_reported_never_touched(
-    scope: list[str] | None, report: bool, unmanaged: list[str], fleet: Fleet
+    scope: list[str] | None, unmanaged: list[str], fleet: Fleet
 ) -> None:
     wants, haves = fleet
 
-    plan = build_plan(EXPERT, by_id(wants), by_id(haves), scope=scope, report_unmanaged=report)
+    plan = build_plan(EXPERT, by_id(wants), by_id(haves), scope=scope)
 
     assert [n.site for n in plan.notes_of(NoteKind.UNMANAGED)] == unmanaged
     assert "old-shop" not in {c.site for c in plan.changes}

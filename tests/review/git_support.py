@@ -119,6 +119,11 @@ class GitRepo:
         )
         return self.head()
 
+    def note(self, sha: str) -> str | None:
+        """The reconciler's git note on ``sha``, as `git notes show` prints it."""
+        shown = self.git("notes", "--ref", "refs/notes/reconciler", "show", sha, check=False)
+        return shown or None
+
     def head(self) -> str:
         return self.git("rev-parse", "HEAD")
 

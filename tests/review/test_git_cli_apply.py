@@ -12,7 +12,6 @@ from click.testing import CliRunner, Result
 from git_support import FakeGitHub, GitRepo, pull, review
 
 from reconciler.cli import cli
-from reconciler.review.gitrepo import GitRepository
 
 SEED = """\
 accounts:
@@ -67,8 +66,7 @@ def test_apply_records_a_git_note_on_the_applied_commit(merged: GitRepo) -> None
     result = run(merged, "apply", "--yes")
 
     assert result.exit_code == 0, result.output
-    with GitRepository.open(merged.root) as repository:
-        note = repository.note(merged.head())
+    note = merged.note(merged.head())
     assert note is not None
     assert note.startswith("reconciler apply at ")
     assert "Apply: 2 done, 0 failed, 0 skipped." in note

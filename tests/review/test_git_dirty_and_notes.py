@@ -57,12 +57,12 @@ def test_other_files_do_not_count(repo: GitRepo, opened: GitRepository) -> None:
 def test_notes_are_written_appended_and_read_back(repo: GitRepo, opened: GitRepository) -> None:
     head = opened.head_sha()
     assert head == repo.head()
-    assert opened.note(head) is None
+    assert repo.note(head) is None
 
     opened.add_note(head, "2024-03-02T10:00:00Z apply: 2 done, 0 failed")
     opened.add_note(head, "2024-03-02T11:00:00Z apply: 0 done, 1 failed\nfailed: acme-bakery")
 
-    assert opened.note(head) == (
+    assert repo.note(head) == (
         "2024-03-02T10:00:00Z apply: 2 done, 0 failed\n\n"
         "2024-03-02T11:00:00Z apply: 0 done, 1 failed\nfailed: acme-bakery"
     )

@@ -10,7 +10,7 @@ from git_support import GitRepo
 
 from reconciler.cli import cli
 from reconciler.review.gitrepo import GitRepository
-from reconciler.review.history import HistoryEntry
+from reconciler.review.history import HistoryEntry, tracked_state
 
 ALICE = "Alice Expert <alice@pixel.example>"
 BOB = "Bob Reviewer <bob@pixel.example>"
@@ -88,7 +88,8 @@ def test_several_authors_one_entry_per_commit_that_changed_something(repo: GitRe
     ]
     assert entries[-1].sha == sha
     assert entries[-1].date == datetime(2024, 3, 6, 10, 0, tzinfo=UTC)
-    assert dict(entries[-1].state) == {
+    at_head = (repo.root / "sites/acme-bakery.yaml").read_text(encoding="utf-8")
+    assert tracked_state(at_head, "sites/acme-bakery.yaml") == {
         "owner": "anna@acme-bakery.example",
         "billing_contact": "accounts@acme-bakery.example",
         "collaborators": {"studio@pixel.example": "editor"},

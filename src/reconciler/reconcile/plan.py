@@ -82,7 +82,6 @@ def build_plan(
     observed: Mapping[str, ObservedSite],
     *,
     scope: Iterable[str] | None = None,
-    report_unmanaged: bool = True,
     capabilities: frozenset[Capability] = EVERY_CAPABILITY,
     facts: Facts | None = None,
 ) -> Plan:
@@ -99,7 +98,7 @@ def build_plan(
         possible, by_hand = _within(capabilities, result.changes)
         changes += possible
         notes += result.notes + by_hand
-    if report_unmanaged and scope is None:
+    if scope is None:
         notes += unmanaged_notes(observed, desired.keys())
     in_scope = [observed[site_id] for site_id in site_ids if site_id in observed]
     return Plan(

@@ -269,13 +269,6 @@ class GitRepository:
                 pairs.append((commit, str(self.repo.git.cat_file("-p", blob))))
         return pairs
 
-    @_releasing
-    def note(self, sha: str) -> str | None:
-        try:
-            return str(self.repo.git.notes("--ref", NOTES_REF, "show", sha))
-        except GitCommandError:
-            return None
-
     # --- history --------------------------------------------------------------------
 
     @_releasing
@@ -287,7 +280,7 @@ class GitRepository:
         brought in from the other side, as ``git log`` shows it.
         """
         return [
-            _entry(revision.commit, changes, revision.after or {})
+            _entry(revision.commit, changes)
             for revision in self._revisions(site_id)
             if (changes := describe_changes(revision.before, revision.after))
         ]
@@ -421,14 +414,13 @@ def _paths_of(diffs: Iterable[git.Diff]) -> set[str]:
     return {path for item in diffs for path in (item.a_path, item.b_path) if path}
 
 
-def _entry(commit: git.Commit, changes: list[str], state: Mapping[str, Any]) -> HistoryEntry:
+def _entry(commit: git.Commit, changes: list[str]) -> HistoryEntry:
     return HistoryEntry(
         sha=commit.hexsha,
         date=commit.authored_datetime,
         author=f"{commit.author.name} <{commit.author.email}>",
         subject=str(commit.summary),
         changes=tuple(changes),
-        state=state,
     )
 
 

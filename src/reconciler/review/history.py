@@ -27,7 +27,6 @@ class HistoryEntry:
     author: str
     subject: str
     changes: tuple[str, ...]
-    state: Mapping[str, Any]
 
 
 def tracked_state(text: str, file: str) -> dict[str, Any] | None:
