@@ -11,13 +11,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from reconciler.desired.config import Config, People, Person
-from reconciler.desired.loader import parse_yaml
-from reconciler.desired.sitefile import SiteResolver
-from reconciler.model import DesiredSite
 from support.repo import EXPERT, Repo, git
+from support.sites import COMMENTED_SITE, COMMENTS, PEOPLE, resolve_site
 
-__all__ = ["EXPERT", "Repo", "git"]
+__all__ = ["COMMENTED_SITE", "COMMENTS", "EXPERT", "PEOPLE", "Repo", "git", "resolve_site"]
 
 CONFIG_TEXT = f"expert: {EXPERT}\n"
 PEOPLE_TEXT = """\
@@ -28,40 +25,6 @@ tom:
 anna:
   email: anna@acme-bakery.example
 """
-CONFIG = Config(expert=EXPERT)
-PEOPLE = People(
-    by_handle={
-        "tom": Person(email="tom@freelance.example"),
-        "anna": Person(email="anna@acme-bakery.example"),
-    }
-)
-
-# A hand-written site file with a comment in every place a person puts one.
-COMMENTED_SITE = """\
-# yaml-language-server: $schema=../schema/site.schema.json
-# top: being handed over to the client
-
-id: acme-bakery                      # inline-id
-# between-id-and-name
-name: ACME Bakery                    # inline-name
-owner: anna                          # inline-owner
-# between-owner-and-collaborators
-collaborators:                       # inline-collaborators
-  # inside-collaborators-first
-  studio@pixel.example: editor       # inline-studio
-  # inside-collaborators-between
-  tom: viewer                        # inline-tom
-  # inside-collaborators-last
-package: premium                     # inline-package
-# trailing-1
-
-# trailing-2
-"""
-COMMENTS = [
-    line.split("#", 1)[1].strip()
-    for line in COMMENTED_SITE.splitlines()
-    if "#" in line and "schema" not in line
-]
 
 
 def make_repo(root: Path) -> Repo:
@@ -70,16 +33,6 @@ def make_repo(root: Path) -> Repo:
     repo.write("people.yaml", PEOPLE_TEXT)
     (root / "sites").mkdir()
     return repo
-
-
-def resolve_site(text: str, file: str = "sites/acme-bakery.yaml") -> DesiredSite:
-    """The desired site a file declares; fails the test with the problems if invalid."""
-    parsed = parse_yaml(text, file)
-    assert parsed.document is not None, parsed.problems
-    assert not parsed.problems, parsed.problems
-    site = SiteResolver(CONFIG, PEOPLE).resolve(parsed.document)
-    assert not isinstance(site, list), [str(p) for p in site]
-    return site
 
 
 def dedent(text: str) -> str:

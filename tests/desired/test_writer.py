@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from textwrap import dedent
 
 import pytest
-from adopt_support import COMMENTED_SITE, COMMENTS, PEOPLE, dedent, resolve_site
 
 from reconciler.desired.loader import MAX_DEPTH, parse_yaml
 from reconciler.desired.writer import (
@@ -17,6 +17,7 @@ from reconciler.desired.writer import (
     updated_site_text,
 )
 from support.repo import EXPERT
+from support.sites import COMMENTED_SITE, COMMENTS, PEOPLE, resolve_site
 
 
 def resolve(written: str) -> str | None:
