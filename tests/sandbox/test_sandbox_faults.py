@@ -113,6 +113,36 @@ def test_the_token_bucket_refills_at_the_rate() -> None:
     assert limiter.retry_after("t") == 1
 
 
+def test_every_answer_announces_the_rate_limit_with_the_ietf_fields(
+    tmp_path: Path, session: requests.Session
+) -> None:
+    """draft-ietf-httpapi-ratelimit-headers-11, as DESIGN.md section 6 writes them."""
+    with faulty_sandbox(tmp_path, "rate_limit=3") as sandbox:
+        answers = [session.get(sandbox.url + "/v1/me", headers=AUTH) for _ in range(4)]
+        missing = session.get(sandbox.url + "/v1/sites/nope", headers=AUTH)
+    policies = {a.headers["RateLimit-Policy"] for a in [*answers, missing]}
+    assert policies == {'"default";q=3;w=1'}
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["RateLimit"] for a in answers] == [
+        '"default";r=2;t=1',
+        '"default";r=1;t=1',
+        '"default";r=0;t=1',
+        '"default";r=0;t=1',
+    ]
+    assert answers[3].headers["Retry-After"] == "1"  # the same moment as t
+    assert missing.status_code in (404, 429)
+    assert "RateLimit" in missing.headers
+
+
+def test_without_a_rate_limit_nothing_is_announced(
+    tmp_path: Path, session: requests.Session
+) -> None:
+    with faulty_sandbox(tmp_path, "") as sandbox:
+        answer = session.get(sandbox.url + "/v1/me", headers=AUTH)
+    assert "RateLimit" not in answer.headers
+    assert "RateLimit-Policy" not in answer.headers
+
+
 def test_seeded_faults_repeat(tmp_path: Path, session: requests.Session) -> None:
     outcomes = []
     for run in range(2):

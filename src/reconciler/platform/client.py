@@ -41,6 +41,7 @@ from reconciler.platform.errors import (
     TransportError,
     error_for_response,
 )
+from reconciler.platform.pacing import Pacer, parse_ratelimit
 from reconciler.platform.schema import (
     MAX_PAGE_SIZE,
     Account,
@@ -244,6 +245,7 @@ class PlatformClient:
         self._sleep = sleep
         self._random = random.Random()
         self._random_lock = threading.Lock()
+        self.pacer = Pacer()
         self._platform_time: datetime | None = None
 
     @classmethod
@@ -479,6 +481,7 @@ class PlatformClient:
             f"{operation}: no complete answer from {self.base_url} within the deadline of "
             f"{self.deadline:g} s"
         )
+        self.pacer.wait()  # every thread of this client within the platform's one budget
         try:
             with Deadline(self.deadline) as deadline:
                 response = self._session.request(
@@ -486,12 +489,14 @@ class PlatformClient:
                     headers=headers, timeout=timeout,
                 )  # fmt: skip
         except _NO_ANSWER as exc:
+            self.pacer.done()
             logger.debug("%s: no answer (%s)", operation, type(exc).__name__)
             if deadline.expired:
                 return late
             brief = redact(_brief(exc), token)
             return TransportError(f"{operation}: no answer from {self.base_url} ({brief})")
         except requests.RequestException as exc:
+            self.pacer.done()
             # Not a network failure: the request could not be made. Its message may quote
             # headers, the token among them, so only the kind of failure is shown.
             raise TransportError(
@@ -499,12 +504,16 @@ class PlatformClient:
                 f"({type(exc).__name__})"
             ) from None
         if deadline.expired:  # cut off: what was read may look whole (headers end at EOF)
+            self.pacer.done()
             response.close()
             return late
         logger.debug("%s -> %s", operation, response.status_code)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        announced = parse_ratelimit(response.headers)
+        self.pacer.learn(announced, status=response.status_code, retry_after=retry_after)
+        self.pacer.done()
         if response.status_code < 400:
             return response
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
         return error_for_response(
             response.status_code, response.text, operation=operation,
             retry_after=retry_after, secrets=(token,),

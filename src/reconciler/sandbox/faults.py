@@ -121,6 +121,20 @@ class Dice:
             return self._random.random() < rate
 
 
+@dataclass(frozen=True)
+class Quota:
+    """One request's standing against its token's bucket.
+
+    ``remaining`` and ``reset`` are what the IETF RateLimit field announces (``r`` and
+    ``t``): requests left now, and whole seconds until the bucket is full again (for a
+    refused request: until one more is allowed, its ``Retry-After``).
+    """
+
+    allowed: bool
+    remaining: int
+    reset: int
+
+
 class RateLimiter:
     """Token buckets per API token: ``rate`` requests per second, bursts up to ``rate``."""
 
@@ -130,14 +144,26 @@ class RateLimiter:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def retry_after(self, key: str) -> int | None:
-        """None when the request may go ahead, else the whole seconds to wait (>= 1)."""
+    @property
+    def policy(self) -> str:
+        """The RateLimit-Policy field: ``q`` requests per window of ``w`` = 1 second."""
+        return f'"default";q={math.floor(self._rate)};w=1'
+
+    def take(self, key: str) -> Quota:
+        """Spend one request of ``key``'s bucket, if it holds one."""
         with self._lock:
             now = self._monotonic()
             tokens, last = self._buckets.get(key, (self._rate, now))
             tokens = min(self._rate, tokens + (now - last) * self._rate)
-            if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
-                return None
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= 1.0
             self._buckets[key] = (tokens, now)
-            return max(1, math.ceil((1.0 - tokens) / self._rate))
+        if allowed:
+            return Quota(True, math.floor(tokens), math.ceil((self._rate - tokens) / self._rate))
+        return Quota(False, 0, max(1, math.ceil((1.0 - tokens) / self._rate)))
+
+    def retry_after(self, key: str) -> int | None:
+        """None when the request may go ahead, else the whole seconds to wait (>= 1)."""
+        quota = self.take(key)
+        return None if quota.allowed else quota.reset

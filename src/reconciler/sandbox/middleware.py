@@ -65,27 +65,39 @@ class SandboxMiddleware:
             return await self._pass_through(scope, receive, send)
         if self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000)
-        refusal = self._refusal(scope)
+        announced = self._announce(scope)
+        refusal = self._refusal(announced)
         if refusal is not None:
             await refusal(scope, receive, send)
             return str(refusal.status_code)
         if self.dice.drop():
             await self._drop(scope, receive, send)
             return "dropped"
-        return await self._pass_through(scope, receive, send)
+        return await self._pass_through(scope, receive, _adding(announced, send))
 
-    def _refusal(self, scope: Scope) -> Response | None:
+    def _announce(self, scope: Scope) -> dict[str, str]:
+        """Spend the request's quota; the RateLimit fields that announce what is left
+        (draft-ietf-httpapi-ratelimit-headers-11), with Retry-After when none is."""
+        if self.limiter is None:
+            return {}
+        quota = self.limiter.take(_authorization(scope))
+        fields = {
+            "RateLimit-Policy": self.limiter.policy,
+            "RateLimit": f'"default";r={quota.remaining};t={quota.reset}',
+        }
+        if not quota.allowed:
+            fields["Retry-After"] = str(quota.reset)  # the same moment as t
+        return fields
+
+    def _refusal(self, announced: dict[str, str]) -> Response | None:
         """A 429 above the rate limit, or an injected 503; None to go ahead."""
-        if self.limiter is not None:
-            wait = self.limiter.retry_after(_authorization(scope))
-            if wait is not None:
-                detail = f"More than {self.faults.rate_limit:g} requests per second; slow down."
-                return problem_response(
-                    429, "Too Many Requests", detail, {"Retry-After": str(wait)}
-                )
+        if "Retry-After" in announced:
+            detail = f"More than {self.faults.rate_limit:g} requests per second; slow down."
+            return problem_response(429, "Too Many Requests", detail, announced)
         if self.dice.fail():
             detail = "The platform is temporarily unavailable (injected fault); retry later."
-            return problem_response(503, "Service Unavailable", detail, {"Retry-After": "1"})
+            headers = {**announced, "Retry-After": "1"}
+            return problem_response(503, "Service Unavailable", detail, headers)
         return None
 
     async def _pass_through(self, scope: Scope, receive: Receive, send: Send) -> str:
@@ -130,6 +142,20 @@ class SandboxMiddleware:
             if match is not Match.NONE:
                 return str(getattr(route, "path", scope["path"]))
         return "(no route)"
+
+
+def _adding(fields: dict[str, str], send: Send) -> Send:
+    """``send`` with ``fields`` added to the answer's headers."""
+    if not fields:
+        return send
+    extra = [(name.lower().encode(), value.encode()) for name, value in fields.items()]
+
+    async def send_with_fields(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+        await send(message)
+
+    return send_with_fields
 
 
 def _authorization(scope: Scope) -> str:
