@@ -29,7 +29,7 @@ lint: setup
 		MYPYPATH=tests $(BIN)/mypy --cache-dir .mypy_cache/tests-$$(basename $$dir) $$dir || exit 1; \
 	done
 	$(BIN)/lint-imports
-	$(BIN)/actionlint
+	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck
 
 # The HTML status page is tested in Debian's Chromium, driven by Playwright.
 browser:
