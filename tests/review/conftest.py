@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from git_support import CONFIG, FakeGitHub, GitRepo, handler_for
+from fake_github import FakeGitHub, serving
+from git_support import CONFIG, GitRepo
 
 from reconciler.review.gitrepo import GitRepository
 
@@ -32,14 +31,5 @@ def opened(repo: GitRepo) -> Iterator[GitRepository]:
 
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
-    fake = FakeGitHub()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
+    with serving(FakeGitHub()) as fake:
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from git_support import FakeGitHub, GitRepo, pull, review
+from fake_github import FakeGitHub, pull, review
+from git_support import GitRepo
 
 from reconciler.cli import cli
 
@@ -77,7 +78,7 @@ def test_unapproved_handover_is_skipped_and_the_rest_applies(
     merged: GitRepo, github: FakeGitHub
 ) -> None:
     github.pulls[merged.head()] = [pull(7, "carol")]
-    github.reviews[7] = [review("carol", "APPROVED")]  # only the author approved
+    github.reviews[7] = [review("carol", "APPROVED", merged.head())]  # only the author
 
     result = run(merged, "apply", "--yes", "--require-approval", env=github.environ)
 
@@ -94,7 +95,8 @@ def test_unapproved_handover_is_skipped_and_the_rest_applies(
 
 def test_approved_handover_is_applied(merged: GitRepo, github: FakeGitHub) -> None:
     github.pulls[merged.head()] = [pull(7, "carol")]
-    github.reviews[7] = [review("dave", "APPROVED")]
+    github.reviews[7] = [review("dave", "APPROVED", merged.head())]
+    github.permissions["dave"] = "write"
 
     result = run(merged, "apply", "--yes", "--require-approval", env=github.environ)
 

@@ -1,13 +1,18 @@
-"""The GitHub REST client: configuration from the environment, pagination, errors."""
+"""The GitHub REST client (githubkit): configuration from the environment, the endpoints
+of DESIGN.md section 8, pagination, rate limits, errors, and a fake that cannot drift."""
 
 from __future__ import annotations
 
 import logging
 import re
 import socket
+import time
+from typing import Any
 
 import pytest
-from git_support import TOKEN, FakeGitHub, pull, review
+from fake_github import TOKEN, FakeGitHub, example, payload, pull, review
+from githubkit_schemas.v2022_11_28.models import PullRequestReview, PullRequestSimple
+from pydantic import ValidationError
 
 from reconciler.errors import ConfigError
 from reconciler.review.github import DEFAULT_API_URL, GitHubClient, GitHubError, PullRequest, Review
@@ -68,29 +73,48 @@ def test_a_malformed_repository_is_refused(repository: str) -> None:
 
 
 def test_pull_requests_of_a_commit(github: FakeGitHub) -> None:
-    github.pulls["abc123"] = [pull(12, "alice"), pull(13, "bob", merged=False)]
+    github.pulls["abc123"] = [pull(12, "alice"), pull(13, "bob", merged=False, base="staging")]
 
     with GitHubClient.from_environ(github.environ) as client:
         pulls = client.pulls_for_commit("abc123")
 
     assert pulls == [
-        PullRequest(12, "alice", "closed", merged=True, merged_at="2024-03-10T12:00:00Z"),
-        PullRequest(13, "bob", "open", merged=False),
+        PullRequest(12, "alice", "closed", merged_at="2024-03-10T12:00:00Z", base_ref="main"),
+        PullRequest(13, "bob", "open", merged_at=None, base_ref="staging"),
     ]
     assert github.requests == ["/repos/pixel/sites/commits/abc123/pulls"]
-    assert github.auth_headers == [f"Bearer {TOKEN}"]
+    assert github.auth_headers == [f"token {TOKEN}"]
+
+
+def test_one_pull_request_the_default_branch_a_permission_and_a_file(github: FakeGitHub) -> None:
+    github.pulls["abc123"] = [pull(12, "alice", base="staging")]
+    github.default_branch = "trunk"
+    github.permissions = {"bob": "maintain", "eve": "read"}
+    github.files[("sites/acme.yaml", "abc123")] = "id: acme\nowner: anna@acme.example\n"
+
+    with GitHubClient.from_environ(github.environ) as client:
+        assert client.pull(12).base_ref == "staging"
+        assert client.default_branch() == "trunk"
+        assert [client.permission(who) for who in ("bob", "eve", "mallory")] == [
+            "maintain",
+            "read",
+            "none",
+        ]
+        assert client.file_at("sites/acme.yaml", "abc123") == "id: acme\nowner: anna@acme.example\n"
+        assert client.file_at("sites/acme.yaml", "def456") is None
 
 
 def test_reviews_are_read_across_pages(github: FakeGitHub) -> None:
     github.page_size = 2
-    github.reviews[12] = [review(f"reviewer{i}", "COMMENTED") for i in range(5)]
-    github.reviews[12].append({"user": None, "state": "APPROVED"})  # a deleted account
+    github.reviews[12] = [review(f"reviewer{i}", "COMMENTED", "c0ffee") for i in range(5)]
+    github.reviews[12].append(review("dependabot[bot]", "APPROVED", "c0ffee", bot=True))
 
     with GitHubClient.from_environ(github.environ) as client:
         reviews = client.reviews(12)
 
-    assert [r.reviewer for r in reviews] == [f"reviewer{i}" for i in range(5)]
-    assert reviews[0] == Review("reviewer0", "COMMENTED", "2024-03-09T12:00:00Z")
+    assert [r.reviewer for r in reviews] == [*(f"reviewer{i}" for i in range(5)), "dependabot[bot]"]
+    assert reviews[0] == Review("reviewer0", "COMMENTED", "c0ffee", False, "2024-03-09T12:00:00Z")
+    assert reviews[-1].is_bot
     assert github.requests == ["/repos/pixel/sites/pulls/12/reviews"] * 3
 
 
@@ -104,6 +128,56 @@ def test_a_next_page_on_another_host_is_not_followed(github: FakeGitHub) -> None
 
     assert "next-page link points to another host (https://evil.example)" in raised.value.message
     assert len(github.requests) == 1
+
+
+# --- rate limits ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "headers"),
+    [
+        (429, {"Retry-After": "1"}),
+        (403, {"Retry-After": "1"}),  # a secondary rate limit
+        (
+            403,
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "{reset}"},
+        ),  # the primary limit
+    ],
+    ids=["429-retry-after", "403-retry-after", "403-remaining-0"],
+)
+def test_a_rate_limit_is_waited_out(
+    github: FakeGitHub, status: int, headers: dict[str, str]
+) -> None:
+    reset = str(int(time.time()) + 1)
+    github.rate_limited = [(status, {k: v.format(reset=reset) for k, v in headers.items()})]
+    github.pulls["abc123"] = [pull(12, "alice")]
+
+    started = time.monotonic()
+    with GitHubClient.from_environ(github.environ, max_wait=5) as client:
+        pulls = client.pulls_for_commit("abc123")
+
+    assert [p.number for p in pulls] == [12]
+    assert len(github.requests) == 2
+    assert time.monotonic() - started < 5
+
+
+def test_a_rate_limit_beyond_the_bound_is_an_error_that_says_so(github: FakeGitHub) -> None:
+    github.rate_limited = [(429, {"Retry-After": "1"}), (429, {"Retry-After": "3600"})]
+
+    with (
+        GitHubClient.from_environ(github.environ, max_wait=2) as client,
+        pytest.raises(GitHubError) as raised,
+    ):
+        client.pulls_for_commit("abc123")
+
+    assert raised.value.message == (
+        "GitHub's rate limit stops GET /repos/pixel/sites/commits/abc123/pulls: it asks to "
+        "wait 3600 s more, beyond the 2 s this run waits in all (waited 1 s); run again later"
+    )
+    assert raised.value.status == 429
+
+
+# --- errors --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -175,5 +249,36 @@ def test_an_unreachable_github_is_an_error_not_a_traceback() -> None:
 
     assert raised.value.message == (
         f"could not reach GitHub at http://127.0.0.1:{port} for GET "
-        "/repos/pixel/sites/commits/abc123/pulls: ConnectionError"
+        "/repos/pixel/sites/commits/abc123/pulls: ConnectError"
     )
+
+
+def test_an_answer_that_misses_a_required_field_is_refused(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def without_state(spec: Any, index: int) -> dict[str, Any]:
+        answer = FakeGitHub.review_payload(github, spec, index)
+        del answer["state"]
+        return answer
+
+    monkeypatch.setattr(github, "review_payload", without_state)
+    github.reviews[7] = [review("bob", "APPROVED", "c0ffee")]
+
+    with GitHubClient.from_environ(github.environ) as client, pytest.raises(GitHubError) as raised:
+        client.reviews(7)
+
+    assert raised.value.message == (
+        "GitHub answered GET /repos/pixel/sites/pulls/7/reviews with a body that does not "
+        "match its REST description (0.state: Field required)"
+    )
+
+
+# --- the fake itself -------------------------------------------------------------------
+
+
+def test_the_fake_carries_every_field_github_marks_required() -> None:
+    for model in (PullRequestSimple, PullRequestReview):
+        required = model.model_json_schema(by_alias=True)["required"]
+        assert set(required) <= set(example(model)), model.__name__
+    with pytest.raises(ValidationError, match="state"):
+        payload(PullRequestReview, state=None)  # a wrong type fails where the fake makes it

@@ -1,110 +1,126 @@
-"""`apply --require-approval`: a handover goes ahead only when its pull request was
-approved by someone other than its author (checked against a fake GitHub over HTTP)."""
+"""The approval gate (DESIGN.md section 8), against a real git repository and the fake
+GitHub over HTTP: merged into the default branch, each reviewer's latest verdict, not
+the author, not a bot, write access, on a commit that contained the change (squash
+merges included), `policy.approvals`, rate limits, and what to do when refused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from git_support import TOKEN, FakeGitHub, GitRepo, pull, review
+from fake_github import TOKEN, FakeGitHub, pull, review
+from git_support import GitRepo, site_yaml
 
-from reconciler.model import Package, Role
 from reconciler.reconcile.apply import Applier, Outcome
-from reconciler.reconcile.changes import (
-    Action,
-    BillingContactSet,
-    Change,
-    CollaboratorAdd,
-    CollaboratorRemove,
-    PackagePurchase,
-    TransferCancel,
-    TransferStart,
-)
+from reconciler.reconcile.changes import Action, Change
 from reconciler.reconcile.plan import Plan
-from reconciler.review.approval import HandoverApprovals
+from reconciler.review.approval import ApprovalGate
 from reconciler.review.github import GitHubClient
 from reconciler.review.gitrepo import GitRepository
 
 ANNA = "anna@acme-bakery.example"
+NEXT = ". Next: "
 
 
 def handover(site: str = "acme-bakery", to: str = ANNA) -> Change:
-    return TransferStart(
-        site=site,
-        to=to,
-        stay_as_collaborator=True,
-        billing_contact_before="studio@pixel.example",
-        package=Package.FREE,
-        package_paid_until=None,
+    return Change(
+        site=site, action=Action.TRANSFER_START, details={"to": to, "stay_as_collaborator": True}
     )
+
+
+def reason(message: str | None) -> str | None:
+    """The refusal without its next step (asserted once, in its own test)."""
+    return None if message is None else message.split(NEXT)[0]
+
+
+def gate_of(repo: GitRepo, github: FakeGitHub, change: Change, **options: Any) -> str | None:
+    with (
+        GitHubClient.from_environ(github.environ, max_wait=5) as client,
+        GitRepository.open(repo.root) as repository,
+    ):
+        return ApprovalGate(client, repository, **options).gate(change)
 
 
 @dataclass
 class World:
     repo: GitRepo
     github: FakeGitHub
-    approvals: HandoverApprovals
     handover_sha: str
+    before_sha: str  # a commit of the same branch, before the handover
+
+    def gate(self, change: Change | None = None, **options: Any) -> str | None:
+        return gate_of(self.repo, self.github, change or handover(), **options)
 
 
 @pytest.fixture
-def world(repo: GitRepo, github: FakeGitHub) -> Iterator[World]:
-    """carol's pull request #12 hands ACME over; alice merged it (a merge commit)."""
+def world(repo: GitRepo, github: FakeGitHub) -> World:
+    """carol's pull request #12 first shares ACME with Tom, then hands ACME over to Anna;
+    alice merges it into main (a merge commit). bob has write access."""
     repo.checkout("-b", "handover")
+    repo.site("acme-bakery", collaborators={"tom@freelance.example": "editor"})
+    before = repo.commit("Tom edits ACME", author="carol")
     repo.site("acme-bakery", ANNA, collaborators={"studio@pixel.example": "editor"})
     sha = repo.commit("Hand ACME over to Anna", author="carol")
     repo.checkout("main")
     repo.merge("handover", "Merge pull request #12 from pixel/handover")
     github.pulls[sha] = [pull(12, "carol")]
-    with (
-        GitHubClient.from_environ(github.environ) as client,
-        GitRepository.open(repo.root) as repository,
-    ):
-        yield World(repo, github, HandoverApprovals(client, repository), sha)
+    github.permissions = {"bob": "write", "carol": "write", "alice": "admin"}
+    return World(repo, github, sha, before)
 
 
-NO_APPROVAL = (
-    "handover not approved: pull request #12 has no approval from someone other than its "
-    "author (carol)"
-)
+def no_approval(why: str, need: str = "1 approval") -> str:
+    return f"handover not approved: pull request #12 has 0 of the {need} it needs ({why})"
 
 
-def test_approved_by_someone_else(world: World) -> None:
-    world.github.reviews[12] = [review("bob", "APPROVED")]
+def test_approved_by_someone_else_with_write_access(world: World) -> None:
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
 
-    assert world.approvals.gate(handover()) is None
+    assert world.gate() is None
     assert world.github.requests == [
         f"/repos/pixel/sites/commits/{world.handover_sha}/pulls",
+        "/repos/pixel/sites",
+        "/repos/pixel/sites/pulls/12",
         "/repos/pixel/sites/pulls/12/reviews",
+        "/repos/pixel/sites/collaborators/bob/permission",
     ]
 
 
-def test_approved_by_the_author_only(world: World) -> None:
-    world.github.reviews[12] = [review("carol", "APPROVED"), review("Carol", "APPROVED")]
+def test_a_refusal_says_why_and_what_to_do_next(world: World) -> None:
+    world.github.reviews[12] = [review("carol", "APPROVED", world.handover_sha)]
 
-    assert world.approvals.gate(handover()) == NO_APPROVAL
+    message = world.gate()
+
+    assert message == (
+        no_approval("carol is the pull request's author") + ". Next: have the pull request "
+        "approved by someone other than its author with write access (on a commit that "
+        "contains the change) and merged into the default branch; if it is already merged, "
+        "approve the handover after the fact: open a pull request that edits the `owner:` "
+        "line of sites/acme-bakery.yaml (a comment such as `# handover reviewed` is enough), "
+        "have it approved and merge it; the next apply then goes ahead. To apply without "
+        "approval: `reconciler apply --skip-approval` (recorded in the git note)"
+    )
 
 
 @pytest.mark.parametrize(
     ("reviews", "expected"),
     [
-        ([], NO_APPROVAL),
-        ([("bob", "COMMENTED")], NO_APPROVAL),
+        ([], no_approval("").replace(" ()", "")),
+        ([("bob", "COMMENTED")], no_approval("").replace(" ()", "")),
         ([("bob", "APPROVED"), ("bob", "COMMENTED")], None),
         ([("bob", "CHANGES_REQUESTED"), ("bob", "APPROVED")], None),
-        ([("bob", "APPROVED"), ("bob", "DISMISSED")], NO_APPROVAL),
+        ([("bob", "APPROVED"), ("bob", "DISMISSED")], no_approval("").replace(" ()", "")),
         ([("bob", "APPROVED"), ("bob", "PENDING")], None),
         (
             [("bob", "APPROVED"), ("bob", "CHANGES_REQUESTED")],
             "handover not approved: pull request #12 has changes requested by bob",
         ),
         (
-            [("dave", "CHANGES_REQUESTED"), ("bob", "APPROVED"), ("erin", "CHANGES_REQUESTED")],
-            "handover not approved: pull request #12 has changes requested by dave, erin",
+            [("alice", "CHANGES_REQUESTED"), ("bob", "APPROVED")],
+            "handover not approved: pull request #12 has changes requested by alice",
         ),
         ([("carol", "CHANGES_REQUESTED"), ("bob", "APPROVED")], None),
+        ([("BOB", "APPROVED"), ("bob", "DISMISSED")], no_approval("").replace(" ()", "")),
     ],
     ids=[
         "no-reviews",
@@ -114,112 +130,255 @@ def test_approved_by_the_author_only(world: World) -> None:
         "dismissed-approval",
         "pending-review-ignored",
         "changes-requested-after-approval",
-        "changes-requested-by-others",
+        "changes-requested-by-another-writer",
         "author-own-review-ignored",
+        "logins-compare-case-insensitively",
     ],
 )
 def test_the_latest_verdict_of_each_reviewer_counts(
     world: World, reviews: list[tuple[str, str]], expected: str | None
 ) -> None:
-    world.github.reviews[12] = [review(who, state) for who, state in reviews]
+    world.github.reviews[12] = [review(who, state, world.handover_sha) for who, state in reviews]
 
-    assert world.approvals.gate(handover()) == expected
+    assert reason(world.gate()) == expected
+
+
+# --- the five bypasses of issue 13, each refused with its reason ------------------------
+
+
+@pytest.mark.parametrize("role", ["read", "triage", None])
+def test_an_approver_without_write_access_does_not_count(world: World, role: str | None) -> None:
+    if role is not None:
+        world.github.permissions["dave"] = role
+    world.github.reviews[12] = [review("dave", "APPROVED", world.handover_sha)]
+
+    assert reason(world.gate()) == no_approval(
+        f"dave has {role or 'none'} permission on pixel/sites, not write"
+    )
+
+
+@pytest.mark.parametrize("role", ["maintain", "admin"])
+def test_maintain_and_admin_count_like_write(world: World, role: str) -> None:
+    world.github.permissions["dave"] = role
+    world.github.reviews[12] = [review("dave", "APPROVED", world.handover_sha)]
+
+    assert world.gate() is None
+
+
+def test_a_pull_request_never_merged_approves_nothing(world: World) -> None:
+    world.github.pulls[world.handover_sha] = [pull(12, "carol", merged=False)]
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
+
+    assert reason(world.gate()) == "handover not approved: pull request #12 was never merged"
+
+
+def test_a_pull_request_merged_into_another_branch_approves_nothing(world: World) -> None:
+    world.github.pulls[world.handover_sha] = [pull(12, "carol", base="staging")]
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
+
+    assert reason(world.gate()) == (
+        "handover not approved: pull request #12 was merged into staging, not into the "
+        "default branch main"
+    )
+
+
+def test_an_approval_of_a_commit_before_the_handover_does_not_count(world: World) -> None:
+    world.github.reviews[12] = [review("bob", "APPROVED", world.before_sha)]
+
+    assert reason(world.gate()) == no_approval(
+        f"bob approved {world.before_sha[:12]}, a commit without the change "
+        f"({world.handover_sha[:12]})"
+    )
+
+
+def test_a_bot_approval_does_not_count(world: World) -> None:
+    world.github.permissions["renovate[bot]"] = "write"
+    world.github.reviews[12] = [review("renovate[bot]", "APPROVED", world.handover_sha, bot=True)]
+
+    assert reason(world.gate()) == no_approval("renovate[bot] is a bot")
+
+
+# --- squash merges, policy.approvals, after the fact -----------------------------------
+
+
+@pytest.fixture
+def squashed(repo: GitRepo, github: FakeGitHub) -> tuple[GitRepo, FakeGitHub, str]:
+    """Pull request #21 squash-merged: main has one new commit; the reviewed commits of
+    the branch are not in this clone."""
+    repo.site("acme-bakery", ANNA, collaborators={})
+    sha = repo.commit("Hand ACME over to Anna (#21)", author="alice")
+    github.pulls[sha] = [pull(21, "carol")]
+    github.permissions = {"bob": "write"}
+    return repo, github, sha
+
+
+def test_a_squash_merged_approved_handover_goes_through(
+    squashed: tuple[GitRepo, FakeGitHub, str],
+) -> None:
+    repo, github, _ = squashed
+    reviewed = "f" * 40  # the branch's head, gone with the branch
+    github.files[("sites/acme-bakery.yaml", reviewed)] = site_yaml(
+        "acme-bakery", ANNA, collaborators={}
+    )
+    github.reviews[21] = [review("bob", "APPROVED", reviewed)]
+
+    assert gate_of(repo, github, handover()) is None
+    assert "/repos/pixel/sites/contents/sites/acme-bakery.yaml" in github.requests
+
+
+def test_a_squash_merge_approved_before_the_handover_was_added_is_refused(
+    squashed: tuple[GitRepo, FakeGitHub, str],
+) -> None:
+    repo, github, sha = squashed
+    reviewed = "e" * 40
+    github.files[("sites/acme-bakery.yaml", reviewed)] = site_yaml("acme-bakery")  # expert
+    github.reviews[21] = [review("bob", "APPROVED", reviewed)]
+
+    assert reason(gate_of(repo, github, handover())) == (
+        "handover not approved: pull request #21 has 0 of the 1 approval it needs (bob "
+        f"approved {reviewed[:12]}, a commit without the change ({sha[:12]}))"
+    )
+
+
+def test_policy_approvals_asks_for_more(world: World) -> None:
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
+
+    assert reason(world.gate(approvals=2)) == (
+        "handover not approved: pull request #12 has 1 of the 2 approvals it needs"
+    )
+    world.github.reviews[12].append(review("alice", "APPROVED", world.handover_sha))
+    assert world.gate(approvals=2) is None
+
+
+def test_a_later_approved_pull_request_that_shows_the_owner_line_approves_it(
+    world: World,
+) -> None:
+    world.github.reviews[12] = []  # the handover was merged without approval
+    text = (world.repo.root / "sites/acme-bakery.yaml").read_text()
+    world.repo.write(
+        "sites/acme-bakery.yaml",
+        text.replace(f"owner: {ANNA}", f"owner: {ANNA}  # handover reviewed in #14"),
+    )
+    later = world.repo.commit("Approve the ACME handover", author="carol")
+    world.github.pulls[later] = [pull(14, "carol")]
+    world.github.reviews[14] = [review("bob", "APPROVED", later)]
+
+    assert world.gate() is None
+
+
+def test_a_later_approved_pull_request_that_does_not_show_the_handover_approves_nothing(
+    world: World,
+) -> None:
+    world.github.reviews[12] = []
+    world.repo.site("acme-bakery", ANNA, collaborators={"studio@pixel.example": "viewer"})
+    later = world.repo.commit("Studio only views ACME", author="bob")
+    world.github.pulls[later] = [pull(14, "bob")]
+    world.github.reviews[14] = [review("alice", "APPROVED", later)]
+
+    assert reason(world.gate()) == no_approval("").replace(" ()", "")
+    assert world.github.requests[0] == f"/repos/pixel/sites/commits/{world.handover_sha}/pulls"
+
+
+# --- what is gated, GitHub failing, caching --------------------------------------------
 
 
 def test_no_pull_request_found(world: World) -> None:
     world.github.pulls.clear()
 
-    assert world.approvals.gate(handover()) == (
+    assert reason(world.gate()) == (
         f"handover not approved: commit {world.handover_sha[:12]} is in no pull request on "
-        "GitHub (pushed directly?); hand over through a reviewed pull request"
+        "GitHub (pushed directly?)"
     )
 
 
-def test_the_merged_pull_request_is_preferred(world: World) -> None:
-    world.github.pulls[world.handover_sha] = [pull(15, "bob", merged=False), pull(12, "carol")]
-    world.github.reviews = {12: [review("bob", "APPROVED")], 15: []}
-
-    assert world.approvals.gate(handover()) is None
-    assert "/repos/pixel/sites/pulls/15/reviews" not in world.github.requests
-
-
 @pytest.mark.parametrize(
-    ("status", "reason"),
+    ("status", "expected"),
     [
         (502, "GitHub answered 502 Bad Gateway for GET /repos/pixel/sites/commits/"),
         (401, "GitHub answered 401 Unauthorized for GET /repos/pixel/sites/commits/"),
     ],
 )
-def test_github_failing_skips_the_handover_with_the_reason(
-    world: World, status: int, reason: str
+def test_github_failing_holds_the_handover_back_with_the_reason(
+    world: World, status: int, expected: str
 ) -> None:
     world.github.fail_with = status
 
-    why = world.approvals.gate(handover())
+    why = world.gate()
 
     assert why is not None
     assert why.startswith("handover not approved: could not check the approval on GitHub: ")
-    assert reason in why
+    assert expected in why
     assert TOKEN not in why
+
+
+def test_a_rate_limit_is_waited_out_not_taken_for_a_refusal(world: World) -> None:
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
+    world.github.rate_limited = [(429, {"Retry-After": "1"}), (403, {"Retry-After": "1"})]
+
+    assert world.gate() is None
 
 
 def test_a_wrong_token_is_never_shown(repo: GitRepo, github: FakeGitHub) -> None:
     environ = {**github.environ, "GITHUB_TOKEN": "ghs_not-the-right-one"}
     with GitHubClient.from_environ(environ) as client, GitRepository.open(repo.root) as opened:
-        why = HandoverApprovals(client, opened).gate(handover())
+        why = ApprovalGate(client, opened).gate(handover())
 
     assert why is not None
     assert "check GITHUB_TOKEN: it is missing, expired or revoked" in why
     assert "ghs_not-the-right-one" not in why
 
 
+OTHER_CHANGES = [
+    (Action.COLLABORATOR_ADD, {"email": "tom@freelance.example", "role": "viewer"}),
+    (Action.COLLABORATOR_REMOVE, {"email": "tom@freelance.example"}),
+    (Action.BILLING_CONTACT_SET, {"email": "studio@pixel.example"}),
+    (Action.TRANSFER_CANCEL, {"transfer_id": "t-1"}),
+    (Action.PACKAGE_PURCHASE, {"package": "premium"}),
+]
+
+
 def test_other_changes_pass_without_asking_github(world: World) -> None:
-    site = "acme-bakery"
-    others: list[Change] = [
-        CollaboratorAdd(site=site, email="tom@freelance.example", role=Role.VIEWER),
-        CollaboratorRemove(site=site, email="tom@freelance.example", previous_role=Role.EDITOR),
-        BillingContactSet(site=site, email="studio@pixel.example", previous=None),
-        TransferCancel(site=site, transfer_id="t-1", to=ANNA, reason="no longer asked for"),
-        PackagePurchase(site=site, package=Package.PREMIUM, previous=Package.FREE),
-    ]
-    for change in others:
-        assert world.approvals.gate(change) is None
+    for action, details in OTHER_CHANGES:
+        change = Change(site="acme-bakery", action=action, details=details)
+        assert world.gate(change) is None
     assert world.github.requests == []
+
+
+def test_policy_require_approval_gates_the_actions_it_names(world: World) -> None:
+    purchase = Change(
+        site="acme-bakery", action=Action.PACKAGE_PURCHASE, details={"package": "premium"}
+    )
+
+    why = world.gate(purchase, actions=("package.purchase",))
+
+    assert why is not None
+    assert why.startswith("package.purchase not approved: pull request #12 has 0 of the")
+    assert world.gate(handover(), actions=("package.purchase",)) is None
 
 
 def test_handovers_of_one_pull_request_ask_github_once(repo: GitRepo, github: FakeGitHub) -> None:
     repo.site("acme-bakery", ANNA)
     repo.site("bistro-verde", "marco@bistro-verde.example")
-    sha = repo.commit("Hand over ACME and Bistro Verde", author="carol")  # a squash merge
+    sha = repo.commit("Hand over ACME and Bistro Verde", author="carol")
     github.pulls[sha] = [pull(21, "carol")]
-    github.reviews[21] = [review("bob", "APPROVED")]
+    github.reviews[21] = [review("bob", "APPROVED", sha)]
+    github.permissions = {"bob": "write"}
     with (
         GitHubClient.from_environ(github.environ) as client,
         GitRepository.open(repo.root) as opened,
     ):
-        approvals = HandoverApprovals(client, opened)
-        verdicts = [approvals.gate(handover()) for _ in range(3)]
-        verdicts.append(approvals.gate(handover("bistro-verde", "marco@bistro-verde.example")))
+        gate = ApprovalGate(client, opened)
+        verdicts = [gate.gate(handover()) for _ in range(3)]
+        verdicts.append(gate.gate(handover("bistro-verde", "marco@bistro-verde.example")))
 
     assert verdicts == [None] * 4
-    assert len(github.requests) == 2
-
-
-def test_a_later_approved_pull_request_does_not_approve_an_earlier_handover(world: World) -> None:
-    world.github.reviews[12] = []  # the handover was merged without approval
-    world.repo.site("acme-bakery", ANNA, collaborators={"studio@pixel.example": "viewer"})
-    later = world.repo.commit("Studio only views ACME", author="bob")
-    world.github.pulls[later] = [pull(14, "bob")]
-    world.github.reviews[14] = [review("alice", "APPROVED")]
-
-    assert world.approvals.gate(handover()) == NO_APPROVAL
-    assert world.github.requests[0] == f"/repos/pixel/sites/commits/{world.handover_sha}/pulls"
+    assert len(github.requests) == 5  # repository, commit's pulls, pull, reviews, permission
 
 
 def test_a_site_file_never_committed(world: World) -> None:
     world.repo.site("harbor-yoga", "lena@harbor-yoga.example")
 
-    assert world.approvals.gate(handover("harbor-yoga", "lena@harbor-yoga.example")) == (
+    assert reason(world.gate(handover("harbor-yoga", "lena@harbor-yoga.example"))) == (
         "handover not approved: no commit reachable from HEAD adds or changes "
         "sites/harbor-yoga.yaml, so no pull request can have approved it"
     )
@@ -245,8 +404,12 @@ class _Writer:
 
 
 def test_apply_skips_an_unapproved_handover_and_does_the_rest(world: World) -> None:
-    world.github.reviews[12] = [review("carol", "APPROVED")]
-    grant = CollaboratorAdd(site="acme-bakery", email="studio@pixel.example", role=Role.EDITOR)
+    world.github.reviews[12] = [review("carol", "APPROVED", world.handover_sha)]
+    grant = Change(
+        site="acme-bakery",
+        action=Action.COLLABORATOR_ADD,
+        details={"email": "studio@pixel.example", "role": "editor"},
+    )
     plan = Plan(
         fingerprint="f",
         expert="studio@pixel.example",
@@ -255,15 +418,22 @@ def test_apply_skips_an_unapproved_handover_and_does_the_rest(world: World) -> N
         changes=(grant, handover()),
     )
     writer = _Writer()
+    with (
+        GitHubClient.from_environ(world.github.environ) as client,
+        GitRepository.open(world.repo.root) as repository,
+    ):
+        gate = ApprovalGate(client, repository).gate
+        report = Applier(writer, gate=gate).apply(plan)
 
-    report = Applier(writer, gate=world.approvals.gate).apply(plan)
-
-    assert [(r.change.action, r.outcome, r.reason) for r in report.results] == [
+    assert [(r.change.action, r.outcome, reason(r.reason)) for r in report.results] == [
         (Action.COLLABORATOR_ADD, Outcome.DONE, None),
-        (Action.TRANSFER_START, Outcome.SKIPPED, NO_APPROVAL),
+        (Action.TRANSFER_START, Outcome.SKIPPED, no_approval("carol is the pull request's author")),
     ]
     assert writer.calls == ["put_collaborator acme-bakery"]
     assert report.ok
+
+
+# --- a handover to a people.yaml handle ------------------------------------------------
 
 
 @pytest.fixture
@@ -278,16 +448,9 @@ def handle_world(repo: GitRepo, github: FakeGitHub) -> tuple[GitRepo, FakeGitHub
     repo.checkout("main")
     repo.merge("handover", "Merge pull request #12")
     github.pulls[handed] = [pull(12, "carol")]
-    github.reviews[12] = [review("bob", "APPROVED")]
+    github.reviews[12] = [review("bob", "APPROVED", handed)]
+    github.permissions = {"bob": "write"}
     return repo, github
-
-
-def gate_of(repo: GitRepo, github: FakeGitHub, change: Change) -> str | None:
-    with (
-        GitHubClient.from_environ(github.environ) as client,
-        GitRepository.open(repo.root) as repository,
-    ):
-        return HandoverApprovals(client, repository).gate(change)
 
 
 def test_an_address_set_before_the_reviewed_handover_needs_nothing_more(
@@ -312,12 +475,9 @@ def test_a_handle_pointed_elsewhere_after_the_review_needs_its_own_review(
     repo.write("people.yaml", f"anna: {{email: {mallory}}}\nzed: {{email: zed@x.example}}\n")
     later = repo.commit("Add zed", author="carol")
     github.pulls[later] = [pull(13, "carol")]
-    github.reviews[13] = [review("bob", "APPROVED")]
+    github.reviews[13] = [review("bob", "APPROVED", later)]
 
-    reason = gate_of(repo, github, handover(to=mallory))
-
-    assert reason == (
+    assert reason(gate_of(repo, github, handover(to=mallory))) == (
         f"handover not approved: commit {pushed[:12]} is in no pull request on GitHub "
-        "(pushed directly?); hand over through a reviewed pull request (the people.yaml "
-        "change that says who the owner is)"
+        "(pushed directly?) (the people.yaml change that says who the new owner is)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,13 +20,38 @@ SANDBOX_SEED = "sandbox.seed.yaml"
 HANDLE_PATTERN = r"^[a-z][a-z0-9_.-]*$"
 
 
+ActionName = Literal[
+    "collaborator.add",
+    "collaborator.update",
+    "collaborator.remove",
+    "billing_contact.set",
+    "transfer.start",
+    "transfer.cancel",
+    "package.purchase",
+]
+DEFAULT_GATED: tuple[ActionName, ...] = ("transfer.start",)
+
+
 class Policy(BaseModel):
-    """Safety limits per run; a plan over a limit is refused unless forced."""
+    """Safety limits per run (a plan over a limit is refused unless forced), and the
+    approval gate (DESIGN.md section 8)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_handovers: int = Field(default=10, ge=0)
     max_removals: int = Field(default=20, ge=0)
+    require_approval: tuple[ActionName, ...] | None = Field(
+        default=None,
+        description="Actions held back unless their pull request was approved; when set, "
+        "every apply checks approvals (default list: transfer.start)",
+    )
+    approvals: int = Field(
+        default=1, ge=1, description="Approvals a gated change needs from people with write access"
+    )
+
+    @property
+    def gated_actions(self) -> tuple[ActionName, ...]:
+        return DEFAULT_GATED if self.require_approval is None else self.require_approval
 
 
 class Config(BaseModel):

@@ -118,12 +118,12 @@ class ApplyOperation:
         return repository
 
     def _approval_gate(self, stack: ExitStack, repository: GitRepository | None) -> Gate:
-        from reconciler.review.approval import HandoverApprovals
+        from reconciler.review.approval import ApprovalGate
         from reconciler.review.github import GitHubClient
 
         assert repository is not None  # _checked_repository refuses a missing one
         github = stack.enter_context(GitHubClient.from_environ(self.environ))
-        return HandoverApprovals(github, repository).gate
+        return ApprovalGate(github, repository).gate
 
 
 def _record_note(

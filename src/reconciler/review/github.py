@@ -1,4 +1,9 @@
-"""A tiny client for the few GitHub REST endpoints the approval gate needs.
+"""The few GitHub REST endpoints the approval gate reads, through githubkit.
+
+githubkit (not PyGithub) because it types every answer with models generated from
+GitHub's official REST description (an answer that does not fit fails here, loudly),
+and it recognises GitHub's rate limits (403/429 with ``retry-after``, or
+``x-ratelimit-remaining: 0``) and waits them out: within a bound that we set.
 
 ::
 
@@ -7,31 +12,50 @@
     └── GitHubError      GitHub refused or failed a request (status kept; never the token)
 
 The token goes into the ``Authorization`` header and nowhere else: not into messages,
-not into logs, and never to another host than ``GITHUB_API_URL`` (pagination links
-are followed only on the same origin).
+not into logs, and never to another host than ``GITHUB_API_URL`` (redirects are not
+followed, and pagination never follows a link to another origin).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import urlsplit
 
-import requests
+import httpx
+from githubkit import GitHub, TokenAuthStrategy
+from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
+from githubkit.response import Response
+from githubkit.retry import RetryOption
+from pydantic import ValidationError
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.net import is_loopback, redact
 
 DEFAULT_API_URL = "https://api.github.com"
+API_VERSION: Final = "2022-11-28"
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_WAIT = 300.0  # seconds of rate-limit waiting per run, in all
 PER_PAGE = 100
 MAX_PAGES = 50
+WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+ROLES = frozenset({*WRITE_PERMISSIONS, "triage", "read"})
+
+if TYPE_CHECKING:
+    from githubkit_schemas.v2022_11_28.models import PullRequestReview
 
 log = logging.getLogger("reconciler.review.github")
+T = TypeVar("T")
+_NEXT = re.compile(r'<([^<>]+)>;\s*rel="next"')
 
 
 class GitHubError(ReconcilerError):
@@ -47,19 +71,49 @@ class PullRequest:
     number: int
     author: str
     state: str
-    merged: bool
-    merged_at: str | None = None
+    merged_at: str | None
+    base_ref: str
+    merge_commit_sha: str | None = None
+
+    @property
+    def merged(self) -> bool:
+        return self.merged_at is not None
 
 
 @dataclass(frozen=True)
 class Review:
     reviewer: str
     state: str
+    commit_id: str | None
+    is_bot: bool = False
     submitted_at: str | None = None
 
 
+class RateLimitWait:
+    """githubkit's retry decision: wait out rate limits while the total stays in bound.
+
+    Server errors are not retried here: the gate then holds the change back with the
+    reason, and the next apply asks again.
+    """
+
+    def __init__(self, max_wait: float) -> None:
+        self.max_wait = max_wait
+        self.waited = 0.0
+
+    def __call__(self, exc: GitHubException, retry_count: int) -> RetryOption:
+        if not isinstance(exc, RateLimitExceeded):
+            return RetryOption(False)
+        wait = max(exc.retry_after.total_seconds(), 0.0)
+        if self.waited + wait > self.max_wait:
+            return RetryOption(False)
+        self.waited += wait
+        log.warning("GitHub's rate limit: waiting %.0f s as it asks", wait)
+        return RetryOption(True, timedelta(seconds=wait))
+
+
 class GitHubClient:
-    """Reads pull requests and reviews of one repository (``owner/name``)."""
+    """Reads one repository (``owner/name``): its default branch, pull requests,
+    reviews, collaborators' permissions and files."""
 
     def __init__(
         self,
@@ -67,18 +121,30 @@ class GitHubClient:
         repository: str,
         token: str,
         *,
-        session: requests.Session | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        max_wait: float = DEFAULT_MAX_WAIT,
     ) -> None:
         self.api_url = _checked_api_url(api_url)
         self.repository = _checked_repository(repository)
+        self.owner, _, self.name = self.repository.partition("/")
         self._token = token
-        self._session = session or requests.Session()
-        self._owns_session = session is None
-        self.timeout = timeout
+        self.rate_limit = RateLimitWait(max_wait)
+        self._github: GitHub[TokenAuthStrategy] = GitHub(
+            TokenAuthStrategy(token),
+            base_url=self.api_url + "/",
+            user_agent=f"reconciler/{__version__}",
+            follow_redirects=False,
+            timeout=timeout,
+            http_cache=False,
+            auto_retry=self.rate_limit,
+        )
+        self._rest = self._github.rest(API_VERSION)
+        self._entered = False
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> GitHubClient:
+    def from_environ(
+        cls, environ: Mapping[str, str], *, max_wait: float = DEFAULT_MAX_WAIT
+    ) -> GitHubClient:
         """A client from GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL (optional)."""
         token = environ.get("GITHUB_TOKEN", "").strip()
         if not token:
@@ -94,12 +160,14 @@ class GitHubClient:
                 "(GitHub Actions sets it)"
             )
         api_url = environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL
-        return cls(api_url, repository, token)
+        return cls(api_url, repository, token, max_wait=max_wait)
 
     def __repr__(self) -> str:
         return f"GitHubClient({self.api_url!r}, {self.repository!r})"
 
     def __enter__(self) -> GitHubClient:
+        self._github.__enter__()  # type: ignore[no-untyped-call]  # one pool for all requests
+        self._entered = True
         return self
 
     def __exit__(
@@ -111,86 +179,176 @@ class GitHubClient:
         self.close()
 
     def close(self) -> None:
-        if self._owns_session:
-            self._session.close()
+        if self._entered:
+            self._entered = False
+            self._github.__exit__(None, None, None)
 
     # --- endpoints --------------------------------------------------------------------
 
+    def default_branch(self) -> str:
+        """GET /repos/{repo}: the branch that merges must reach."""
+        path = f"/repos/{self.repository}"
+        with self._calling(path):
+            return str(self._rest.repos.get(self.owner, self.name).parsed_data.default_branch)
+
     def pulls_for_commit(self, sha: str) -> list[PullRequest]:
-        """GET /repos/{repo}/commits/{sha}/pulls: the pull requests containing a commit."""
+        """GET /repos/{repo}/commits/{sha}/pulls: the pull requests that contain a commit."""
+        path = f"/repos/{self.repository}/commits/{sha}/pulls"
         return [
-            _pull_request(item)
-            for item in self._paginate(f"/repos/{self.repository}/commits/{sha}/pulls")
+            PullRequest(
+                number=item.number,
+                author=item.user.login if item.user else "",
+                state=item.state,
+                merged_at=_iso(item.merged_at),
+                base_ref=item.base.ref,
+                merge_commit_sha=item.merge_commit_sha,
+            )
+            for item in self._pages(
+                path,
+                lambda page: self._rest.repos.list_pull_requests_associated_with_commit(
+                    self.owner, self.name, sha, per_page=PER_PAGE, page=page
+                ),
+            )
         ]
+
+    def pull(self, number: int) -> PullRequest:
+        """GET /repos/{repo}/pulls/{n}: whether and where it was merged."""
+        path = f"/repos/{self.repository}/pulls/{number}"
+        with self._calling(path):
+            item = self._rest.pulls.get(self.owner, self.name, number).parsed_data
+            return PullRequest(
+                number=item.number,
+                author=item.user.login,
+                state=item.state,
+                merged_at=_iso(item.merged_at),
+                base_ref=item.base.ref,
+                merge_commit_sha=item.merge_commit_sha,
+            )
 
     def reviews(self, number: int) -> list[Review]:
         """GET /repos/{repo}/pulls/{n}/reviews: every review, oldest first."""
-        reviews = []
-        for item in self._paginate(f"/repos/{self.repository}/pulls/{number}/reviews"):
-            user = item.get("user") or {}
-            if user.get("login"):  # a deleted account ("ghost") has no user
-                reviews.append(
-                    Review(str(user["login"]), str(item.get("state", "")), item.get("submitted_at"))
+        path = f"/repos/{self.repository}/pulls/{number}/reviews"
+        reviews: list[Review] = []
+        item: PullRequestReview
+        for item in self._pages(
+            path,
+            lambda page: self._rest.pulls.list_reviews(
+                self.owner, self.name, number, per_page=PER_PAGE, page=page
+            ),
+        ):
+            if item.user is None:  # a deleted account ("ghost")
+                continue
+            reviews.append(
+                Review(
+                    reviewer=item.user.login,
+                    state=item.state,
+                    commit_id=item.commit_id,
+                    is_bot=item.user.type == "Bot" or item.user.login.endswith("[bot]"),
+                    submitted_at=_iso(item.submitted_at or None),
                 )
+            )
         return reviews
+
+    def permission(self, login: str) -> str:
+        """GET /repos/{repo}/collaborators/{login}/permission: admin, maintain, write,
+        triage, read or none (a custom role counts as what it is based on)."""
+        path = f"/repos/{self.repository}/collaborators/{login}/permission"
+        try:
+            with self._calling(path):
+                data = self._rest.repos.get_collaborator_permission_level(
+                    self.owner, self.name, login
+                ).parsed_data
+        except GitHubError as exc:
+            if exc.status == 404:  # not a collaborator: GitHub says "not a user" here
+                return "none"
+            raise
+        return str(data.role_name if data.role_name in ROLES else data.permission)
+
+    def file_at(self, path_in_repo: str, ref: str) -> str | None:
+        """GET /repos/{repo}/contents/{path}?ref=: a file's text at a commit; None when
+        the file does not exist there."""
+        path = f"/repos/{self.repository}/contents/{path_in_repo}?ref={ref}"
+        try:
+            with self._calling(path):
+                data = self._rest.repos.get_content(
+                    self.owner, self.name, path_in_repo, ref=ref
+                ).parsed_data
+        except GitHubError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        content = getattr(data, "content", None)
+        if getattr(data, "type", None) != "file" or not isinstance(content, str):
+            return None
+        try:
+            return base64.b64decode(content).decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            raise GitHubError(
+                f"GitHub answered GET {path} with content that is not base64"
+            ) from None
 
     # --- transport --------------------------------------------------------------------
 
-    def _paginate(self, path: str) -> Iterator[dict[str, Any]]:
-        url: str | None = f"{self.api_url}{path}?per_page={PER_PAGE}"
-        pages = 0
-        while url is not None:
-            pages += 1
-            if pages > MAX_PAGES:
-                raise GitHubError(f"GitHub kept paginating GET {path} beyond {MAX_PAGES} pages")
-            response = self._get(url, path)
-            body = _json(response, path)
-            if not isinstance(body, list):
-                raise GitHubError(f"GitHub answered GET {path} with something other than a list")
-            yield from (item for item in body if isinstance(item, dict))
-            url = self._next_page(response)
+    def _pages(self, path: str, fetch: Callable[[int], Response[list[T]]]) -> Iterator[T]:
+        """Every item of a listing, page by page (by number, never by following a URL
+        elsewhere), at most MAX_PAGES pages."""
+        for page in range(1, MAX_PAGES + 1):
+            with self._calling(path):
+                response = fetch(page)
+                items = response.parsed_data
+            yield from items
+            link = _NEXT.search(response.headers.get("link", ""))
+            if link is None:
+                return
+            if _origin(link.group(1)) != _origin(self.api_url):
+                raise GitHubError(
+                    f"GitHub's next-page link points to another host "
+                    f"({_origin(link.group(1))}); not following it with the token"
+                )
+        raise GitHubError(f"GitHub kept paginating GET {path} beyond {MAX_PAGES} pages")
 
-    def _get(self, url: str, path: str) -> requests.Response:
-        headers = {
-            "Accept": "application/vnd.github+json",
-            "Authorization": f"Bearer {self._token}",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": f"reconciler/{__version__}",
-        }
+    @contextmanager
+    def _calling(self, path: str) -> Iterator[None]:
+        """Turn whatever githubkit raises for GET ``path`` into a GitHubError."""
         log.debug("GET %s", path)
         try:
-            response = self._session.get(
-                url, headers=headers, timeout=self.timeout, allow_redirects=False
-            )
-        except requests.RequestException as exc:
+            yield
+        except RateLimitExceeded as exc:
+            wait = exc.retry_after.total_seconds()
             raise GitHubError(
-                f"could not reach GitHub at {self.api_url} for GET {path}: {type(exc).__name__}"
+                f"GitHub's rate limit stops GET {path}: it asks to wait {wait:.0f} s more, "
+                f"beyond the {self.rate_limit.max_wait:.0f} s this run waits in all "
+                f"(waited {self.rate_limit.waited:.0f} s); run again later",
+                status=exc.response.status_code,
             ) from None
-        if response.status_code >= 400 or response.status_code in (301, 302, 307, 308):
-            raise self._error(response, path)
-        return response
-
-    def _next_page(self, response: requests.Response) -> str | None:
-        link = response.links.get("next", {}).get("url")
-        if not link:
-            return None
-        if _origin(link) != _origin(self.api_url):
+        except RequestFailed as exc:
+            raise self._error(exc.response.raw_response, path) from None
+        except RequestError as exc:
             raise GitHubError(
-                f"GitHub's next-page link points to another host ({_origin(link)}); "
-                "not following it with the token"
-            )
-        return str(link)
+                f"could not reach GitHub at {self.api_url} for GET {path}: {type(exc.exc).__name__}"
+            ) from None
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise GitHubError(
+                f"GitHub answered GET {path} with a body that does not match its REST "
+                f"description ({where}: {first['msg']})"
+            ) from None
+        except (GitHubException, httpx.HTTPError, ValueError) as exc:
+            raise GitHubError(
+                f"GitHub's answer to GET {path} could not be read: {type(exc).__name__}"
+            ) from None
 
-    def _error(self, response: requests.Response, path: str) -> GitHubError:
+    def _error(self, response: httpx.Response, path: str) -> GitHubError:
         status = response.status_code
         detail = redact(_detail(response), self._token)
         hint = {
             401: "check GITHUB_TOKEN: it is missing, expired or revoked",
-            403: "the token may not read this repository's pull requests, or the rate "
-            "limit is exhausted (grant `pull-requests: read`)",
-            404: f"no such repository or commit, or the token cannot see {self.repository}",
+            403: "the token may not read this repository's pull requests "
+            "(grant `pull-requests: read` and `contents: read`)",
+            404: f"no such repository, commit or file, or the token cannot see {self.repository}",
         }.get(status, "GitHub failed; try again later" if status >= 500 else "")
-        text = f"GitHub answered {status} {response.reason or ''}".rstrip()
+        text = f"GitHub answered {status} {response.reason_phrase or ''}".rstrip()
         text += f" for GET {path}"
         if detail:
             text += f" ({detail})"
@@ -199,26 +357,14 @@ class GitHubClient:
         return GitHubError(text, status=status)
 
 
-def _pull_request(item: Mapping[str, Any]) -> PullRequest:
-    user = item.get("user") or {}
-    merged_at = item.get("merged_at")
-    return PullRequest(
-        number=int(item.get("number", 0)),
-        author=str(user.get("login", "")),
-        state=str(item.get("state", "")),
-        merged=bool(merged_at) or bool(item.get("merged")),
-        merged_at=merged_at if isinstance(merged_at, str) else None,
-    )
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return str(text).replace("+00:00", "Z")
 
 
-def _json(response: requests.Response, path: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise GitHubError(f"GitHub answered GET {path} with invalid JSON") from None
-
-
-def _detail(response: requests.Response) -> str:
+def _detail(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:

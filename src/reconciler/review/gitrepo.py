@@ -7,6 +7,7 @@ site file was and what a commit changed in it is worked out in ``review.history`
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -336,6 +337,49 @@ class GitRepository:
                 return str(revision.commit.hexsha)
         return None
 
+    # --- what a review saw (the approval gate) -----------------------------------------
+
+    @_releasing
+    def has_commit(self, sha: str) -> bool:
+        """Whether this clone has the commit (a squash-merged branch's commits it lacks)."""
+        try:
+            self.repo.git.cat_file("-e", f"{sha}^{{commit}}")
+        except GitCommandError:
+            return False
+        return True
+
+    @_releasing
+    def site_file(self, site_id: str, ref: str = "HEAD") -> tuple[str, str] | None:
+        """(path in the repository, text) of the site's file at ``ref``; None without one."""
+        try:
+            commit = self.repo.commit(ref)
+        except (BadName, ValueError, GitCommandError):
+            return None
+        for path in self._site_paths(site_id):
+            blob = _blob(commit, [path])
+            if blob is not None:
+                data: bytes = blob.data_stream.read()
+                return path, data.decode("utf-8", errors="replace")
+        return None
+
+    @_releasing
+    def owner_line_edits(self, site_id: str, since: str) -> list[str]:
+        """Commits after ``since`` (reachable from HEAD, oldest first) that edited the
+        text of the site file's ``owner:`` line without changing the owner: a later pull
+        request that shows the handover in its diff, to approve it after the fact."""
+        paths = self._site_paths(site_id)
+        try:
+            commits = list(self.repo.iter_commits(f"{since}..HEAD", paths=paths, reverse=True))
+        except (ValueError, GitCommandError):
+            return []
+        edits = []
+        for commit in commits:
+            now = _owner_line(_blob(commit, paths))
+            parents = [_owner_line(_blob(parent, paths)) for parent in commit.parents]
+            if now is not None and all(line != now for line in parents):
+                edits.append(str(commit.hexsha))
+        return edits
+
     def _site_paths(self, site_id: str) -> list[str]:
         prefix = self._prefix()
         return [str(PurePosixPath(prefix, SITES_DIR, site_id + s)) for s in _SITE_SUFFIXES]
@@ -397,6 +441,18 @@ def _blob_text(blob: git.Blob) -> str | None:
         return None
     data: bytes = blob.data_stream.read()
     return data.decode("utf-8", errors="replace")
+
+
+_OWNER_LINE = re.compile(r"^owner\s*:.*$", re.MULTILINE)
+
+
+def _owner_line(blob: git.Blob | None) -> str | None:
+    """The top-level ``owner:`` line as written (comments included)."""
+    if blob is None:
+        return None
+    data: bytes = blob.data_stream.read()
+    match = _OWNER_LINE.search(data.decode("utf-8", errors="replace"))
+    return match.group(0).rstrip() if match else None
 
 
 def _blob(commit: git.Commit, paths: list[str]) -> git.Blob | None:
