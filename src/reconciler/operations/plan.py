@@ -26,9 +26,9 @@ class PlanOperation:
         A plan over the policy limits is shown before it is refused, so that the
         reviewer sees what was refused.
         """
-        scope = changed_scope(self.root, self.changed_since)
+        scope, note = changed_scope(self.root, self.changed_since)
         with Reconciler.open(self.root, self.environ, self.sandbox) as reconciler:
-            plan = reconciler.plan(scope=scope)
+            plan = reconciler.plan(scope=scope, scope_note=note)
         show(plan)
         reconciler.check_policy(plan, force=self.force)
         if self.out is not None:
@@ -36,13 +36,18 @@ class PlanOperation:
         return plan
 
 
-def changed_scope(root: Path, changed_since: str | None) -> set[str] | None:
-    """The sites whose files changed since the git ref ``changed_since``; None for all."""
+def changed_scope(root: Path, changed_since: str | None) -> tuple[set[str] | None, str | None]:
+    """The sites whose files changed since the git ref ``changed_since`` (None for all),
+    and a sentence saying so for the plan."""
     if changed_since is None:
-        return None
+        return None, None
     # Imported here: GitPython runs `git version` on import, a tenth of a second that a
     # plan of every site does not need.
     from reconciler.review.gitrepo import GitRepository
 
     with GitRepository.open(root) as repository:
-        return repository.changed_site_ids(changed_since)
+        sites, shared = repository.changed_scope(changed_since)
+    if shared:
+        files = " and ".join(shared)
+        return None, f"{files} changed since {changed_since}: every site is planned."
+    return sites, f"Sites whose files changed since {changed_since}: {len(sites)}."

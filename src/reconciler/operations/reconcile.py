@@ -19,7 +19,14 @@ from reconciler.platform.schema import TransferDirection, to_record
 from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
 from reconciler.reconcile.changes import Change, PackagePurchase, TransferStart
 from reconciler.reconcile.diff import Facts
-from reconciler.reconcile.plan import Plan, build_plan, check_fresh, check_policy
+from reconciler.reconcile.plan import (
+    Plan,
+    build_plan,
+    check_derived,
+    check_fresh,
+    check_policy,
+    with_rest,
+)
 from reconciler.reconcile.preflight import ChangeKey, hold_back, key_of, to_dry_run
 
 PREFLIGHT_PARALLELISM = 8  # dry runs at once: each mostly waits for the platform
@@ -73,19 +80,34 @@ class Reconciler:
             self._observed = observe(self.client)
         return self._observed
 
-    def plan(self, *, scope: Collection[str] | None = None) -> Plan:
+    def plan(self, *, scope: Collection[str] | None = None, scope_note: str | None = None) -> Plan:
         """The plan for ``scope`` (every site file by default), preflight included.
 
         Beyond the listing of sites: the transfers the expert sent (one paginated
         request, only when a site file's site is not visible: a finished handover), and
         one dry run per ``transfer.start`` and ``package.purchase`` it may check
-        (DESIGN.md section 5, preflight).
+        (DESIGN.md section 5, preflight). A plan of a scope also lists the pending
+        changes of every other site, which applying it will not make
+        (``Plan.not_applied``; those are not dry-run).
         """
+        plan = self._preflighted(scope)
+        if scope is not None:
+            plan = with_rest(plan, self._build(None), scope_note)
+        elif scope_note is not None:
+            plan = plan.model_copy(update={"scope_note": scope_note, "not_applied": ()})
+        self._made_here.add(plan.fingerprint)
+        return plan
+
+    def _preflighted(self, scope: Collection[str] | None) -> Plan:
+        plan = self._build(scope)
+        return hold_back(plan, self._preflight(to_dry_run(plan)))
+
+    def _build(self, scope: Collection[str] | None) -> Plan:
         observed = self.observed()
         # Days left are counted by the platform's clock (the Date of its answers).
         facts = Facts(now=self.client.platform_time(), sent=self._sent(scope, observed))
         self.facts = facts
-        plan = build_plan(
+        return build_plan(
             self.state.config.expert,
             self.state.sites,
             observed,
@@ -93,9 +115,6 @@ class Reconciler:
             capabilities=self.client.capabilities,
             facts=facts,
         )
-        plan = hold_back(plan, self._preflight(to_dry_run(plan)))
-        self._made_here.add(plan.fingerprint)
-        return plan
 
     def _sent(
         self, scope: Collection[str] | None, observed: Mapping[str, ObservedSite]
@@ -171,5 +190,8 @@ class Reconciler:
             )
         if plan.fingerprint not in self._made_here:
             check_fresh(plan, self.observed(refresh=True))
+            # Applied as reviewed only if the files and the platform still produce it:
+            # an edited plan file (a change appended, the fingerprint left) applies nothing.
+            check_derived(plan, self._preflighted(plan.scope))
         applier = Applier(self.client, parallelism=parallelism, gate=gate, on_result=on_result)
         return applier.apply(plan)

@@ -38,6 +38,14 @@ class Plan(BaseModel):
     versions: Mapping[str, int] = Field(default_factory=dict)
     changes: tuple[Change, ...] = ()
     notes: tuple[Note, ...] = ()
+    scope_note: str | None = Field(
+        default=None, description="Why the scope is what it is (plan --changed-since)"
+    )
+    not_applied: tuple[Change, ...] = Field(
+        default=(),
+        description="Pending changes of sites outside the scope: applying this plan does "
+        "NOT make them (plan --changed-since)",
+    )
 
     @field_serializer("versions")
     def _plain_versions(self, value: Mapping[str, int]) -> dict[str, int]:
@@ -131,6 +139,37 @@ def _within(
                 )
             )
     return possible, by_hand
+
+
+def with_rest(plan: Plan, everything: Plan, scope_note: str | None = None) -> Plan:
+    """``plan`` (of a scope) that also lists what ``everything`` (every site's plan) has
+    outside that scope: the pending changes that applying ``plan`` will not make."""
+    inside = set(plan.scope)
+    rest = tuple(change for change in everything.changes if change.site not in inside)
+    return plan.model_copy(update={"not_applied": rest, "scope_note": scope_note})
+
+
+def check_derived(plan: Plan, derived: Plan) -> None:
+    """Refuse a saved plan unless the files and the platform still produce exactly its
+    changes (DESIGN.md section 5): an edited plan file applies nothing."""
+    saved = [_key(change) for change in plan.changes]
+    now = [_key(change) for change in derived.changes]
+    if saved == now:
+        return
+    extra = [change for change, key in zip(plan.changes, saved, strict=True) if key not in now]
+    missing = [change for change, key in zip(derived.changes, now, strict=True) if key not in saved]
+    examples = [f"{c.site}: {c.action.value} is in the plan file" for c in extra[:3]]
+    examples += [f"{c.site}: {c.action.value} is due but not in the plan file" for c in missing[:3]]
+    detail = "; ".join(examples) or "the same changes in another order"
+    raise PlanRefused(
+        "the plan file's changes are not what the site files and the platform produce now "
+        f"({detail}); nothing was applied. Run `reconciler plan --out FILE` again and "
+        "review the new plan"
+    )
+
+
+def _key(change: Change) -> str:
+    return json.dumps(change.model_dump(mode="json"), sort_keys=True)
 
 
 def check_policy(plan: Plan, policy: Policy, *, force: bool = False) -> None:

@@ -85,7 +85,9 @@ def describe(change: Change) -> str:
 
 
 def summary_line(plan: Plan) -> str:
-    if not plan.changes:
+    if not plan.changes and plan.not_applied:
+        text = "No changes to the sites this plan covers."
+    elif not plan.changes:
         text = "No changes: the platform matches the site files."
     else:
         counts = ", ".join(f"{n} {action.value}" for action, n in sorted(plan.counts().items()))
@@ -113,7 +115,7 @@ def as_text(plan: Plan, *, colour: bool = False) -> str:
         return click.style(text, fg=fg, bold=bold) if colour and (fg or bold) else text
 
     changes, notes = plan.changes_by_site(), _notes_by_site(plan.notes)
-    lines: list[str] = []
+    lines: list[str] = [style(plan.scope_note, bold=True), ""] if plan.scope_note else []
     for site in _sites_in_order(plan):
         lines.append(style(site, bold=True))
         for change in changes.get(site, []):
@@ -130,7 +132,22 @@ def as_text(plan: Plan, *, colour: bool = False) -> str:
         lines.append(
             style(f"{_count(handovers, 'handover')}, {_count(removals, 'removal')}.", "magenta")
         )
+    if plan.not_applied:
+        lines += ["", style(not_applied_heading(plan), bold=True)]
+        for change in plan.not_applied:
+            symbol, action = _SYMBOL[change.action], f"{change.action.value:<20}"
+            lines.append(f"  {symbol} {change.site}: {action} {describe(change)}")
     return "\n".join(lines)
+
+
+def not_applied_heading(plan: Plan) -> str:
+    count = len(plan.not_applied)
+    sites = len({change.site for change in plan.not_applied})
+    return (
+        f"Not applied: {_count(count, 'other pending change')} on {_count(sites, 'site')} "
+        "outside this plan's scope; applying this plan does NOT make "
+        f"{'it' if count == 1 else 'them'}:"
+    )
 
 
 def _notes_by_site(notes: Iterable[Note]) -> dict[str, list[Note]]:
@@ -152,7 +169,10 @@ def as_json(plan: Plan) -> str:
 
 def as_markdown(plan: Plan, *, limit: int = COMMENT_BUDGET, title: str | None = None) -> str:
     """A pull-request comment: summary table, handovers, then details; within ``limit``."""
-    head = [f"### {title or 'reconciler plan'}", "", summary_line(plan), ""]
+    head = [f"### {title or 'reconciler plan'}", ""]
+    if plan.scope_note:
+        head += [f"_{_md(plan.scope_note)}_", ""]
+    head += [summary_line(plan), ""]
     head += _summary_table(plan)
     head += _note_section("Drift", plan.notes_of(NoteKind.DRIFT))
     head += _handover_section(plan)
@@ -163,6 +183,7 @@ def as_markdown(plan: Plan, *, limit: int = COMMENT_BUDGET, title: str | None = 
     if plan.changes:
         head += [f"#### Pending changes ({len(plan.changes)}), with every note, per site", ""]
     tail = [
+        *_not_applied_section(plan),
         "",
         f"<sub>fingerprint `{plan.fingerprint[:19]}…` · {_count(len(plan.scope), 'site')} "
         "planned</sub>",
@@ -237,6 +258,30 @@ def _note_section(title: str, notes: list[Note]) -> list[str]:
     lines = [f"#### {title} ({len(notes)})", ""]
     lines += [f"- **{_md(note.site)}**: {_md(note.message)}" for note in notes]
     return [*lines, ""]
+
+
+NOT_APPLIED_SHOWN = 100
+
+
+def _not_applied_section(plan: Plan) -> list[str]:
+    """Every other pending change of the repository, which this merge will NOT apply."""
+    if not plan.not_applied:
+        return []
+    count = len(plan.not_applied)
+    lines = [
+        "",
+        f"#### Not applied by this merge ({count})",
+        "",
+        f"{_count(count, 'pending change')} on other sites, which this merge will NOT apply "
+        "(apply them from main with a manual run of the apply workflow, or in their own "
+        "pull request):",
+        "",
+    ]
+    shown = plan.not_applied[:NOT_APPLIED_SHOWN]
+    lines += [f"- **{_md(c.site)}** `{c.action.value}` {_md(describe(c))}" for c in shown]
+    if count > len(shown):
+        lines.append(f"- … and {count - len(shown)} more; run `reconciler plan` to see them")
+    return lines
 
 
 def _blocked_section(plan: Plan) -> list[str]:

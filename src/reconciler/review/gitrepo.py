@@ -111,6 +111,13 @@ class GitRepository:
         change to reconciler.yaml or people.yaml can change any site (a handle's e-mail,
         the expert), so then every site is planned.
         """
+        sites, shared = self.changed_scope(ref)
+        return None if shared else sites
+
+    @_releasing
+    def changed_scope(self, ref: str) -> tuple[set[str], list[str]]:
+        """The sites whose files changed since ``ref`` (as ``changed_site_ids``), and
+        which of reconciler.yaml and people.yaml changed (then every site is in scope)."""
         base = self._merge_base(ref)
         paths = {
             p
@@ -120,10 +127,10 @@ class GitRepository:
         }
         paths |= set(self.repo.untracked_files)
         prefix = self._prefix()
-        shared = {str(PurePosixPath(prefix, name)) for name in (CONFIG_FILE, PEOPLE_FILE)}
-        if paths & shared:
-            return None
-        return self._site_ids(paths)
+        shared = [
+            name for name in (CONFIG_FILE, PEOPLE_FILE) if str(PurePosixPath(prefix, name)) in paths
+        ]
+        return self._site_ids(paths), shared
 
     def _merge_base(self, ref: str) -> git.Commit:
         commit = self._commit(ref)
@@ -149,8 +156,9 @@ class GitRepository:
             if self._is_shallow():
                 raise ConfigError(SHALLOW) from None
             raise ConfigError(
-                f"unknown git ref {ref!r}; give a branch, tag or commit (for a pull request: "
-                "the base branch, e.g. origin/main, fetched with enough history)"
+                f"unknown git ref {ref!r}; give a branch, tag or commit that this clone has. "
+                "Fetch it first (`git fetch origin main`, or `git fetch --unshallow` in a "
+                "shallow clone; in GitHub Actions: actions/checkout with `fetch-depth: 0`)"
             ) from None
 
     def _site_ids(self, paths: Iterable[str]) -> set[str]:
