@@ -21,7 +21,11 @@ def test_a_purchase_appended_to_a_saved_plan_is_refused_and_nothing_applied(repo
     saved = json.loads(plan_file.read_text())
     # acme-bakery is being handed over: the expert must not buy its package first.
     saved["changes"].append(
-        {"site": "acme-bakery", "action": "package.purchase", "details": {"package": "premium"}}
+        {
+            "site": "acme-bakery",
+            "action": "package.purchase",
+            "details": {"package": "premium", "previous": "free"},
+        }
     )
     plan_file.write_text(json.dumps(saved))  # the fingerprint is left as it was
     before = platform_state(repo)

@@ -85,10 +85,7 @@ def test_markdown_shows_the_section_after_the_plan(branch: GitRepo) -> None:
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert text.index("HANDOVER") < text.index("#### Not applied by this merge (1)")
-    assert (
-        "- **old-shop** `collaborator.remove` remove tom@freelance.example (was editor)"
-        in text
-    )
+    assert "- **old-shop** `collaborator.remove` remove tom@freelance.example (was editor)" in text
 
 
 def test_a_change_to_people_or_the_config_plans_every_site_and_says_so(branch: GitRepo) -> None:
@@ -111,6 +108,7 @@ def test_an_unknown_ref_says_what_to_fetch(branch: GitRepo) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         "error: unknown git ref 'origin/main'; give a branch, tag or commit that this clone "
-        "has. Fetch it first (`git fetch origin main`, or `git fetch --unshallow` in a "
+        "has, fetched with enough history: fetch it first (`git fetch origin main`, or "
+        "`git fetch --unshallow` in a "
         "shallow clone; in GitHub Actions: actions/checkout with `fetch-depth: 0`)\n"
     )

@@ -12,8 +12,18 @@ import pytest
 from fake_github import TOKEN, FakeGitHub, pull, review
 from git_support import GitRepo, site_yaml
 
+from reconciler.model import Package, Role
 from reconciler.reconcile.apply import Applier, Outcome
-from reconciler.reconcile.changes import Action, Change
+from reconciler.reconcile.changes import (
+    Action,
+    BillingContactSet,
+    Change,
+    CollaboratorAdd,
+    CollaboratorRemove,
+    PackagePurchase,
+    TransferCancel,
+    TransferStart,
+)
 from reconciler.reconcile.plan import Plan
 from reconciler.review.approval import ApprovalGate
 from reconciler.review.github import GitHubClient
@@ -24,8 +34,13 @@ NEXT = ". Next: "
 
 
 def handover(site: str = "acme-bakery", to: str = ANNA) -> Change:
-    return Change(
-        site=site, action=Action.TRANSFER_START, details={"to": to, "stay_as_collaborator": True}
+    return TransferStart(
+        site=site,
+        to=to,
+        stay_as_collaborator=True,
+        billing_contact_before="studio@pixel.example",
+        package=Package.FREE,
+        package_paid_until=None,
     )
 
 
@@ -328,26 +343,22 @@ def test_a_wrong_token_is_never_shown(repo: GitRepo, github: FakeGitHub) -> None
     assert "ghs_not-the-right-one" not in why
 
 
-OTHER_CHANGES = [
-    (Action.COLLABORATOR_ADD, {"email": "tom@freelance.example", "role": "viewer"}),
-    (Action.COLLABORATOR_REMOVE, {"email": "tom@freelance.example"}),
-    (Action.BILLING_CONTACT_SET, {"email": "studio@pixel.example"}),
-    (Action.TRANSFER_CANCEL, {"transfer_id": "t-1"}),
-    (Action.PACKAGE_PURCHASE, {"package": "premium"}),
-]
-
-
 def test_other_changes_pass_without_asking_github(world: World) -> None:
-    for action, details in OTHER_CHANGES:
-        change = Change(site="acme-bakery", action=action, details=details)
+    site = "acme-bakery"
+    others: list[Change] = [
+        CollaboratorAdd(site=site, email="tom@freelance.example", role=Role.VIEWER),
+        CollaboratorRemove(site=site, email="tom@freelance.example", previous_role=Role.EDITOR),
+        BillingContactSet(site=site, email="studio@pixel.example", previous=None),
+        TransferCancel(site=site, transfer_id="t-1", to=ANNA, reason="no longer asked for"),
+        PackagePurchase(site=site, package=Package.PREMIUM, previous=Package.FREE),
+    ]
+    for change in others:
         assert world.gate(change) is None
     assert world.github.requests == []
 
 
 def test_policy_require_approval_gates_the_actions_it_names(world: World) -> None:
-    purchase = Change(
-        site="acme-bakery", action=Action.PACKAGE_PURCHASE, details={"package": "premium"}
-    )
+    purchase = PackagePurchase(site="acme-bakery", package=Package.PREMIUM, previous=Package.FREE)
 
     why = world.gate(purchase, actions=("package.purchase",))
 
@@ -405,11 +416,7 @@ class _Writer:
 
 def test_apply_skips_an_unapproved_handover_and_does_the_rest(world: World) -> None:
     world.github.reviews[12] = [review("carol", "APPROVED", world.handover_sha)]
-    grant = Change(
-        site="acme-bakery",
-        action=Action.COLLABORATOR_ADD,
-        details={"email": "studio@pixel.example", "role": "editor"},
-    )
+    grant = CollaboratorAdd(site="acme-bakery", email="studio@pixel.example", role=Role.EDITOR)
     plan = Plan(
         fingerprint="f",
         expert="studio@pixel.example",

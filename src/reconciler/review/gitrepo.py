@@ -156,8 +156,9 @@ class GitRepository:
             if self._is_shallow():
                 raise ConfigError(SHALLOW) from None
             raise ConfigError(
-                f"unknown git ref {ref!r}; give a branch, tag or commit that this clone has. "
-                "Fetch it first (`git fetch origin main`, or `git fetch --unshallow` in a "
+                f"unknown git ref {ref!r}; give a branch, tag or commit that this clone has, "
+                "fetched with enough history: fetch it first (`git fetch origin main`, or "
+                "`git fetch --unshallow` in a "
                 "shallow clone; in GitHub Actions: actions/checkout with `fetch-depth: 0`)"
             ) from None
 
