@@ -236,7 +236,9 @@ def _colour() -> bool:
 @click.option(
     "--changed-since",
     metavar="REF",
-    help="Plan only the sites whose files changed since this git ref (branch, tag, SHA).",
+    help="Plan only the sites whose files changed since this git ref (branch, tag, SHA), "
+    "what `apply --changed-since` would apply; the other pending changes are listed "
+    "after the plan as not applied.",
 )
 @click.option(
     "--detailed-exitcode",
@@ -302,10 +304,22 @@ def _plan_as(output_format: str, plan: Plan) -> str:
 )
 @click.option("--force", is_flag=True, help="Apply even beyond the policy limits.")
 @click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Apply only the sites whose files changed since this git ref (every site when "
+    "people.yaml or reconciler.yaml changed); after a merge: the commit before it.",
+)
+@click.option(
     "--require-approval",
     is_flag=True,
-    help="Skip handovers whose pull request was not approved by someone other than its "
-    "author (GitHub: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL).",
+    help="Hold back the changes in policy.require_approval (default: handovers) unless "
+    "their pull request was approved (GitHub: GITHUB_TOKEN, GITHUB_REPOSITORY, "
+    "GITHUB_API_URL). On for every apply when reconciler.yaml sets policy.require_approval.",
+)
+@click.option(
+    "--skip-approval",
+    is_flag=True,
+    help="Apply without the approval gate; the git note records who (git user.name/email).",
 )
 @click.option(
     "--allow-dirty",
@@ -320,7 +334,9 @@ def apply(
     yes: bool,
     parallelism: int,
     force: bool,
+    changed_since: str | None,
     require_approval: bool,
+    skip_approval: bool,
     allow_dirty: bool,
     output_format: str,
 ) -> None:
@@ -329,8 +345,8 @@ def apply(
     Changes of a site apply in order (grant access, billing contact, cancel a wrong
     pending transfer, start the transfer, purchase, revoke access); sites apply in
     parallel. A site stops at its first
-    failure; the others go on. A saved plan is refused when the platform changed since
-    it was made. Exit 1 if any change failed.
+    failure; the others go on. A saved plan is applied only if the files and the
+    platform still produce exactly its changes. Exit 1 if any change failed.
 
     In a git repository, apply refuses uncommitted changes to the desired state
     (ignored and --skip-worktree files included) and records what it did as a git note
@@ -342,7 +358,7 @@ def apply(
       reconciler apply                 # plan, show, ask, apply
       reconciler apply --yes           # in CI
       reconciler apply plan.json       # exactly the reviewed plan
-      reconciler apply --yes --require-approval   # after a merge, in CI
+      reconciler apply --yes --require-approval --changed-since HEAD~1   # after a merge
     """
     from reconciler.operations.sandbox_child import early_sandbox
 
@@ -357,7 +373,9 @@ def apply(
             parallelism=parallelism,
             force=force,
             require_approval=require_approval,
+            skip_approval=skip_approval,
             allow_dirty=allow_dirty,
+            changed_since=changed_since,
             sandbox=sandbox,
         )
         terminal = _ApplyTerminal(output_format)

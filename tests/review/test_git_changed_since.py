@@ -112,3 +112,67 @@ def test_an_unknown_ref_says_what_to_fetch(branch: GitRepo) -> None:
         "`git fetch --unshallow` in a "
         "shallow clone; in GitHub Actions: actions/checkout with `fetch-depth: 0`)\n"
     )
+
+
+def changes_left(repo: GitRepo) -> list[tuple[str, str]]:
+    plan = json.loads(run(repo, "plan", "--format", "json").stdout)
+    return [(c["site"], c["action"]) for c in plan["changes"]]
+
+
+def test_apply_changed_since_applies_only_the_changed_sites(branch: GitRepo) -> None:
+    base = branch.git("rev-parse", "main")
+
+    result = run(branch, "apply", "--yes", "--changed-since", base)
+
+    assert result.exit_code == 0, result.output
+    assert "done    acme-bakery: transfer.start HANDOVER to anna@acme-bakery.example" in (
+        result.output
+    )
+    assert "Not applied: 1 other pending change on 1 site" in result.output
+    assert "Apply: 1 done, 0 failed, 0 skipped." in result.output
+    assert changes_left(branch) == [("old-shop", "collaborator.remove")]
+
+
+def test_apply_changed_since_needs_git_and_no_plan_file(branch: GitRepo, tmp_path: Path) -> None:
+    unknown = run(branch, "apply", "--yes", "--changed-since", "origin/main")
+    both = run(branch, "apply", str(branch.root / "reconciler.yaml"), "--changed-since", "main")
+
+    assert unknown.exit_code == 1
+    assert unknown.stderr.startswith("error: unknown git ref 'origin/main'")
+    assert both.exit_code == 1
+    assert both.stderr == (
+        "error: give a plan file or --changed-since, not both: a saved plan already says "
+        "which sites it applies\n"
+    )
+    assert len(changes_left(branch)) == 2  # nothing applied
+
+
+def test_policy_require_approval_gates_every_apply(branch: GitRepo) -> None:
+    branch.write(
+        "reconciler.yaml",
+        "expert: studio@pixel.example\npolicy:\n  require_approval: [transfer.start]\n",
+    )
+    branch.commit("Handovers need approval, always")
+
+    result = run(branch, "apply", "--yes")  # no --require-approval, no GitHub set up
+
+    assert result.exit_code == 1
+    assert "GITHUB_TOKEN is not set" in result.stderr
+    assert len(changes_left(branch)) == 2
+
+
+def test_skip_approval_overrides_and_the_note_says_who(branch: GitRepo) -> None:
+    branch.write(
+        "reconciler.yaml",
+        "expert: studio@pixel.example\npolicy:\n  require_approval: [transfer.start]\n",
+    )
+    branch.commit("Handovers need approval, always")
+
+    result = run(branch, "apply", "--yes", "--skip-approval")
+
+    assert result.exit_code == 0, result.output
+    assert changes_left(branch) == []
+    note = branch.git("notes", "--ref", "refs/notes/reconciler", "show", "HEAD")
+    assert note.splitlines()[-1] == (
+        "approval gate skipped (--skip-approval) by Reconciler CI <ci@pixel.example>"
+    )

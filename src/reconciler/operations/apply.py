@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from reconciler.errors import ReconcilerError
+from reconciler.desired.config import Policy
+from reconciler.desired.loader import read_config_only
+from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.operations.journal import Journal
+from reconciler.operations.plan import changed_scope
 from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
@@ -59,16 +62,30 @@ class ApplyOperation:
     parallelism: int = 8
     force: bool = False
     require_approval: bool = False
+    skip_approval: bool = False
     allow_dirty: bool = False
+    changed_since: str | None = None
     sandbox: SandboxChild | None = None  # the embedded sandbox, if started early
 
     def run(self, hooks: ApplyHooks) -> ApplyResult:
+        if self.plan_file is not None and self.changed_since is not None:
+            raise ConfigError(
+                "give a plan file or --changed-since, not both: a saved plan already says "
+                "which sites it applies"
+            )
+        if self.require_approval and self.skip_approval:
+            raise ConfigError("--require-approval and --skip-approval contradict each other")
         saved = load_plan(self.plan_file) if self.plan_file is not None else None
+        gated = self.require_approval or self._policy_requires_approval()
         with ExitStack() as stack:
-            repository = self._checked_repository(stack, hooks)
-            gate = self._approval_gate(stack, repository) if self.require_approval else None
+            repository = self._checked_repository(stack, hooks, gated)
+            scope, scope_note = changed_scope(self.root, self.changed_since)
             reconciler = stack.enter_context(Reconciler.open(self.root, self.environ, self.sandbox))
-            plan = saved or reconciler.plan()
+            policy = reconciler.state.config.policy
+            gate = None
+            if gated and not self.skip_approval:
+                gate = self._approval_gate(stack, repository, policy)
+            plan = saved or reconciler.plan(scope=scope, scope_note=scope_note)
             if saved is None:
                 hooks.show_plan(plan)
             reconciler.check_policy(plan, force=self.force)
@@ -88,20 +105,35 @@ class ApplyOperation:
                 report = reconciler.apply(
                     plan, parallelism=self.parallelism, gate=gate, on_result=completed
                 )
-            note = "\n\n".join(filter(None, [earlier, as_note(report, plan)]))
+            text = as_note(report, plan)
+            if gated and self.skip_approval:
+                text += f"\napproval gate skipped (--skip-approval) by {self._skipper(repository)}"
+            note = "\n\n".join(filter(None, [earlier, text]))
             _record_note(repository, note, journal, hooks)
         return ApplyResult(plan, report, saved=saved is not None)
 
-    def _checked_repository(self, stack: ExitStack, hooks: ApplyHooks) -> GitRepository | None:
+    def _policy_requires_approval(self) -> bool:
+        """reconciler.yaml's ``policy.require_approval`` turns the gate on for every apply."""
+        config = read_config_only(self.root)
+        return config is not None and config.policy.require_approval is not None
+
+    def _skipper(self, repository: GitRepository | None) -> str:
+        """Who skipped the gate, by git identity: the note says so."""
+        identity = repository.identity() if repository is not None else None
+        return identity or "an unknown user (no git user.name or user.email)"
+
+    def _checked_repository(
+        self, stack: ExitStack, hooks: ApplyHooks, gated: bool
+    ) -> GitRepository | None:
         """The git repository, refused when the desired state has uncommitted changes.
 
         Outside git, apply still works (a first try, a test folder) but records nothing;
-        approvals need git, so --require-approval refuses that.
+        approvals need git, so the approval gate (or --changed-since) refuses that.
         """
         try:
             repository = stack.enter_context(GitRepository.open(self.root))
         except NotARepository:  # a broken repository is an error, not "no repository"
-            if self.require_approval:
+            if gated or self.changed_since is not None:
                 raise
             hooks.warn(
                 f"{self.root} is not in a git repository: applying without the uncommitted-"
@@ -117,20 +149,26 @@ class ApplyOperation:
             )
         return repository
 
-    def _approval_gate(self, stack: ExitStack, repository: GitRepository | None) -> Gate:
+    def _approval_gate(
+        self, stack: ExitStack, repository: GitRepository | None, policy: Policy
+    ) -> Gate:
         from reconciler.review.approval import ApprovalGate
         from reconciler.review.github import GitHubClient
 
         assert repository is not None  # _checked_repository refuses a missing one
         github = stack.enter_context(GitHubClient.from_environ(self.environ))
-        return ApprovalGate(github, repository).gate
+        gate = ApprovalGate(
+            github, repository, actions=policy.gated_actions, approvals=policy.approvals
+        )
+        return gate.gate
 
 
 def _record_note(
     repository: GitRepository | None, note: str, journal: Journal, hooks: ApplyHooks
 ) -> None:
-    """A git note on HEAD: when, what was done, what failed. A failure only warns, and
-    keeps the note in the journal for the next run to record."""
+    """A git note on HEAD: when, what was done, what failed, and who skipped the approval
+    gate if someone did. A failure only warns, and keeps the note in the journal for the
+    next run to record."""
     if not note:
         return
     if repository is None or (sha := repository.head_sha()) is None:

@@ -243,6 +243,16 @@ class GitRepository:
         return _read_bytes(on_disk) == data
 
     @_releasing
+    def identity(self) -> str | None:
+        """``Name <email>`` from git's configuration (user.name, user.email), if set."""
+        reader = self.repo.config_reader()
+        name = str(reader.get_value("user", "name", "")).strip()
+        email = str(reader.get_value("user", "email", "")).strip()
+        if not name and not email:
+            return None
+        return f"{name} <{email}>".strip() if email else name
+
+    @_releasing
     def head_sha(self) -> str | None:
         try:
             return str(self.repo.head.commit.hexsha)
