@@ -50,7 +50,7 @@ INVALID_CONFIGS = {
             "reconciler.yaml:5:3: error: unknown key 'platform.token'; check the spelling "
             "(allowed: url, token_env)",
             "reconciler.yaml:7:3: error: unknown key 'policy.max_removal'; check the spelling "
-            "(allowed: max_handovers, max_removals)",
+            "(allowed: max_handovers, max_removals, require_approval, approvals)",
         ],
     ),
     "bad platform url and token variable": (

@@ -41,10 +41,10 @@ class Plan(BaseModel):
     scope_note: str | None = Field(
         default=None, description="Why the scope is what it is (plan --changed-since)"
     )
-    not_applied: tuple[Change, ...] = Field(
-        default=(),
+    not_applied: tuple[Change, ...] | None = Field(
+        default=None,
         description="Pending changes of sites outside the scope: applying this plan does "
-        "NOT make them (plan --changed-since)",
+        "NOT make them (plan --changed-since; absent from a plan of every site)",
     )
 
     @field_serializer("versions")
@@ -74,7 +74,9 @@ class Plan(BaseModel):
         return [note for note in self.notes if note.kind is kind]
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2) + "\n"
+        # A plan of every site reads as it always did: no scope_note, no not_applied.
+        unset = {name for name in ("scope_note", "not_applied") if getattr(self, name) is None}
+        return json.dumps(self.model_dump(mode="json", exclude=unset), indent=2) + "\n"
 
 
 def fingerprint(observed: Iterable[ObservedSite]) -> str:

@@ -141,8 +141,8 @@ def as_text(plan: Plan, *, colour: bool = False) -> str:
 
 
 def not_applied_heading(plan: Plan) -> str:
-    count = len(plan.not_applied)
-    sites = len({change.site for change in plan.not_applied})
+    rest = plan.not_applied or ()
+    count, sites = len(rest), len({change.site for change in rest})
     return (
         f"Not applied: {_count(count, 'other pending change')} on {_count(sites, 'site')} "
         "outside this plan's scope; applying this plan does NOT make "
