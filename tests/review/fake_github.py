@@ -194,27 +194,18 @@ class FakeGitHub:
                 return self._page(path, items, query)
             case ["pulls", number]:
                 found = self._pull(int(number))
-                if found is None:
-                    return 404, error("Not Found"), {}
-                return 200, self.pull_payload(found, simple=False), {}
+                return _found(found and self.pull_payload(found, simple=False))
             case ["pulls", number, "reviews"]:
-                items = [
-                    self.review_payload(r, i)
-                    for i, r in enumerate(self.reviews.get(int(number), []))
-                ]
-                return self._page(path, items, query)
+                reviews = enumerate(self.reviews.get(int(number), []))
+                return self._page(path, [self.review_payload(r, i) for i, r in reviews], query)
             case ["collaborators", login, "permission"]:
                 role = self.permissions.get(login)
-                if role is None:
-                    return 404, error("Not Found"), {}
-                return 200, self.permission_payload(login, role), {}
+                return _found(role and self.permission_payload(login, role))
             case ["contents", *rest]:
                 name, ref = unquote("/".join(rest)), query.get("ref", [self.default_branch])[0]
                 text = self.files.get((name, ref))
-                if text is None:
-                    return 404, error("Not Found"), {}
-                return 200, self.content_payload(name, text), {}
-        return 404, error("Not Found"), {}
+                return _found(text is not None and self.content_payload(name, text))
+        return _found(None)
 
     def _pull(self, number: int) -> FakePull | None:
         return next((p for ps in self.pulls.values() for p in ps if p.number == number), None)
@@ -294,6 +285,13 @@ def example_collaborator() -> dict[str, Any]:
     value = _example(collaborator, schema["$defs"])
     assert isinstance(value, dict)
     return value
+
+
+def _found(body: Any) -> tuple[int, Any, dict[str, str]]:
+    """200 with ``body``, or GitHub's 404 when there is none."""
+    if not body:
+        return 404, error("Not Found"), {}
+    return 200, body, {}
 
 
 def error(message: str) -> dict[str, Any]:

@@ -68,23 +68,16 @@ class ApplyOperation:
     sandbox: SandboxChild | None = None  # the embedded sandbox, if started early
 
     def run(self, hooks: ApplyHooks) -> ApplyResult:
-        if self.plan_file is not None and self.changed_since is not None:
-            raise ConfigError(
-                "give a plan file or --changed-since, not both: a saved plan already says "
-                "which sites it applies"
-            )
-        if self.require_approval and self.skip_approval:
-            raise ConfigError("--require-approval and --skip-approval contradict each other")
+        self._check_options()
         saved = load_plan(self.plan_file) if self.plan_file is not None else None
         gated = self.require_approval or self._policy_requires_approval()
         with ExitStack() as stack:
             repository = self._checked_repository(stack, hooks, gated)
             scope, scope_note = changed_scope(self.root, self.changed_since)
             reconciler = stack.enter_context(Reconciler.open(self.root, self.environ, self.sandbox))
-            policy = reconciler.state.config.policy
             gate = None
             if gated and not self.skip_approval:
-                gate = self._approval_gate(stack, repository, policy)
+                gate = self._approval_gate(stack, repository, reconciler.state.config.policy)
             plan = saved or reconciler.plan(scope=scope, scope_note=scope_note)
             if saved is None:
                 hooks.show_plan(plan)
@@ -105,12 +98,19 @@ class ApplyOperation:
                 report = reconciler.apply(
                     plan, parallelism=self.parallelism, gate=gate, on_result=completed
                 )
-            text = as_note(report, plan)
-            if gated and self.skip_approval:
-                text += f"\napproval gate skipped (--skip-approval) by {self._skipper(repository)}"
-            note = "\n\n".join(filter(None, [earlier, text]))
+            skipped_by = self._skipper(repository) if gated and self.skip_approval else None
+            note = "\n\n".join(filter(None, [earlier, _note_text(report, plan, skipped_by)]))
             _record_note(repository, note, journal, hooks)
         return ApplyResult(plan, report, saved=saved is not None)
+
+    def _check_options(self) -> None:
+        if self.plan_file is not None and self.changed_since is not None:
+            raise ConfigError(
+                "give a plan file or --changed-since, not both: a saved plan already says "
+                "which sites it applies"
+            )
+        if self.require_approval and self.skip_approval:
+            raise ConfigError("--require-approval and --skip-approval contradict each other")
 
     def _policy_requires_approval(self) -> bool:
         """reconciler.yaml's ``policy.require_approval`` turns the gate on for every apply."""
@@ -161,6 +161,13 @@ class ApplyOperation:
             github, repository, actions=policy.gated_actions, approvals=policy.approvals
         )
         return gate.gate
+
+
+def _note_text(report: ApplyReport, plan: Plan, skipped_by: str | None) -> str:
+    text = as_note(report, plan)
+    if skipped_by is not None:
+        text += f"\napproval gate skipped (--skip-approval) by {skipped_by}"
+    return text
 
 
 def _record_note(
