@@ -142,23 +142,30 @@ def test_a_next_page_on_another_host_is_not_followed(github: FakeGitHub) -> None
             403,
             {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "{reset}"},
         ),  # the primary limit
+        (
+            403,
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "{past}"},
+        ),  # a reset already past (clock skew): wait a second, not githubkit's 60
     ],
-    ids=["429-retry-after", "403-retry-after", "403-remaining-0"],
+    ids=["429-retry-after", "403-retry-after", "403-remaining-0", "403-reset-past"],
 )
 def test_a_rate_limit_is_waited_out(
     github: FakeGitHub, status: int, headers: dict[str, str]
 ) -> None:
-    reset = str(int(time.time()) + 1)
-    github.rate_limited = [(status, {k: v.format(reset=reset) for k, v in headers.items()})]
+    reset, past = str(int(time.time()) + 1), str(int(time.time()) - 30)
+    values = {k: v.format(reset=reset, past=past) for k, v in headers.items()}
+    github.rate_limited = [(status, values)]
     github.pulls["abc123"] = [pull(12, "alice")]
 
     started = time.monotonic()
     with GitHubClient.from_environ(github.environ, max_wait=5) as client:
         pulls = client.pulls_for_commit("abc123")
+        waited = client.rate_limit.waited
 
     assert [p.number for p in pulls] == [12]
     assert len(github.requests) == 2
-    assert time.monotonic() - started < 5
+    assert waited <= 2  # what GitHub asked for, at least a second
+    assert time.monotonic() - started < 30  # never githubkit's 60 s fallback
 
 
 def test_a_rate_limit_beyond_the_bound_is_an_error_that_says_so(github: FakeGitHub) -> None:

@@ -45,6 +45,7 @@ DEFAULT_API_URL = "https://api.github.com"
 API_VERSION: Final = "2022-11-28"
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_WAIT = 300.0  # seconds of rate-limit waiting per run, in all
+MIN_WAIT = 1.0
 PER_PAGE = 100
 MAX_PAGES = 50
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
@@ -103,7 +104,9 @@ class RateLimitWait:
     def __call__(self, exc: GitHubException, retry_count: int) -> RetryOption:
         if not isinstance(exc, RateLimitExceeded):
             return RetryOption(False)
-        wait = max(exc.retry_after.total_seconds(), 0.0)
+        # At least a second: a reset already past gives githubkit a zero wait, which it
+        # takes for "unknown" and sleeps 60 s instead.
+        wait = max(exc.retry_after.total_seconds(), MIN_WAIT)
         if self.waited + wait > self.max_wait:
             return RetryOption(False)
         self.waited += wait
