@@ -94,6 +94,18 @@ def test_without_fields_the_pace_is_learnt_from_a_429() -> None:
     assert pacer.rate == pytest.approx(0.9 * 20 * 1.01)  # and creeps back up
 
 
+def test_a_429_after_a_few_requests_only_pauses() -> None:
+    """Three requests in a second do not explain a 429: no pace is learnt from them."""
+    clock = FakeTime()
+    pacer = Pacer(monotonic=clock.monotonic, sleep=clock.sleep)
+    for _ in range(3):
+        pacer.wait()
+    pacer.learn(Announced(), status=429, retry_after=0.5)
+    assert pacer.rate is None
+    pacer.wait()
+    assert clock.slept == [0.5]
+
+
 def test_threads_share_the_budget_instead_of_each_hitting_the_limit(tmp_path: Path) -> None:
     """8 threads, 48 reads, a platform allowing 20 a second: paced, (almost) no 429s."""
     faults = FaultSpec.parse("rate_limit=20")

@@ -37,6 +37,10 @@ LEARNT_SHARE = 0.9
 RECOVERY = 0.01
 """Without announced fields, each answered request raises the learnt pace by 1%."""
 
+LEARN_MIN = 4
+"""Learn a pace from a 429 only after this many starts within its second: fewer do not
+explain it (another client may have spent the quota), and would slow this one to a crawl."""
+
 RESERVE = 0.1
 """Of the quota the platform says is left, keep this share unspent by bursts."""
 
@@ -134,9 +138,9 @@ class Pacer:
                 self._pause(now + announced.reset)
             if status == 429:
                 self._pause(now + (retry_after or 0.0))
-                if self._announced is None:
-                    recent = sum(1 for t in self._starts if t >= now - 1.0)
-                    self._learnt = max(1.0, LEARNT_SHARE * recent)
+                recent = sum(1 for t in self._starts if t >= now - 1.0)
+                if self._announced is None and recent >= LEARN_MIN:
+                    self._learnt = LEARNT_SHARE * recent
             elif self._learnt is not None and self._announced is None:
                 self._learnt *= 1.0 + RECOVERY
 
