@@ -171,3 +171,17 @@ def test_a_503_storm_gives_up_after_max_attempts() -> None:
 
     assert seen.requests == 4
     assert caught.value.message == "GET /v1/me failed (503): maintenance; gave up after 4 attempts"
+
+
+def test_a_token_quoted_in_the_data_is_cut_out() -> None:
+    def listing(handler: BaseHTTPRequestHandler) -> None:
+        site = {
+            "id": "leaky", "name": f"Leaky ({TOKEN})", "owner": "studio@pixel.example",
+            "billing_contact": "studio@pixel.example", "package": "free", "version": 1,
+        }  # fmt: skip
+        answer(handler, 200, json.dumps({"items": [site]}), content_type="application/json")
+
+    with hostile_platform(listing) as url, PlatformClient(url, TOKEN) as client:
+        sites = list(client.iter_sites())
+
+    assert [site.name for site in sites] == ["Leaky (***)"]

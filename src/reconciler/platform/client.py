@@ -30,7 +30,7 @@ from requests.adapters import HTTPAdapter
 
 from reconciler.errors import ConfigError
 from reconciler.model import Package, Role
-from reconciler.net import is_loopback, redact
+from reconciler.net import REDACTED, is_loopback, redact
 from reconciler.platform.base import EVERY_CAPABILITY, Capability
 from reconciler.platform.config import PlatformConfig
 from reconciler.platform.deadline import Deadline, watched_pool_classes
@@ -513,7 +513,7 @@ class PlatformClient:
         self.pacer.learn(announced, status=response.status_code, retry_after=retry_after)
         self.pacer.done()
         if response.status_code < 400:
-            return response
+            return _without(token, response)
         return error_for_response(
             response.status_code, response.text, operation=operation,
             retry_after=retry_after, secrets=(token,),
@@ -571,6 +571,15 @@ class PlatformClient:
 def _path(*segments: str) -> str:
     """``/v1/sites/x`` with each segment escaped (``@`` may stay as it is)."""
     return "/" + "/".join(quote(segment, safe="@") for segment in segments)
+
+
+def _without(token: str, response: requests.Response) -> requests.Response:
+    """The answer with the token cut out, should the platform quote it in its data (a
+    site's name, say): whatever the reconciler shows of it never shows the token."""
+    secret = token.encode()
+    if secret in response.content:
+        response._content = response.content.replace(secret, REDACTED.encode())
+    return response
 
 
 def _brief(exc: Exception) -> str:
