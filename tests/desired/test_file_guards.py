@@ -68,11 +68,51 @@ def test_config_files_linked_outside_are_refused(repo: Repo, outside: Path, name
     assert f"{name}:1:1: error: {OUTSIDE}" in result.lines
 
 
-def test_a_link_inside_the_repository_is_followed(repo: Repo) -> None:
+INSIDE_LINK = (
+    "is a symbolic link; a file the repository holds must be the file itself, so that "
+    "every change to it shows in its own diff: replace the link by the file"
+)
+
+
+def test_a_link_inside_the_repository_is_refused_too(repo: Repo) -> None:
+    """A link's target changes without the site file's own diff: the review, the
+    uncommitted-changes check and --changed-since would all look at the wrong path."""
     repo.write("shared/a.yaml", "id: a\nowner: expert\n")
     (repo.root / "sites" / "a.yaml").symlink_to(repo.root / "shared" / "a.yaml")
 
-    assert repo.validate().lines == ["1 site file valid"]
+    result = repo.validate()
+
+    assert result.exit_code == 1
+    assert f"sites/a.yaml:1:1: error: {INSIDE_LINK}" in result.lines
+
+
+def test_a_dotenv_inside_the_repository_linked_as_a_site_file_is_never_shown(
+    repo: Repo,
+) -> None:
+    repo.write(".env", SECRET + "\n")
+    (repo.root / "sites" / "x.yaml").symlink_to("../.env")
+
+    for args in [(), ("--format", "github"), ("--format", "json")]:
+        result = repo.validate(*args)
+
+        assert result.exit_code == 1
+        assert "super-secret-value" not in result.stdout + result.stderr
+        assert "is a symbolic link" in result.stdout + result.stderr
+
+
+def test_a_sites_folder_linked_inside_the_repository_is_refused(repo: Repo) -> None:
+    (repo.root / "sites").rmdir()
+    repo.write("real_sites/a.yaml", "id: a\nowner: expert\n")
+    (repo.root / "sites").symlink_to("real_sites")
+
+    result = repo.validate()
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: sites is a symbolic link; the folder of site files must be the folder "
+        "itself, so that every change to a site file shows in its own diff: replace the "
+        "link by the folder\n"
+    )
 
 
 def test_a_sites_folder_linked_outside_is_refused(repo: Repo, outside: Path) -> None:

@@ -146,3 +146,31 @@ def test_history_reads_no_past_version_larger_than_the_file_limit(committed: Git
         "    A very long name",
         "    - file not readable as a site in this commit",
     ]
+
+
+# -- a linked sites folder: its files change outside the paths git status looks at --
+
+
+def test_a_sites_folder_linked_inside_the_repository_applies_nothing(tmp_path: Path) -> None:
+    made = GitRepo(tmp_path / "repo")
+    made.write("reconciler.yaml", "expert: studio@pixel.example\n")
+    made.write(".gitignore", ".reconciler/\n")
+    made.write("sandbox.seed.yaml", SEED)
+    made.write("real_sites/acme-bakery.yaml", "id: acme-bakery\nowner: expert\ncollaborators: {}\n")
+    (made.root / "sites").symlink_to("real_sites")
+    made.commit("Manage ACME through a linked folder")
+    made.write(  # uncommitted, and git status -- sites would not see it
+        "real_sites/acme-bakery.yaml",
+        "id: acme-bakery\nowner: expert\ncollaborators: {eve@evil.example: admin}\n",
+    )
+
+    result = run(made.root, "apply", "--yes")
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: sites is a symbolic link; the folder of site files must be the folder "
+        "itself, so that every change to a site file shows in its own diff: replace the "
+        "link by the folder"
+    )
+    assert "eve@evil.example" not in result.output
+    assert "Apply:" not in result.output

@@ -28,7 +28,7 @@ from ruamel.yaml.reader import ReaderError
 
 from reconciler.desired.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR, Config, People
 from reconciler.desired.problems import Problem, Severity, ValidationFailed, errors_in
-from reconciler.desired.reading import FILE_LIMIT, FileRefused, inside, read_text
+from reconciler.desired.reading import FILE_LIMIT, FileRefused, not_a_link, read_text
 from reconciler.desired.sitefile import (
     Inspection,
     SiteResolver,
@@ -527,7 +527,7 @@ def sites_folder(root: Path) -> Path:
     folder = root / SITES_DIR
     if not folder.is_symlink() and not folder.exists():
         return folder  # no site files yet
-    inside(folder, SITES_DIR, root)  # a link to a folder outside, or a loop: refused
+    not_a_link(folder, SITES_DIR, root, folder=True)  # outside, a loop, or any link
     if not folder.is_dir():
         raise ConfigError(
             f"{SITES_DIR} is not a directory; site files are {SITES_DIR}/<site-id>.yaml"

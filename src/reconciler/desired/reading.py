@@ -3,7 +3,9 @@
 DESIGN.md section 7: a file the repository holds (site files, people.yaml,
 reconciler.yaml, sandbox.seed.yaml) must resolve inside the repository, so that a
 symbolic link to ``/etc/passwd`` or a ``.env`` is refused by its path and its content is
-never read, shown or rewritten. A path the user names on the command line is theirs.
+never read, shown or rewritten. A link inside the repository is refused as well: the
+uncommitted-changes check, ``--changed-since`` and the review see a file's own path in
+git, not a link's target. A path the user names on the command line is theirs.
 Sizes are checked before a byte is parsed: 1 MiB a site or config file, 64 MiB a plan
 file, raised with ``RECONCILER_MAX_FILE_BYTES`` and ``RECONCILER_MAX_PLAN_BYTES``.
 """
@@ -28,6 +30,16 @@ OUTSIDE_FOLDER = (
     "be inside it: replace the link by the folder"
 )
 LOOP = "is a symbolic link that loops; replace it by the file"
+# Inside the repository too: the uncommitted-changes check, --changed-since and the
+# review all look at a file's own path in git, and a link's target changes elsewhere.
+LINK = (
+    "is a symbolic link; a file the repository holds must be the file itself, so that "
+    "every change to it shows in its own diff: replace the link by the file"
+)
+LINK_FOLDER = (
+    "is a symbolic link; the folder of site files must be the folder itself, so that "
+    "every change to a site file shows in its own diff: replace the link by the folder"
+)
 
 
 class FileRefused(ConfigError):
@@ -95,6 +107,17 @@ def read_text(path: Path, display: str, limit: SizeLimit, *, root: Path | None =
         raise NotUtf8(display, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+def not_a_link(path: Path, display: str, root: Path, *, folder: bool = False) -> Path:
+    """``path`` itself, refused when it is a symbolic link (leading anywhere at all).
+
+    Where a link leads outside the repository or loops, the refusal says so.
+    """
+    if path.is_symlink():
+        inside(path, display, root)
+        raise FileRefused(display, LINK_FOLDER if folder else LINK)
+    return path
+
+
 def inside(path: Path, display: str, root: Path) -> Path:
     """``path`` with its links resolved, refused when that leaves ``root``.
 
@@ -145,7 +168,8 @@ def _open(path: Path, display: str, root: Path | None) -> int:
     except OSError as exc:
         if exc.errno != errno.ELOOP:  # ELOOP: the last part is a link
             raise
-    return os.open(inside(path, display, root), os.O_RDONLY)
+    inside(path, display, root)  # says so when the link leads outside or loops
+    raise FileRefused(display, LINK)
 
 
 def _refused(display: str, exc: OSError) -> FileRefused:

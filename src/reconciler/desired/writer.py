@@ -21,7 +21,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from reconciler.desired.config import SITES_DIR
 from reconciler.desired.loader import guard, iter_yaml_files, sites_folder
-from reconciler.desired.reading import FILE_LIMIT, FileRefused, NotUtf8, inside, read_text
+from reconciler.desired.reading import FILE_LIMIT, FileRefused, NotUtf8, not_a_link, read_text
 from reconciler.errors import ReconcilerError
 
 KEY_ORDER = (
@@ -60,9 +60,9 @@ def read_site_text(path: Path, file: str, root: Path) -> str:
 
 
 def writable_path(path: Path, file: str, root: Path) -> Path:
-    """``path``, refused when writing it would write outside the repository (a link)."""
+    """``path``, refused when it is a link: writing would change another file."""
     try:
-        inside(path, file, root)
+        not_a_link(path, file, root)
     except FileRefused as exc:
         raise UnreadableSiteFile(exc.message) from None
     return path
