@@ -221,6 +221,10 @@ CREDENTIALS += "names, never from the URL: remove the part before @"
         ("https://admin@platform.example/api", f"'https://***@platform.example/api' {CREDENTIALS}"),
         ("https://:pw-s3cret@platform.example", f"'https://***@platform.example' {CREDENTIALS}"),
         ("ftp://admin:pw-s3cret@127.0.0.1", "'ftp://***@127.0.0.1' is not an http(s) URL"),
+        # characters that end the authority before the @ hide the password from urlsplit
+        ("https://admin:s3cret#@platform.example", f"'https://***@platform.example' {CREDENTIALS}"),
+        ("https://admin:s3/cret@platform.example", f"'https://***@platform.example' {CREDENTIALS}"),
+        ("https://admin:s3?cret@platform.example", f"'https://***@platform.example' {CREDENTIALS}"),
     ],
 )
 @pytest.mark.parametrize("command", ["validate", "plan"])

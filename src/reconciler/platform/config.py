@@ -15,14 +15,15 @@ ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _without_credentials(url: str) -> str:
-    """``url`` with whatever comes before ``@`` in its authority replaced by ``***``."""
+    """``url`` with everything between ``://`` and its last ``@`` replaced by ``***``.
+
+    Up to the LAST ``@``: a password may hold ``#``, ``/`` or ``?``, which end the
+    authority for a URL parser and would leave the password in the "path".
+    """
     scheme, slashes, rest = url.partition("://")
-    if not slashes:
+    if not slashes or "@" not in rest:
         return url
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
-        return url
-    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
 class PlatformConfig(BaseModel):
@@ -43,7 +44,7 @@ class PlatformConfig(BaseModel):
         shown = _without_credentials(value)  # a password in the URL is never printed
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"{shown!r} is not an http(s) URL")
-        if "@" in parts.netloc:  # requests would send it as Basic auth instead of the token
+        if "@" in value:  # requests would send it as Basic auth instead of the token
             raise ValueError(
                 f"{shown!r} holds a user name or password; the token comes from the variable "
                 "token_env names, never from the URL: remove the part before @"
