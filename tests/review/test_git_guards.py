@@ -74,6 +74,29 @@ def test_changed_since_in_a_shallow_clone_says_to_fetch_the_history(
     )
 
 
+def test_history_in_a_shallow_clone_says_to_fetch_the_history(
+    committed: GitRepo, tmp_path: Path
+) -> None:
+    committed.site("acme-bakery", "anna@acme-bakery.example", collaborators={})
+    committed.commit("Hand ACME over")
+    committed.site("acme-bakery", "anna@acme-bakery.example", collaborators={"tom": "viewer"})
+    committed.commit("Tom previews")
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--depth", "1", f"file://{committed.root}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
+
+    result = run(clone, "history", "acme-bakery")
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: the clone has no history before HEAD; fetch with fetch-depth: 0 (in "
+        "actions/checkout), or `git fetch --unshallow`"
+    )
+
+
 # -- item 10: exactly what HEAD holds --
 
 

@@ -325,7 +325,9 @@ class GitRepository:
                 now = _handle_email(commit, path, handle)
                 if all(_handle_email(parent, path, handle) != now for parent in commit.parents):
                     return str(commit.hexsha)
-        except (ValueError, GitCommandError):  # no commit yet
+        except (ValueError, GitCommandError):  # no commit yet, or a shallow clone's edge
+            if self.head_sha() is not None and self._is_shallow():
+                raise ConfigError(SHALLOW) from None  # never "no change": the gate needs it
             return None
         return None
 
@@ -415,9 +417,19 @@ class GitRepository:
         revisions = []
         for commit in commits:
             after = states.at(commit)
-            before = state_before(after, [states.at(parent) for parent in commit.parents])
+            before = state_before(after, self._parent_states(states, commit))
             revisions.append(_Revision(commit, before, after))
         return revisions
+
+    def _parent_states(self, states: _States, commit: git.Commit) -> list[Any]:
+        """The tracked state in each parent of ``commit``; a shallow clone lacks them at
+        its boundary, and guessing "no file before" would misreport who changed what."""
+        try:
+            return [states.at(parent) for parent in commit.parents]
+        except ValueError:
+            if self._is_shallow():
+                raise ConfigError(SHALLOW) from None
+            raise
 
 
 @dataclass(frozen=True)
