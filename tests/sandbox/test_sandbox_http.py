@@ -71,8 +71,14 @@ def test_a_stale_if_match_is_412_and_changes_nothing(http: Http) -> None:
 
 @pytest.mark.parametrize(
     "tag",
-    ["v1", '"stale-version"', '"' + "9" * 4301 + '"', 'W/"1"', '"1 "', '""', '"-1"', '"\u0661"'],
-    ids=["bare", "word", "4301-digits", "weak", "space", "empty", "negative", "arabic-digit"],
+    [
+        *["v1", '"stale-version"', '"' + "9" * 4301 + '"', 'W/"1"', '"1 "', '""', '"-1"'],
+        *['"\u0661"', '"01"', '"+1"'],
+    ],
+    ids=[
+        *["bare", "word", "4301-digits", "weak", "space", "empty", "negative"],
+        *["arabic-digit", "leading-zero", "plus-sign"],
+    ],
 )
 def test_an_if_match_that_names_no_current_version_is_412(
     http: Http, sandbox: EmbeddedSandbox, tag: str

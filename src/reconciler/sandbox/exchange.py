@@ -114,7 +114,9 @@ def parse_if_match(value: str | None) -> int | None:
     tag = value.strip()
     digits = tag[1:-1] if len(tag) >= 2 and tag[0] == tag[-1] == '"' else ""
     if digits.isascii() and digits.isdigit() and len(digits) <= MAX_VERSION_DIGITS:
-        return int(digits)
+        version = int(digits)
+        if str(version) == digits:  # the very tag an ETag carries: "01" is not "1"
+            return version
     return NO_VERSION
 
 
