@@ -97,8 +97,11 @@ def main() -> None:
         )
 
         (root / "reconciler.yaml").write_text(config)
-        timed(root, "plan", "--force")  # creates and seeds .reconciler/sandbox.db
-        embedded = min(timed(root, "plan", "--force") for _ in range(options.repeat))
+        # The repository's own sandbox.seed.yaml is a file it holds (1 MiB by default);
+        # the seed of 10,000 sites is larger.
+        env = {**os.environ, "RECONCILER_MAX_FILE_BYTES": str(64 << 20)}
+        timed(root, "plan", "--force", env=env)  # creates and seeds .reconciler/sandbox.db
+        embedded = min(timed(root, "plan", "--force", env=env) for _ in range(options.repeat))
         print(
             f"plan (embedded sandbox, for information): best {embedded:.2f} s, "
             f"{embedded / validate:.2f}x validate"

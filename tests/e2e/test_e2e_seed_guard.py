@@ -38,3 +38,38 @@ def test_a_seed_linked_outside_the_repository_is_refused(repo: Repo) -> None:
         "the link by the file)"
     )
     assert not repo.db.exists()
+
+
+def test_the_repositorys_seed_is_a_file_the_repository_holds_limited_to_1_mib(
+    repo: Repo,
+) -> None:
+    """DESIGN.md section 7: 1 MiB for a file the repository holds, before parsing (a
+    5 MB flow list once took plan minutes and gigabytes)."""
+    repo.write("sandbox.seed.yaml", "accounts: []\nsites: []\nname: [" + "1," * 2_500_000 + "1]\n")
+
+    result = repo.run("plan")
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {repo.root / 'sandbox.seed.yaml'}: cannot read the seed file (is larger than "
+        "1 MiB (the limit for a file the repository holds); split it, or raise the limit "
+        "with RECONCILER_MAX_FILE_BYTES)"
+    )
+    assert not repo.db.exists()
+
+
+def test_a_large_seed_named_on_the_command_line_counts_its_values_before_building_them(
+    repo: Repo,
+) -> None:
+    """A seed the user names may be large (many sites), but not one value per byte."""
+    big = repo.root / "big-seed.yaml"
+    big.write_text("accounts: []\nsites: []\nname: [" + "1," * 2_500_000 + "1]\n")
+
+    result = repo.run("sandbox", "seed", str(big), "--db", str(repo.root / "big.db"))
+
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "big-seed.yaml:3:1450002: holds more than 725004 values; a seed holds about one "
+        "value per 15 bytes\n"
+    )
+    assert not (repo.root / "big.db").exists()

@@ -80,12 +80,13 @@ def seed_command(file: Path, db_path: Path | None) -> None:
       reconciler sandbox seed sandbox.seed.yaml
       reconciler sandbox seed sandbox.seed.yaml --db /tmp/sandbox.db
     """
-    from reconciler.sandbox.seed import seed_file
+    from reconciler.sandbox.seed import apply_seed, load_seed
     from reconciler.sandbox.store import SandboxStore
 
     db_path = _db(db_path)
+    seed = load_seed(file)  # a bad seed leaves no database behind, not even an empty one
     with SandboxStore(db_path) as store:
-        result = seed_file(store, file)
+        result = apply_seed(store, seed, source=file)
     click.echo(f"seeded {result.accounts} accounts and {result.sites} sites into {db_path}")
 
 

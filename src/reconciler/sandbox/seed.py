@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from reconciler.desired.loader import MAX_NODES, parse_yaml
 from reconciler.desired.problems import errors_in
-from reconciler.desired.reading import FileRefused, SizeLimit, read_text
+from reconciler.desired.reading import FILE_LIMIT, FileRefused, SizeLimit, read_text
 from reconciler.errors import ConfigError
 from reconciler.model import COLLABORATOR_CAP, SITE_ID_PATTERN, AccountKind, Email, Package, Role
 from reconciler.sandbox.store import SandboxStore
@@ -27,7 +27,10 @@ _SYNTAX = "YAML syntax error: "
 SEED_LIMIT = SizeLimit(
     64 << 20, "RECONCILER_MAX_SEED_BYTES", "a sandbox seed file", "raise the limit with"
 )
-"""A seed is generated test data, often thousands of sites: sized like a plan file."""
+"""A seed named on the command line is generated test data, often thousands of sites:
+sized like a plan file. The repository's own ``sandbox.seed.yaml`` is a file the
+repository holds (DESIGN.md section 7): 1 MiB, raised with RECONCILER_MAX_FILE_BYTES."""
+BYTES_PER_VALUE = 8
 
 
 class SeedError(ConfigError):
@@ -103,8 +106,9 @@ def load_seed(path: Path, *, root: Path | None = None) -> Seed:
     sites. With ``root`` it is the repository's own ``sandbox.seed.yaml``, which must
     resolve inside it; a seed named on the command line is the user's to choose.
     """
+    limit = SEED_LIMIT if root is None else FILE_LIMIT  # the repository's own: 1 MiB
     try:
-        text = read_text(path, str(path), SEED_LIMIT, root=root)
+        text = read_text(path, str(path), limit, root=root)
     except FileRefused as exc:
         raise SeedError(f"{path}: cannot read the seed file ({exc.reason})") from None
     data = _data_of(text, path)
@@ -120,10 +124,13 @@ def load_seed(path: Path, *, root: Path | None = None) -> Seed:
 def _data_of(text: str, path: Path) -> object:
     """The seed's data, read by the same loader and within the same limits as site files.
 
-    A seed's own values are bounded by its size (many sites); aliases may not blow it up
-    beyond that.
+    A seed's values are bounded by its size: a real seed spends about 15 bytes a value
+    (ids, names, addresses), so one value per ``BYTES_PER_VALUE`` is room enough for many
+    sites while a flow list of one-character values is refused after being counted, not
+    built. Aliases may not blow it up beyond that either.
     """
-    parsed = parse_yaml(text, str(path), max_nodes=MAX_NODES + len(text), allow_empty=True)
+    max_nodes = MAX_NODES + len(text) // BYTES_PER_VALUE
+    parsed = parse_yaml(text, str(path), max_nodes=max_nodes, allow_empty=True)
     refused = errors_in(parsed.problems)
     if parsed.document is None or refused:
         problem = (refused or list(parsed.problems))[0]
@@ -131,6 +138,9 @@ def _data_of(text: str, path: Path) -> object:
         message = problem.message
         if message.startswith(_SYNTAX):
             message = "not valid YAML: " + message.removeprefix(_SYNTAX)
+        message = message.replace(
+            "; a site file holds a few", "; a seed holds about one value per 15 bytes"
+        )
         raise SeedError(f"{path}:{where.line}:{where.column}: {message}")
     return parsed.document.data if parsed.document.data is not None else {}
 
