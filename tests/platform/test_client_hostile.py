@@ -105,6 +105,21 @@ def test_a_dripping_answer_ends_at_the_deadline(respond: object) -> None:
     assert caught.value.message.endswith("; gave up after 2 attempts")
 
 
+def test_a_platform_that_always_drips_is_tried_twice_not_max_attempts_times() -> None:
+    """Five attempts of a full deadline each held a plan for five minutes; an answer
+    that missed its deadline once and again is not going to come."""
+    retry = RetryPolicy(max_attempts=5, base_delay=0.01)
+    with hostile_platform(_drip_body) as url:
+        client = PlatformClient(url, TOKEN, retry=retry, deadline=1.0)
+        started = time.monotonic()
+        with client, pytest.raises(TransportError) as caught:
+            client.me()
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 3.5
+    assert caught.value.message.endswith("; gave up after 2 attempts")
+
+
 class _Counter:
     def __init__(self) -> None:
         self.requests = 0

@@ -58,6 +58,12 @@ logger = logging.getLogger("reconciler.platform")
 
 DEFAULT_DEADLINE = 60.0
 """Seconds one attempt may take in all: connecting, sending, and the whole answer."""
+MAX_LATE_ATTEMPTS = 2
+"""Attempts of one request that may run out their deadline before the client gives up."""
+
+
+class _Late(TransportError):
+    """No complete answer within the deadline of an attempt."""
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -94,12 +100,17 @@ class _RetryBudget:
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
         self.failures = 0
+        self.late = 0
         self.limited = 0
         self.waited = 0.0
 
     def failed(self, error: PlatformError) -> None:
         self.failures += 1
-        if self.failures >= self.policy.max_attempts:
+        if isinstance(error, _Late):
+            self.late += 1
+        # An answer that missed its whole deadline twice is not going to come: five
+        # attempts of a full deadline each would hold a run for minutes.
+        if self.failures >= self.policy.max_attempts or self.late >= MAX_LATE_ATTEMPTS:
             raise _given_up(error, f"gave up after {_attempts(self.failures)}")
 
     def rate_limited(self, error: PlatformError, wait: float) -> float:
@@ -477,7 +488,7 @@ class PlatformClient:
         headers = {**headers, "Authorization": f"Bearer {token}"}
         connect, read = self.timeout
         timeout = (min(connect, self.deadline), min(read, self.deadline))
-        late = TransportError(
+        late = _Late(
             f"{operation}: no complete answer from {self.base_url} within the deadline of "
             f"{self.deadline:g} s"
         )
