@@ -107,19 +107,39 @@ def skeleton(address: str) -> str:
     return text.translate(_LOOK_ALIKES)
 
 
+class LookAlikes:
+    """Addresses seen so far, indexed by what they look like, so that checking one more
+    costs one lookup (people.yaml holds hundreds, 10,000 site files each a few)."""
+
+    def __init__(self, addresses: Iterable[str] = ()) -> None:
+        self._by_shape: dict[str, list[str]] = {}
+        self._plain_only = True
+        for address in addresses:
+            self.add(address)
+
+    def add(self, address: str) -> None:
+        self._plain_only = self._plain_only and _plain(address)
+        same = self._by_shape.setdefault(skeleton(address), [])
+        if address not in same:
+            same.append(address)
+
+    def passed_for(self, written: str) -> tuple[str, str] | None:
+        """The address seen that ``written`` passes for without being it, and the
+        character that gives it away ("'е' U+0435 CYRILLIC SMALL LETTER IE"); or None."""
+        if self._plain_only and _plain(written):
+            return None  # plain ASCII addresses look alike only when they are the same
+        mine = written.strip().casefold()
+        for other in self._by_shape.get(skeleton(written), []):
+            if other != mine:
+                tell = next((c for c in _unicode_form(written) if not c.isascii()), "")
+                return other, (f"{tell!r} {_describe(tell)}" if tell else "")
+        return None
+
+
 def look_alike(written: str, others: Iterable[str]) -> tuple[str, str] | None:
     """The address of ``others`` that ``written`` passes for without being it, and the
-    character that gives it away ("'е' U+0435 CYRILLIC SMALL LETTER IE"); None if none."""
-    others = list(others)
-    if _plain(written) and all(_plain(other) for other in others):
-        return None  # plain ASCII addresses look alike only when they are the same
-    shape = skeleton(written)
-    mine = written.strip().casefold()
-    for other in others:
-        if other != mine and skeleton(other) == shape:
-            tell = next((c for c in _unicode_form(written) if not c.isascii()), "")
-            return other, (f"{tell!r} {_describe(tell)}" if tell else "")
-    return None
+    character that gives it away; None if none. One check: see ``LookAlikes`` for many."""
+    return LookAlikes(others).passed_for(written)
 
 
 def _plain(address: str) -> bool:

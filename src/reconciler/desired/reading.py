@@ -143,10 +143,15 @@ def _read_bounded(
     except OSError as exc:
         raise _refused(display, exc) from None
     with os.fdopen(fd, "rb") as stream:
-        if os.fstat(fd).st_size > max_bytes:  # before a byte is read
+        size = os.fstat(fd).st_size
+        if size > max_bytes:  # before a byte is read
             raise FileRefused(display, limit.too_large(max_bytes))
         try:
-            data = stream.read(max_bytes + 1)
+            # Asking for the size the file claims (and one byte more) rather than the
+            # limit: 10,000 site files must not each cost a buffer of the limit's size.
+            data = stream.read(size + 1) if size else b""
+            if len(data) > size or not size:  # it grew, or claims no size (/dev/zero)
+                data += stream.read(max_bytes + 1 - len(data))
         except OSError as exc:
             raise _refused(display, exc) from None
     if len(data) > max_bytes:  # a device or a file that grew: its size lied

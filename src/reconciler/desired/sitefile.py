@@ -15,7 +15,7 @@ from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler.addresses import look_alike
+from reconciler.addresses import LookAlikes
 from reconciler.desired.config import HANDLE_PATTERN, Config, People, Person
 from reconciler.desired.problems import Problem, Severity
 from reconciler.desired.yamldoc import Document, Path_
@@ -202,8 +202,9 @@ def read_people(document: Document, problems: list[Problem], expert: str | None 
         return People()
     people: dict[str, Person] = {}
     known = {} if expert is None else {expert: "the expert's own address"}
+    shapes = LookAlikes(known)
     for handle, entry in document.data.items():
-        if _people_look_alike(document, handle, entry, known, problems):
+        if _people_look_alike(document, handle, entry, (known, shapes), problems):
             continue
         if not _is_handle(handle):
             problems.append(
@@ -219,15 +220,22 @@ def read_people(document: Document, problems: list[Problem], expert: str | None 
             problems += checked
         else:
             people[handle] = checked
-            known.setdefault(checked.email, f"the address of {handle!r}")
+            if checked.email not in known:
+                known[checked.email] = f"the address of {handle!r}"
+                shapes.add(checked.email)
     return People(by_handle=people)
 
 
 def _people_look_alike(
-    document: Document, handle: str, entry: Any, known: dict[str, str], problems: list[Problem]
+    document: Document,
+    handle: str,
+    entry: Any,
+    seen: tuple[dict[str, str], LookAlikes],
+    problems: list[Problem],
 ) -> bool:
+    known, shapes = seen
     written = entry.get("email") if isinstance(entry, dict) else None
-    found = look_alike(written, known) if isinstance(written, str) else None
+    found = shapes.passed_for(written) if isinstance(written, str) else None
     if found is None:
         return False
     other, tell = found
@@ -373,7 +381,7 @@ class SiteResolver:
         without being it (a Cyrillic letter, a look-alike domain): an error naming both."""
         assert self.config is not None
         known = {self.config.expert: "", **self._seen}
-        found = look_alike(email, known)
+        found = LookAlikes(known).passed_for(email)
         if found is None:
             return False
         other, tell = found
