@@ -65,6 +65,7 @@ MAX_LATE_ATTEMPTS = 2
 class _Late(TransportError):
     """No complete answer within the deadline of an attempt."""
 
+
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 P = TypeVar("P", SitePage, TransferPage)
