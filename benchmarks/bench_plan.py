@@ -18,31 +18,15 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate_repository
-from platform_process import reconciler_command, sandbox_process, stats
+from platform_process import reconciler_command, sandbox_process, stats, timed
 
 PAGE_SIZE = 500
 TARGET_RATIO = 1.5
-
-
-def timed(root: Path, *args: str, env: dict[str, str] | None = None) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(
-        [*reconciler_command(), "--root", str(root), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    elapsed = time.perf_counter() - start
-    if done.returncode not in (0, 2):
-        sys.exit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed
 
 
 def seed_database(root: Path, db: Path) -> None:

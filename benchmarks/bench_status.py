@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,27 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate_repository
-from platform_process import reconciler_command, sandbox_process, stats
+from platform_process import sandbox_process, stats, timed
 
 TARGET_RATIO = 1.5
 MAX_HTML_BYTES = 5 * 1024 * 1024
 MAX_BROWSER_SECONDS = 2.0
 FORMATS = ("json", "text", "csv", "html")
-
-
-def timed(root: Path, env: dict[str, str], *args: str) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(
-        [*reconciler_command(), "--root", str(root), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
-    elapsed = time.perf_counter() - start
-    if done.returncode not in (0, 2):
-        sys.exit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed
 
 
 def seed_database(seed: Path, db: Path) -> None:
@@ -85,7 +69,7 @@ def measure_commands(root: Path, db: Path, token: str, repeat: int, page: Path) 
         for _ in range(repeat):
             for name, args in commands.items():
                 before = list_requests(url)
-                times[name].append(timed(root, env, *args))
+                times[name].append(timed(root, *args, env=env))
                 requests[name] += list_requests(url) - before
         plan = min(times["plan"])
         print(

@@ -31,6 +31,23 @@ def reconciler_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "reconciler"]
 
 
+def timed(root: Path, *args: str, env: dict[str, str] | None = None) -> float:
+    """Seconds one ``reconciler --root ROOT ARGS`` takes; exits the benchmark if it fails
+    (exit 2, "changes to apply", is a success here)."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [*reconciler_command(), "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 2):
+        sys.exit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed
+
+
 @contextmanager
 def sandbox_process(db: Path, faults: str = "") -> Iterator[str]:
     """Serve ``db`` on 127.0.0.1; yields the base URL; stops the server afterwards."""
