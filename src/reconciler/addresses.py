@@ -4,7 +4,7 @@ An address is ASCII: the part before ``@`` in ASCII letters, digits and a few ma
 domain in IDNA's ASCII form (``bäckerei.example`` becomes ``xn--bckerei-5wa.example``).
 Nothing invisible (a zero-width space), no control character, nothing that would change
 the platform's URL path (``a/../b@x``): such an address passed validation, then every
-apply failed on it. ``look_alike`` finds an address written to pass for another one.
+apply failed on it. ``LookAlikes`` finds an address written to pass for another one.
 """
 
 from __future__ import annotations
@@ -134,12 +134,6 @@ class LookAlikes:
                 tell = next((c for c in _unicode_form(written) if not c.isascii()), "")
                 return other, (f"{tell!r} {_describe(tell)}" if tell else "")
         return None
-
-
-def look_alike(written: str, others: Iterable[str]) -> tuple[str, str] | None:
-    """The address of ``others`` that ``written`` passes for without being it, and the
-    character that gives it away; None if none. One check: see ``LookAlikes`` for many."""
-    return LookAlikes(others).passed_for(written)
 
 
 def _plain(address: str) -> bool:

@@ -87,8 +87,17 @@ def read_yaml_file(path: Path, display: str, *, root: Path | None = None) -> Par
     return parse_yaml(text, display)
 
 
+SITE_FILE_VALUES = "a site file holds a few"
+"""How many values a site file holds, said when a file holds too many."""
+
+
 def parse_yaml(
-    text: str, file: str, *, max_nodes: int = MAX_NODES, allow_empty: bool = False
+    text: str,
+    file: str,
+    *,
+    max_nodes: int = MAX_NODES,
+    usual: str = SITE_FILE_VALUES,
+    allow_empty: bool = False,
 ) -> Parsed:
     """Parse one YAML document into a ``Document`` (a mapping is not required here).
 
@@ -96,10 +105,11 @@ def parse_yaml(
     versions of them in git, and sandbox seed files. ``guard`` counts depth and values
     on the parser's events before any node is built, so neither a deep nesting (which
     would crash the C composer) nor a huge flow list (which would take gigabytes) is
-    ever composed; aliases are counted again as they expand. An empty document is a
+    ever composed; aliases are counted again as they expand. ``usual`` says, in the
+    refusal of too many values, how many such a file holds. An empty document is a
     problem unless ``allow_empty`` (then its data is None).
     """
-    refused = guard(text, file, max_nodes)
+    refused = guard(text, file, max_nodes, usual)
     if refused is not None:
         return Parsed(None, (refused,))
     node = _node_of(text, file)
@@ -139,7 +149,9 @@ def _built(node: Node, file: str, max_nodes: int) -> Parsed:
     return Parsed(document, tuple(builder.problems))
 
 
-def guard(text: str, file: str, max_nodes: int = MAX_NODES) -> Problem | None:
+def guard(
+    text: str, file: str, max_nodes: int = MAX_NODES, usual: str = SITE_FILE_VALUES
+) -> Problem | None:
     """The check every reader of YAML makes before a composer runs: nesting depth and
     the number of values, if either is too much.
 
@@ -147,14 +159,14 @@ def guard(text: str, file: str, max_nodes: int = MAX_NODES) -> Problem | None:
     checked on the result. ``parse_yaml`` calls it first, and so does the writer before
     its round-trip load.
     """
-    refused = _refuse_before_composing(text, max_nodes)
+    refused = _refuse_before_composing(text, max_nodes, usual)
     if refused is None:
         return None
     line, column, message = refused
     return Problem(location=Location(file=file, line=line, column=column), message=message)
 
 
-def _refuse_before_composing(text: str, max_nodes: int) -> tuple[int, int, str] | None:
+def _refuse_before_composing(text: str, max_nodes: int, usual: str) -> tuple[int, int, str] | None:
     """Where and why ``text`` is refused before composing: too deep or too many values.
 
     The composers recurse once per level (libyaml's in C: a file of 100,000 ``[`` crashes
@@ -173,7 +185,7 @@ def _refuse_before_composing(text: str, max_nodes: int) -> tuple[int, int, str] 
             if isinstance(event, NodeEvent):
                 nodes += 1
                 if nodes > max_nodes:
-                    message = f"holds more than {max_nodes} values; a site file holds a few"
+                    message = f"holds more than {max_nodes} values; {usual}"
                     return _at(event, message)
             if isinstance(event, CollectionStartEvent):
                 depth += 1

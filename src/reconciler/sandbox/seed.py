@@ -130,7 +130,13 @@ def _data_of(text: str, path: Path) -> object:
     built. Aliases may not blow it up beyond that either.
     """
     max_nodes = MAX_NODES + len(text) // BYTES_PER_VALUE
-    parsed = parse_yaml(text, str(path), max_nodes=max_nodes, allow_empty=True)
+    parsed = parse_yaml(
+        text,
+        str(path),
+        max_nodes=max_nodes,
+        usual="a seed holds about one value per 15 bytes",
+        allow_empty=True,
+    )
     refused = errors_in(parsed.problems)
     if parsed.document is None or refused:
         problem = (refused or list(parsed.problems))[0]
@@ -138,9 +144,6 @@ def _data_of(text: str, path: Path) -> object:
         message = problem.message
         if message.startswith(_SYNTAX):
             message = "not valid YAML: " + message.removeprefix(_SYNTAX)
-        message = message.replace(
-            "; a site file holds a few", "; a seed holds about one value per 15 bytes"
-        )
         raise SeedError(f"{path}:{where.line}:{where.column}: {message}")
     return parsed.document.data if parsed.document.data is not None else {}
 
