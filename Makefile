@@ -45,14 +45,18 @@ contract: setup
 
 check: lint test contract
 
+# Every benchmark runs, whatever an earlier one found; exit 0 only when every target holds.
+BENCHMARKS := bench_validate bench_startup bench_list_sites bench_sandbox_listing bench_plan \
+	bench_preflight bench_scale bench_apply bench_status
+
 bench: setup
-	$(BIN)/python benchmarks/bench_validate.py
-	$(BIN)/python benchmarks/bench_list_sites.py
-	$(BIN)/python benchmarks/bench_sandbox_listing.py
-	$(BIN)/python benchmarks/bench_plan.py
-	$(BIN)/python benchmarks/bench_preflight.py
-	$(BIN)/python benchmarks/bench_apply.py
-	$(BIN)/python benchmarks/bench_status.py
+	@failed=""; \
+	for name in $(BENCHMARKS); do \
+		echo "== benchmarks/$$name.py"; \
+		$(BIN)/python benchmarks/$$name.py || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make bench: targets missed in:$$failed"; exit 1; fi; \
+	echo "make bench: every target holds"
 
 clean:
 	rm -rf $(VENV) build .reconciler .pytest_cache .mypy_cache .ruff_cache .coverage

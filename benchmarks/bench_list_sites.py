@@ -7,6 +7,8 @@ page (20 pages of 500).
 
 from __future__ import annotations
 
+import math
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -48,6 +50,13 @@ def main() -> None:
     print(f"seeded {SITES} sites in {seeded:.2f}s")
     print(f"listed {count} sites in {listed:.3f}s")
     print(f"requests: {stats.total} {stats.by_route} {stats.by_status}")
+    listed = stats.by_route.get("GET /v1/sites", 0)
+    ok = count >= SITES and listed == math.ceil(count / 500)
+    print(
+        f"{listed} list requests for {count} sites (target: one a page of 500, "
+        f"{math.ceil(count / 500)}): {'ok' if ok else 'MISSED'}"
+    )
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

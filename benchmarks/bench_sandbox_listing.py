@@ -135,6 +135,7 @@ def main() -> None:
           f"{cpu:.2f}s server CPU (target < 2 s)")  # fmt: skip
     ok = ratio_first <= 2 and ratio_last <= 2 and cpu < 2
     print("targets met" if ok else "TARGETS MISSED")
+    sys.exit(0 if ok else 1)
 
 
 if __name__ == "__main__":

@@ -140,10 +140,13 @@ class GeneratedRepository:
 
 
 class _Generator:
-    def __init__(self, count: int, rng: random.Random, drift: float) -> None:
+    def __init__(
+        self, count: int, rng: random.Random, drift: float, handing_over: float = 0.12
+    ) -> None:
         self.count = count
         self.rng = rng
         self.drift = drift
+        self.handing_over = handing_over
         self.freelancers = {
             f"{name}{i}": f"{name}{i}@freelance{i % 7}.example"
             for i, name in enumerate(_FIRST_NAMES * 3)
@@ -159,7 +162,7 @@ class _Generator:
         roll = self.rng.random()
         if roll < 0.35:
             return self._work_in_progress(site_id, name, client)
-        if roll < 0.80:
+        if roll < 0.92 - self.handing_over:
             return self._handed_over(site_id, name, client, domain)
         if roll < 0.92:
             return self._handing_over(site_id, name, client)
@@ -341,6 +344,35 @@ def render_seed(sites: Iterable[Site], extra_accounts: Iterable[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def seed_database(db: Path, repo: GeneratedRepository) -> None:
+    """The platform's state of ``repo`` straight into a sandbox database: the same
+    accounts and sites as ``sandbox.seed.yaml``, without reading a seed file (one of
+    100,000 sites is over the limits of a file the loader reads)."""
+    from reconciler.sandbox.seed import Seed, apply_seed
+    from reconciler.sandbox.store import SandboxStore
+
+    emails = {EXPERT, *repo.people.values()}
+    for site in repo.sites:
+        emails.update((site.owner_email, site.observed_billing, *site.observed_collaborators))
+        emails.update(site.collaborator_emails or {})
+    emails.discard(EXPERT)
+    accounts = [{"email": EXPERT, "kind": "expert", "token": EXPERT_TOKEN}]
+    accounts += [{"email": email, "kind": "customer"} for email in sorted(emails)]
+    sites = [
+        {
+            "id": site.id,
+            "name": site.name,
+            "owner": site.observed_owner,
+            "billing_contact": site.observed_billing,
+            "package": site.observed_package,
+            "collaborators": site.observed_collaborators,
+        }
+        for site in repo.sites
+    ]
+    with SandboxStore(db) as store:
+        apply_seed(store, Seed.model_validate({"accounts": accounts, "sites": sites}))
+
+
 def _accept_handovers_beyond(sites: tuple[Site, ...], keep: int) -> tuple[Site, ...]:
     """Only the first ``keep`` handovers still to start; on the platform, the client has
     accepted the others already (the site is as its file says)."""
@@ -368,15 +400,18 @@ def generate_repository(
     seed: int = 2024,
     drift: float = 0.1,
     handovers: int | None = None,
+    handing_over: float = 0.12,
 ) -> GeneratedRepository:
     """Write reconciler.yaml, people.yaml and ``count`` site files under ``root``.
 
     With ``seed_file`` also write ``sandbox.seed.yaml``: the platform's matching state.
     Deterministic for a given ``seed``; ``drift`` is the share of sites whose access on
-    the platform differs from the files.
+    the platform differs from the files; ``handing_over`` the share of sites whose file
+    names the client as owner while the platform still says expert (``handovers`` keeps
+    only the first so many of those still to start).
     """
     rng = random.Random(seed)
-    generator = _Generator(count, rng, drift)
+    generator = _Generator(count, rng, drift, handing_over)
     sites = tuple(generator.site(index) for index in range(count))
     if handovers is not None:
         sites = _accept_handovers_beyond(sites, handovers)

@@ -82,3 +82,27 @@ def stats(url: str) -> dict[str, Any]:
     with urllib.request.urlopen(f"{url}/sandbox/stats", timeout=5) as answer:
         data: dict[str, Any] = json.load(answer)
         return data
+
+
+@contextmanager
+def serving_repository(root: Path, db: Path, token: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """``db`` served in its own process, and ``root``'s reconciler.yaml pointing at it;
+    yields the URL and the environment that holds the token. The file is restored after."""
+    config = (root / "reconciler.yaml").read_text()
+    with sandbox_process(db) as url:
+        (root / "reconciler.yaml").write_text(
+            f"{config}platform:\n  url: {url}\n  token_env: BENCH_TOKEN\n"
+        )
+        try:
+            yield url, {"BENCH_TOKEN": token}
+        finally:
+            (root / "reconciler.yaml").write_text(config)
+
+
+def platform_requests(before: dict[str, Any], after: dict[str, Any]) -> dict[str, int]:
+    """The requests made between two ``stats`` by route, less the benchmark's own."""
+    return {
+        route: count - before["by_route"].get(route, 0)
+        for route, count in after["by_route"].items()
+        if count != before["by_route"].get(route, 0) and not route.startswith("GET /sandbox/")
+    }
