@@ -18,6 +18,7 @@ from reconciler.model import Role
 from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.workspace import observe
 from reconciler.platform.client import PlatformClient, RetryPolicy
+from reconciler.platform.reconciler import ReconcilerPlatform
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.seed import Seed, apply_seed
 from reconciler.sandbox.server import EmbeddedSandbox
@@ -373,13 +374,13 @@ def test_a_platform_that_fails_the_dry_run_keeps_the_change_for_apply_to_check(
     assert served.platform is not None
     state = load_repository(served.root)
     with PlatformClient(served.platform.url, "studio-token") as healthy:
-        seen = observe(healthy)
+        seen = observe(ReconcilerPlatform.over(healthy))
     failing = FaultSpec.parse("error_rate=1")
     with (
         EmbeddedSandbox(served.platform.db_path, faults=failing) as down,
         PlatformClient(down.url, "studio-token", retry=RetryPolicy(max_attempts=2)) as client,
     ):
-        reconciler = Reconciler(state, client, observed=seen)
+        reconciler = Reconciler(state, ReconcilerPlatform.over(client), observed=seen)
         plan = reconciler.plan()
 
     assert [(c.site, c.action.value) for c in plan.changes] == [("glow-salon", "transfer.start")]

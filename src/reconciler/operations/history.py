@@ -11,6 +11,8 @@ from pathlib import Path
 from reconciler.desired.loader import read_config_only
 from reconciler.errors import ReconcilerError
 from reconciler.model import TransferRecord
+from reconciler.platform.base import Capability, Platform
+from reconciler.platform.errors import NotFound
 from reconciler.review.gitrepo import GitRepository
 from reconciler.review.history import SiteHistory, runs_about
 
@@ -38,16 +40,25 @@ class HistoryOperation:
         """Every transfer of the site the platform shows the expert: the site's own list,
         or, for a site it no longer sees, the transfers it sent of it."""
         from reconciler.operations.workspace import open_platform
-        from reconciler.platform.errors import NotFound
-        from reconciler.platform.schema import TransferDirection, to_record
 
         config = read_config_only(self.root)
         if config is None:
             raise ReconcilerError("reconciler.yaml is missing or invalid")
-        with open_platform(self.root, config, self.environ) as client:
-            try:
-                found = client.site_transfers(self.site)
-            except NotFound:
-                sent = client.iter_transfers(TransferDirection.SENT)
-                found = [record for record in sent if record.site_id == self.site]
-        return sorted((to_record(t) for t in found), key=lambda t: t.created_at)
+        with open_platform(self.root, config, self.environ) as platform:
+            found = transfers_of(platform, self.site)
+        return sorted(found, key=lambda t: t.created_at)
+
+
+def transfers_of(platform: Platform, site_id: str) -> list[TransferRecord]:
+    """The site's own list of transfers, or, for a site the expert no longer sees, the
+    transfers it sent of it; an error when the platform keeps neither."""
+    has = platform.capabilities
+    if Capability.SITE_TRANSFERS in has:
+        try:
+            return platform.site_transfers(site_id)
+        except NotFound:
+            if Capability.SENT_TRANSFERS not in has:
+                raise
+    if Capability.SENT_TRANSFERS in has:
+        return [record for record in platform.sent_transfers() if record.site_id == site_id]
+    raise ReconcilerError("this platform keeps no record of transfers; the history is git's")

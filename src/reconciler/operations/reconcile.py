@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.desired.loader import DesiredState, load_repository, read_config_only
@@ -13,11 +14,10 @@ from reconciler.errors import PlanRefused
 from reconciler.model import ObservedSite, TransferRecord
 from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.operations.workspace import observe, open_platform
-from reconciler.platform.client import PlatformClient
-from reconciler.platform.errors import PlatformError, StaleVersion
-from reconciler.platform.schema import TransferDirection, to_record
+from reconciler.platform.base import Capability, Platform
+from reconciler.platform.errors import PlatformError
 from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
-from reconciler.reconcile.changes import Change, PackagePurchase, TransferStart
+from reconciler.reconcile.changes import Change
 from reconciler.reconcile.diff import Facts
 from reconciler.reconcile.plan import (
     Plan,
@@ -27,23 +27,22 @@ from reconciler.reconcile.plan import (
     check_policy,
     with_rest,
 )
-from reconciler.reconcile.preflight import ChangeKey, hold_back, key_of, to_dry_run
+from reconciler.reconcile.preflight import ChangeKey, dry_runs, findings, hold_back, to_dry_run
 
-PREFLIGHT_PARALLELISM = 8  # dry runs at once: each mostly waits for the platform
 log = logging.getLogger("reconciler")
 
 
 class Reconciler:
-    """The desired state of one repository and a client for its platform."""
+    """The desired state of one repository and its platform."""
 
     def __init__(
         self,
         state: DesiredState,
-        client: PlatformClient,
+        platform: Platform,
         observed: dict[str, ObservedSite] | None = None,
     ) -> None:
         self.state = state
-        self.client = client
+        self.platform = platform
         self._observed = observed
         self._made_here: set[str] = set()  # fingerprints of plans made in this session
         self.facts = Facts()  # what the latest plan read beyond the sites (status shows it)
@@ -65,19 +64,19 @@ class Reconciler:
             raise AssertionError("an invalid reconciler.yaml cannot load")
         with ExitStack() as stack:
 
-            def connect() -> tuple[PlatformClient, dict[str, ObservedSite]]:
-                client = stack.enter_context(open_platform(root, config, environ, sandbox))
-                return client, observe(client)
+            def connect() -> tuple[Platform, dict[str, ObservedSite]]:
+                platform = stack.enter_context(open_platform(root, config, environ, sandbox))
+                return platform, observe(platform)
 
             with ThreadPoolExecutor(1, thread_name_prefix="observe") as pool:
                 connecting = pool.submit(connect)
                 state = load_repository(root)  # on error, the pool first waits for connect
-            client, observed = connecting.result()
-            yield cls(state, client, observed)
+            platform, observed = connecting.result()
+            yield cls(state, platform, observed)
 
     def observed(self, *, refresh: bool = False) -> dict[str, ObservedSite]:
         if self._observed is None or refresh:
-            self._observed = observe(self.client)
+            self._observed = observe(self.platform)
         return self._observed
 
     def plan(self, *, scope: Collection[str] | None = None, scope_note: str | None = None) -> Plan:
@@ -104,15 +103,17 @@ class Reconciler:
 
     def _build(self, scope: Collection[str] | None) -> Plan:
         observed = self.observed()
-        # Days left are counted by the platform's clock (the Date of its answers).
-        facts = Facts(now=self.client.platform_time(), sent=self._sent(scope, observed))
+        # Days left are counted by the platform's clock (else the Date of its answers),
+        # never by this machine's unless the platform gives neither.
+        now = self.platform.clock() or datetime.now(UTC)
+        facts = Facts(now=now, sent=self._sent(scope, observed))
         self.facts = facts
         return build_plan(
             self.state.config.expert,
             self.state.sites,
             observed,
             scope=scope,
-            capabilities=self.client.capabilities,
+            capabilities=self.platform.capabilities,
             facts=facts,
         )
 
@@ -122,42 +123,31 @@ class Reconciler:
         """The latest transfer the expert sent of each site file's site it cannot see."""
         files = self.state.sites.keys() if scope is None else scope
         missing = {site_id for site_id in files if site_id not in observed}
-        if not missing:
-            return {}
+        if not missing or Capability.SENT_TRANSFERS not in self.platform.capabilities:
+            return {}  # no transfer memory: the plan says so once
         latest: dict[str, TransferRecord] = {}
-        for transfer in self.client.iter_transfers(TransferDirection.SENT):
+        for transfer in self.platform.sent_transfers():
             if transfer.site_id in missing and transfer.site_id not in latest:  # newest first
-                latest[transfer.site_id] = to_record(transfer)
+                latest[transfer.site_id] = transfer
         return latest
 
     def _preflight(self, changes: Sequence[Change]) -> dict[ChangeKey, str]:
-        """Dry-run each change, concurrently; the platform's reason for each refusal."""
-        if not changes:
-            return {}
-        with ThreadPoolExecutor(PREFLIGHT_PARALLELISM, thread_name_prefix="preflight") as pool:
-            answers = list(pool.map(self._dry_run, changes))
-        return {key_of(change): reason for change, reason in answers if reason is not None}
+        """Dry-run the changes as one batch; the platform's reason for each refusal.
 
-    def _dry_run(self, change: Change) -> tuple[Change, str | None]:
-        site = self.observed().get(change.site)
-        if_match = None if site is None else site.version
+        A change the platform could not be asked about is left to apply, which checks it.
+        """
+        if not changes or Capability.DRY_RUN not in self.platform.capabilities:
+            return {}  # no preflight: the plan says so once
+        versions = {site.id: site.version for site in self.observed().values()}
         try:
-            if isinstance(change, TransferStart):
-                refusal = self.client.dry_run_start_transfer(
-                    change.site, change.to, change.stay_as_collaborator, if_match=if_match
-                )
-            elif isinstance(change, PackagePurchase):
-                refusal = self.client.dry_run_purchase(
-                    change.site, change.package, if_match=if_match
-                )
-            else:
-                return change, None
-        except PlatformError as exc:  # could not ask: apply checks it, as before
-            log.warning("%s: could not dry-run %s: %s", change.site, change.action, exc.message)
-            return change, None
-        if refusal is None or isinstance(refusal, StaleVersion):
-            return change, None  # a site changed since the listing: apply's If-Match says so
-        return change, refusal.detail or refusal.message
+            answers = self.platform.dry_run(dry_runs(changes, versions))
+        except PlatformError as exc:
+            log.warning("could not dry-run %d changes: %s", len(changes), exc.message)
+            return {}
+        found = findings(changes, answers)
+        for change, why in found.unasked:
+            log.warning("%s: could not dry-run %s: %s", change.site, change.action, why)
+        return found.refused
 
     def check_policy(self, plan: Plan, *, force: bool = False) -> None:
         """Refuse ``plan`` when it does more than reconciler.yaml's policy allows.
@@ -193,5 +183,5 @@ class Reconciler:
             # Applied as reviewed only if the files and the platform still produce it:
             # an edited plan file (a change appended, the fingerprint left) applies nothing.
             check_derived(plan, self._preflighted(plan.scope))
-        applier = Applier(self.client, parallelism=parallelism, gate=gate, on_result=on_result)
+        applier = Applier(self.platform, parallelism=parallelism, gate=gate, on_result=on_result)
         return applier.apply(plan)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,9 +18,8 @@ from reconciler.desired.config import SANDBOX_DB, SANDBOX_SEED, Config
 from reconciler.errors import ConfigError
 from reconciler.model import AccountKind, ObservedSite
 from reconciler.operations.sandbox_child import SandboxChild, is_small
-from reconciler.platform.client import PlatformClient
+from reconciler.platform.base import Capability, Platform
 from reconciler.platform.errors import TransportError
-from reconciler.platform.schema import to_observed
 
 if TYPE_CHECKING:
     from reconciler.sandbox.store import SandboxStore
@@ -31,25 +30,40 @@ log = logging.getLogger("reconciler")
 @contextmanager
 def open_platform(
     root: Path, config: Config, environ: Mapping[str, str], sandbox: SandboxChild | None = None
-) -> Iterator[PlatformClient]:
-    """A client for the configured platform, checked to act as the configured expert.
+) -> Iterator[Platform]:
+    """The configured platform, checked to act as the configured expert.
 
     ``sandbox`` is the embedded sandbox's child if the command started it early (see
     :func:`~reconciler.operations.sandbox_child.early_sandbox`); its caller stops it.
     """
     if config.platform is not None:
-        with PlatformClient.from_config(config.platform, environ) as client:
-            _check_identity(client, config.expert)
-            yield client
+        platform = _configured(config, environ)
+        try:
+            check_identity(platform, config.expert)
+            yield platform
+        finally:
+            platform.close()
         return
-    with _embedded_sandbox(root, config, sandbox) as client:
-        yield client
+    with _embedded_sandbox(root, config, sandbox) as platform:
+        yield platform
+
+
+def _configured(config: Config, environ: Mapping[str, str]) -> Platform:
+    from reconciler.platform.reconciler import ReconcilerPlatform
+
+    assert config.platform is not None
+    platform = config.platform
+    token = environ.get(platform.token_env, "")
+    if not token.strip():
+        raise ConfigError(
+            f"the environment variable {platform.token_env} is not set; it must hold "
+            f"the API token for {platform.url} (see platform.token_env in reconciler.yaml)"
+        )
+    return ReconcilerPlatform(platform.url, token.strip())
 
 
 @contextmanager
-def _embedded_sandbox(
-    root: Path, config: Config, child: SandboxChild | None
-) -> Iterator[PlatformClient]:
+def _embedded_sandbox(root: Path, config: Config, child: SandboxChild | None) -> Iterator[Platform]:
     """The sandbox's plain server over real HTTP on 127.0.0.1, serving the repository's
     database: in a thread of this process for a small repository, where starting a
     second interpreter would cost more than the answers; otherwise in a child process,
@@ -67,9 +81,11 @@ def _embedded_sandbox(
         else:
             child.serve(db)
             url = child.url
+        from reconciler.platform.reconciler import ReconcilerPlatform
+
+        platform = stack.enter_context(closing(ReconcilerPlatform(url, token)))
         try:
-            with PlatformClient(url, token) as client:
-                yield client
+            yield platform
         except TransportError as exc:
             code = None if child is None else child.exit_code()
             if code is not None:  # the real cause: the sandbox stopped serving
@@ -119,15 +135,19 @@ def _seed(store: SandboxStore, seed: Path) -> None:
         seed_file(store, seed, root=seed.parent)
 
 
-def _check_identity(client: PlatformClient, expert: str) -> None:
-    me = client.me()
-    if me.email != expert:
+def check_identity(platform: Platform, expert: str) -> None:
+    """Refuse a platform that acts for someone else than the expert. Without an identity
+    API, the expert named in reconciler.yaml is taken for the caller (the plan says so)."""
+    if Capability.IDENTITY not in platform.capabilities:
+        return
+    caller = platform.identity()
+    if caller != expert:
         raise ConfigError(
-            f"the platform token belongs to {me.email}, but reconciler.yaml says the expert "
+            f"the platform token belongs to {caller}, but reconciler.yaml says the expert "
             f"is {expert}; use the expert's token or correct `expert:`"
         )
 
 
-def observe(client: PlatformClient) -> dict[str, ObservedSite]:
+def observe(platform: Platform) -> dict[str, ObservedSite]:
     """Every site the expert can see, one request per page."""
-    return {site.id: to_observed(site) for site in client.iter_sites()}
+    return {site.id: site for site in platform.sites()}

@@ -31,7 +31,7 @@ from requests.adapters import HTTPAdapter
 from reconciler.errors import ConfigError
 from reconciler.model import Package, Role
 from reconciler.net import REDACTED, is_loopback, redact
-from reconciler.platform.base import EVERY_CAPABILITY, Capability
+from reconciler.platform import base
 from reconciler.platform.config import PlatformConfig
 from reconciler.platform.deadline import Deadline, watched_pool_classes
 from reconciler.platform.errors import (
@@ -276,11 +276,6 @@ class PlatformClient:
     def __repr__(self) -> str:
         return f"PlatformClient({self.base_url!r})"
 
-    @property
-    def capabilities(self) -> frozenset[Capability]:
-        """This API offers every write the reconciler makes, and dry runs."""
-        return EVERY_CAPABILITY
-
     def close(self) -> None:
         if self._owns_session:
             self._session.close()
@@ -350,98 +345,81 @@ class PlatformClient:
         self, site_id: str, email: str, role: Role, *,
         if_match: int | None = None, idempotency_key: str | None = None,
     ) -> WriteResult[Site]:  # fmt: skip
-        response = self._request(
-            "PUT", _path("v1", "sites", site_id, "collaborators", email),
-            json={"role": Role(role).value}, if_match=if_match, idempotency_key=idempotency_key,
-        )  # fmt: skip
-        return self._write_result(Site, response)
+        write = base.PutCollaborator(site_id, email, Role(role))
+        return self._write_result(Site, self._send(write, if_match, idempotency_key))
 
     def delete_collaborator(
         self, site_id: str, email: str, *,
         if_match: int | None = None, idempotency_key: str | None = None,
     ) -> WriteResult[None]:  # fmt: skip
-        response = self._request(
-            "DELETE", _path("v1", "sites", site_id, "collaborators", email),
-            if_match=if_match, idempotency_key=idempotency_key,
-        )  # fmt: skip
-        return WriteResult(None, self._version(response))
+        write = base.DeleteCollaborator(site_id, email)
+        return WriteResult(None, self._version(self._send(write, if_match, idempotency_key)))
 
     def set_billing_contact(
         self, site_id: str, email: str, *,
         if_match: int | None = None, idempotency_key: str | None = None,
     ) -> WriteResult[Site]:  # fmt: skip
-        response = self._request(
-            "PUT", _path("v1", "sites", site_id, "billing-contact"),
-            json={"email": email}, if_match=if_match, idempotency_key=idempotency_key,
-        )  # fmt: skip
-        return self._write_result(Site, response)
+        write = base.SetBillingContact(site_id, email)
+        return self._write_result(Site, self._send(write, if_match, idempotency_key))
 
     def start_transfer(
         self, site_id: str, to: str, stay_as_collaborator: bool, *,
         if_match: int | None = None, idempotency_key: str | None = None,
     ) -> WriteResult[Transfer]:  # fmt: skip
-        response = self._request(
-            "POST", _path("v1", "sites", site_id, "transfers"),
-            json={"to": to, "stay_as_collaborator": stay_as_collaborator},
-            if_match=if_match, idempotency_key=idempotency_key,
-        )  # fmt: skip
-        return self._write_result(Transfer, response)
+        write = base.StartTransfer(site_id, to, stay_as_collaborator)
+        return self._write_result(Transfer, self._send(write, if_match, idempotency_key))
 
     def cancel_transfer(
         self, site_id: str, transfer_id: str, *,
         if_match: int | None = None, idempotency_key: str | None = None,
     ) -> WriteResult[None]:  # fmt: skip
-        response = self._request(
-            "DELETE", _path("v1", "sites", site_id, "transfers", transfer_id),
-            if_match=if_match, idempotency_key=idempotency_key,
-        )  # fmt: skip
-        return WriteResult(None, self._version(response))
+        write = base.CancelTransfer(site_id, transfer_id)
+        return WriteResult(None, self._version(self._send(write, if_match, idempotency_key)))
 
     def purchase(
         self, site_id: str, package: Package, *,
         if_match: int | None = None, idempotency_key: str | None = None,
     ) -> WriteResult[Purchase]:  # fmt: skip
-        response = self._request(
-            "POST", _path("v1", "sites", site_id, "purchases"),
-            json={"package": Package(package).value},
-            if_match=if_match, idempotency_key=idempotency_key,
-        )  # fmt: skip
-        return self._write_result(Purchase, response)
+        write = base.Purchase(site_id, Package(package))
+        return self._write_result(Purchase, self._send(write, if_match, idempotency_key))
+
+    def _send(
+        self, write: base.Write, if_match: int | None, idempotency_key: str | None
+    ) -> requests.Response:
+        method, path, body = request_of(write)
+        return self._request(
+            method, path, json=body, if_match=if_match, idempotency_key=idempotency_key
+        )
 
     # -- dry runs: the platform's answer to a write, without the write --
+
+    def dry_run(self, write: base.Write, *, if_match: int | None = None) -> PlatformError | None:
+        """Would the platform make this write? None if so, else its refusal.
+
+        The platform runs every check (e.g. "the client must sign up first") and changes
+        nothing; a read token is enough. An error that is no refusal (the platform
+        failed, the token is unknown) is raised.
+        """
+        method, path, body = request_of(write)
+        try:
+            self._request(method, path, json=body, if_match=if_match, dry_run=True)
+        except REFUSALS as refusal:
+            return refusal
+        return None
 
     def dry_run_start_transfer(
         self, site_id: str, to: str, stay_as_collaborator: bool, *, if_match: int | None = None
     ) -> PlatformError | None:
-        """Would the platform start this transfer? None if so, else its refusal.
-
-        The platform runs every check (e.g. "the client must sign up first") and changes
-        nothing; a read token is enough.
-        """
-        return self._dry_run(
-            _path("v1", "sites", site_id, "transfers"),
-            {"to": to, "stay_as_collaborator": stay_as_collaborator},
-            if_match,
+        """Would the platform start this transfer? None if so, else its refusal."""
+        return self.dry_run(
+            base.StartTransfer(site_id, to, stay_as_collaborator), if_match=if_match
         )
 
     def dry_run_purchase(
         self, site_id: str, package: Package, *, if_match: int | None = None
     ) -> PlatformError | None:
         """Would the platform sell this package? None if so, else its refusal."""
-        return self._dry_run(
-            _path("v1", "sites", site_id, "purchases"),
-            {"package": Package(package).value},
-            if_match,
-        )
-
-    def _dry_run(
-        self, path: str, json: Mapping[str, object], if_match: int | None
-    ) -> PlatformError | None:
-        try:
-            self._request("POST", path, json=json, if_match=if_match, dry_run=True)
-        except REFUSALS as refusal:
-            return refusal
-        return None
+        return self.dry_run(base.Purchase(site_id, Package(package)), if_match=if_match)
 
     # -- the one place where requests are sent, retried and mapped to errors --
 
@@ -578,6 +556,27 @@ class PlatformClient:
 
     def _write_result(self, model: type[M], response: requests.Response) -> WriteResult[M]:
         return WriteResult(self._parse(model, response), self._version(response))
+
+
+def request_of(write: base.Write) -> tuple[str, str, dict[str, object] | None]:
+    """The method, path and body of one of the six writes (DESIGN.md section 6)."""
+    site = write.site_id
+    match write:
+        case base.PutCollaborator():
+            path = _path("v1", "sites", site, "collaborators", write.email)
+            return "PUT", path, {"role": Role(write.role).value}
+        case base.DeleteCollaborator():
+            return "DELETE", _path("v1", "sites", site, "collaborators", write.email), None
+        case base.SetBillingContact():
+            return "PUT", _path("v1", "sites", site, "billing-contact"), {"email": write.email}
+        case base.StartTransfer():
+            body = {"to": write.to, "stay_as_collaborator": write.stay_as_collaborator}
+            return "POST", _path("v1", "sites", site, "transfers"), body
+        case base.CancelTransfer():
+            return "DELETE", _path("v1", "sites", site, "transfers", write.transfer_id), None
+        case base.Purchase():
+            body = {"package": Package(write.package).value}
+            return "POST", _path("v1", "sites", site, "purchases"), body
 
 
 def _path(*segments: str) -> str:

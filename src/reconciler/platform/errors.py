@@ -47,6 +47,12 @@ class PlatformError(ReconcilerError):
         """The platform's explanation, meant for a human."""
         return None if self.problem is None else self.problem.detail
 
+    @property
+    def is_refusal(self) -> bool:
+        """The platform said no to the request itself (see ``REFUSALS``), rather than
+        failing, or refusing the token: a dry run that ends so has its answer."""
+        return isinstance(self, REFUSALS)
+
 
 class BadRequest(PlatformError):
     """400/422: the request is malformed or names something that does not exist."""

@@ -85,6 +85,14 @@ class NoteCode(StrEnum):
     DRIFT_LOST_ACCESS = "drift.lost_access"
     DRIFT_FOREIGN_TRANSFER = "drift.foreign_transfer"
     PERSON_LEFT = "person.left"
+    PLATFORM_NO_IDENTITY = "platform.no_identity"
+    PLATFORM_NO_CLOCK = "platform.no_clock"
+    PLATFORM_NO_TRANSFER_MEMORY = "platform.no_transfer_memory"
+    PLATFORM_NO_PREFLIGHT = "platform.no_preflight"
+
+
+PLATFORM_WIDE = "(platform)"
+"""The ``site`` of a note about the platform itself, not one site: no site id looks so."""
 
 
 _ROLE_NAMES = ", ".join(role.value for role in Role)

@@ -20,7 +20,15 @@ from reconciler.desired.reading import PLAN_LIMIT, FileRefused, NotUtf8, read_te
 from reconciler.errors import PlanRefused
 from reconciler.model import DesiredSite, ObservedSite
 from reconciler.platform.base import EVERY_CAPABILITY, Capability
-from reconciler.reconcile.changes import Action, Change, Note, NoteKind, change_order
+from reconciler.reconcile.changes import (
+    PLATFORM_WIDE,
+    Action,
+    Change,
+    Note,
+    NoteCode,
+    NoteKind,
+    change_order,
+)
 from reconciler.reconcile.diff import Facts, diff_site, unmanaged_notes
 
 FORMAT_VERSION = 1
@@ -110,6 +118,7 @@ def build_plan(
         notes += result.notes + by_hand
     if scope is None:
         notes += unmanaged_notes(observed, desired.keys())
+    notes += platform_notes(capabilities, expert)
     in_scope = [observed[site_id] for site_id in site_ids if site_id in observed]
     return Plan(
         fingerprint=fingerprint(in_scope),
@@ -119,6 +128,39 @@ def build_plan(
         changes=tuple(sorted(changes, key=change_order)),
         notes=tuple(sorted(notes, key=Note.sort_key)),
     )
+
+
+def platform_notes(capabilities: frozenset[Capability], expert: str) -> list[Note]:
+    """One note for each fallback the plan uses because the platform lacks a family
+    (DESIGN.md section 4); none for a platform that has them all."""
+    lacking = {
+        Capability.IDENTITY: (
+            NoteCode.PLATFORM_NO_IDENTITY,
+            "this platform cannot say whose credentials these are: the plan takes them for "
+            f"{expert}, the expert reconciler.yaml names, unchecked",
+        ),
+        Capability.CLOCK: (
+            NoteCode.PLATFORM_NO_CLOCK,
+            "this platform has no clock of its own: expiry and days left are counted from "
+            "the Date of its answers, else from this machine's clock (UTC)",
+        ),
+        Capability.SENT_TRANSFERS: (
+            NoteCode.PLATFORM_NO_TRANSFER_MEMORY,
+            "this platform keeps no record of the transfers sent: a declined or expired "
+            "handover is not remembered, and a site handed over shows as one the expert "
+            "cannot see",
+        ),
+        Capability.DRY_RUN: (
+            NoteCode.PLATFORM_NO_PREFLIGHT,
+            "this platform has no dry runs: handovers and purchases are not checked before "
+            "review (no preflight); apply meets any refusal",
+        ),
+    }
+    return [
+        Note(site=PLATFORM_WIDE, kind=NoteKind.INFO, message=message, code=code)
+        for capability, (code, message) in lacking.items()
+        if capability not in capabilities
+    ]
 
 
 def _within(

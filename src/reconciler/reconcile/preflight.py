@@ -10,11 +10,19 @@ that arithmetic itself (rule 9).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
+from reconciler.platform import base
+from reconciler.platform.base import DryRun, DryRunAnswer
+from reconciler.platform.errors import StaleVersion
 from reconciler.reconcile.changes import (
     Action,
+    BillingContactSet,
     Change,
+    CollaboratorAdd,
+    CollaboratorRemove,
+    CollaboratorUpdate,
     Note,
     NoteCode,
     NoteKind,
@@ -45,6 +53,56 @@ def to_dry_run(plan: Plan) -> list[Change]:
             ):
                 chosen.append(change)
     return chosen
+
+
+def write_of(change: Change) -> base.Write:
+    """The platform's write that carries out ``change``."""
+    site = change.site
+    match change:
+        case CollaboratorAdd() | CollaboratorUpdate():
+            return base.PutCollaborator(site, change.email, change.role)
+        case CollaboratorRemove():
+            return base.DeleteCollaborator(site, change.email)
+        case BillingContactSet():
+            return base.SetBillingContact(site, change.email)
+        case TransferStart():
+            return base.StartTransfer(site, change.to, change.stay_as_collaborator)
+        case TransferCancel():
+            return base.CancelTransfer(site, change.transfer_id)
+        case PackagePurchase():
+            return base.Purchase(site, change.package)
+
+
+def dry_runs(changes: Iterable[Change], versions: Mapping[str, int]) -> list[DryRun]:
+    """The batch that asks about ``changes``, each conditional on the version the plan
+    saw of its site."""
+    return [DryRun(write_of(change), versions.get(change.site)) for change in changes]
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What a batch of dry runs found: the platform's reason for each change it refuses,
+    and the changes it could not be asked about (apply checks those), with why."""
+
+    refused: dict[ChangeKey, str] = field(default_factory=dict)
+    unasked: list[tuple[Change, str]] = field(default_factory=list)
+
+
+def findings(changes: Sequence[Change], answers: Sequence[DryRunAnswer]) -> Findings:
+    """Read the answers to ``dry_runs(changes)``, in the same order.
+
+    A stale version is no refusal: the site changed since the listing, and apply's
+    If-Match says so.
+    """
+    found = Findings()
+    for change, answer in zip(changes, answers, strict=True):
+        if answer is None or isinstance(answer, StaleVersion):
+            continue
+        if answer.is_refusal:
+            found.refused[key_of(change)] = answer.detail or answer.message
+        else:
+            found.unasked.append((change, answer.message))
+    return found
 
 
 def hold_back(plan: Plan, refused: Mapping[ChangeKey, str]) -> Plan:
