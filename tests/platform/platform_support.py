@@ -95,3 +95,49 @@ def answer(
     handler.end_headers()
     handler.wfile.write(data)
     handler.wfile.flush()
+
+
+class ManualDeadlines:
+    """Deadline timers (a client's ``deadline_timer``) that pass when the test says.
+
+    A hostile platform calls :meth:`expire_current` once it has begun to drip its
+    answer, so the deadline passes mid-answer, as it would on a slow wall clock, with
+    no wait at all. ``armed`` holds the seconds of every deadline set.
+    """
+
+    def __init__(self) -> None:
+        self.armed: list[float] = []
+        self._running: list[_ManualTimer] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float, expire: Callable[[], None]) -> _ManualTimer:
+        self.armed.append(seconds)
+        return _ManualTimer(self, expire)
+
+    def expire_current(self) -> None:
+        """The deadline of the attempt under way passes (if one is)."""
+        with self._lock:
+            timer = self._running.pop() if self._running else None
+        if timer is not None:
+            timer.expire()
+
+    def _started(self, timer: _ManualTimer) -> None:
+        with self._lock:
+            self._running.append(timer)
+
+    def _stopped(self, timer: _ManualTimer) -> None:
+        with self._lock:
+            if timer in self._running:
+                self._running.remove(timer)
+
+
+class _ManualTimer:
+    def __init__(self, owner: ManualDeadlines, expire: Callable[[], None]) -> None:
+        self._owner = owner
+        self.expire = expire
+
+    def start(self) -> None:
+        self._owner._started(self)
+
+    def cancel(self) -> None:
+        self._owner._stopped(self)

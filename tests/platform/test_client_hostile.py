@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from platform_support import answer, hostile_platform
+from platform_support import ManualDeadlines, answer, hostile_platform
 
 from reconciler.cli import cli
 from reconciler.platform.client import PlatformClient, RetryPolicy
 from reconciler.platform.errors import RateLimited, ServerError, TransportError
+from reconciler.platform.pacing import Pacer
+from support.clock import VirtualTime
 
 TOKEN = "s3cr3t-T0ken.with/odd+chars=="
 BASIC = "dXNlcjpwYXNzd29yZA=="  # user:password, as a platform might quote it
@@ -67,38 +70,56 @@ def test_plan_never_prints_a_token_the_platform_echoes(
     assert BASIC not in shown
 
 
-def _drip_body(handler: BaseHTTPRequestHandler) -> None:
-    """Headers at once, then one byte of the body every 0.2 s (it would take 200 s)."""
-    handler.send_response(200)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", "1000")
-    handler.end_headers()
-    for _ in range(1000):
-        handler.wfile.write(b" ")
-        handler.wfile.flush()
-        time.sleep(0.2)
+Respond = Callable[[BaseHTTPRequestHandler], None]
 
 
-def _drip_headers(handler: BaseHTTPRequestHandler) -> None:
-    """The status line, then one more header every 0.2 s, never the end of them."""
-    handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
-    for n in range(1000):
-        handler.wfile.write(f"X-Slow-{n}: 1\r\n".encode())
-        handler.wfile.flush()
-        time.sleep(0.2)
+def _drip_body(deadlines: ManualDeadlines) -> Respond:
+    """Headers at once, then one byte of the body every 0.2 s (it would take 200 s);
+    the deadline passes after the third byte."""
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        for n in range(1000):
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            if n == 2:
+                deadlines.expire_current()
+            time.sleep(0.2)
+
+    return respond
 
 
-@pytest.mark.parametrize("respond", [_drip_body, _drip_headers], ids=["body", "headers"])
-def test_a_dripping_answer_ends_at_the_deadline(respond: object) -> None:
+def _drip_headers(deadlines: ManualDeadlines) -> Respond:
+    """The status line, then one more header every 0.2 s, never the end of them; the
+    deadline passes after the third."""
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        for n in range(1000):
+            handler.wfile.write(f"X-Slow-{n}: 1\r\n".encode())
+            handler.wfile.flush()
+            if n == 2:
+                deadlines.expire_current()
+            time.sleep(0.2)
+
+    return respond
+
+
+@pytest.mark.parametrize("drip", [_drip_body, _drip_headers], ids=["body", "headers"])
+def test_a_dripping_answer_ends_at_the_deadline(drip: Callable[[ManualDeadlines], Respond]) -> None:
+    deadlines = ManualDeadlines()
     retry = RetryPolicy(max_attempts=2, base_delay=0.01)
-    with hostile_platform(respond) as url:  # type: ignore[arg-type]
-        client = PlatformClient(url, TOKEN, retry=retry, deadline=1.0)
-        started = time.monotonic()
+    with hostile_platform(drip(deadlines)) as url:
+        client = PlatformClient(url, TOKEN, retry=retry, deadline=1.0, deadline_timer=deadlines)
         with client, pytest.raises(TransportError) as caught:
             client.me()
-        elapsed = time.monotonic() - started
 
-    assert elapsed < 3.5  # two attempts of at most 1 s each, and some slack
+    # Each of the two attempts had 1 s in all, and ended when it ran out mid-answer
+    # (the answer would have taken 200 s).
+    assert deadlines.armed == [1.0, 1.0]
     assert caught.value.message.startswith(
         f"GET /v1/me: no complete answer from {url} within the deadline of 1 s"
     )
@@ -108,15 +129,14 @@ def test_a_dripping_answer_ends_at_the_deadline(respond: object) -> None:
 def test_a_platform_that_always_drips_is_tried_twice_not_max_attempts_times() -> None:
     """Five attempts of a full deadline each held a plan for five minutes; an answer
     that missed its deadline once and again is not going to come."""
+    deadlines = ManualDeadlines()
     retry = RetryPolicy(max_attempts=5, base_delay=0.01)
-    with hostile_platform(_drip_body) as url:
-        client = PlatformClient(url, TOKEN, retry=retry, deadline=1.0)
-        started = time.monotonic()
+    with hostile_platform(_drip_body(deadlines)) as url:
+        client = PlatformClient(url, TOKEN, retry=retry, deadline=1.0, deadline_timer=deadlines)
         with client, pytest.raises(TransportError) as caught:
             client.me()
-        elapsed = time.monotonic() - started
 
-    assert elapsed < 3.5
+    assert deadlines.armed == [1.0, 1.0]
     assert caught.value.message.endswith("; gave up after 2 attempts")
 
 
@@ -154,15 +174,16 @@ def test_a_retry_after_beyond_the_budget_is_not_waited_for() -> None:
         answer(handler, 429, body, headers={"Retry-After": "3600"})
 
     retry = RetryPolicy(max_rate_limit_wait=5.0)
-    started = time.monotonic()
+    clock = VirtualTime()
+    pacer = Pacer(monotonic=clock.monotonic, sleep=clock.sleep)
     with (
         hostile_platform(far_future) as url,
-        PlatformClient(url, TOKEN, retry=retry) as client,
+        PlatformClient(url, TOKEN, retry=retry, sleep=clock.sleep, pacer=pacer) as client,
         pytest.raises(RateLimited) as caught,
     ):
         client.me()
 
-    assert time.monotonic() - started < 2
+    assert clock.slept == []  # neither a retry nor the pacer waited
     assert caught.value.message == (
         "GET /v1/me failed (429): come back; the platform asks to wait 3600 s, more than "
         "the 5 s this client waits for its rate limit in all"

@@ -33,7 +33,12 @@ from reconciler.model import Package, Role
 from reconciler.net import REDACTED, is_loopback, redact
 from reconciler.platform import base
 from reconciler.platform.config import PlatformConfig
-from reconciler.platform.deadline import Deadline, watched_pool_classes
+from reconciler.platform.deadline import (
+    Deadline,
+    TimerFactory,
+    thread_timer,
+    watched_pool_classes,
+)
 from reconciler.platform.errors import (
     REFUSALS,
     PlatformError,
@@ -225,7 +230,9 @@ class PlatformClient:
     """The platform's API for one account; safe to share between threads.
 
     ``session`` may be injected (a ``requests.Session`` or a compatible object), as
-    httpx injects a transport; the client closes only a session it created.
+    httpx injects a transport; the client closes only a session it created. So may
+    everything that reads the clock: ``sleep`` (between retries), ``pacer`` (its own
+    clock and sleep) and ``deadline_timer`` (when an attempt's deadline passes).
     """
 
     def __init__(
@@ -238,6 +245,8 @@ class PlatformClient:
         deadline: float = DEFAULT_DEADLINE,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        pacer: Pacer | None = None,
+        deadline_timer: TimerFactory = thread_timer,
     ) -> None:
         check_transport_security(base_url)
         if not token:
@@ -257,7 +266,8 @@ class PlatformClient:
         self._sleep = sleep
         self._random = random.Random()
         self._random_lock = threading.Lock()
-        self.pacer = Pacer()
+        self.pacer = pacer or Pacer()
+        self._deadline_timer = deadline_timer
         self._platform_time: datetime | None = None
 
     @classmethod
@@ -473,7 +483,7 @@ class PlatformClient:
         )
         self.pacer.wait()  # every thread of this client within the platform's one budget
         try:
-            with Deadline(self.deadline) as deadline:
+            with Deadline(self.deadline, timer=self._deadline_timer) as deadline:
                 response = self._session.request(
                     method, self.base_url + path, params=params, json=json,
                     headers=headers, timeout=timeout,

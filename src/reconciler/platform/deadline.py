@@ -7,7 +7,8 @@ ends at once and the client sees a connection lost (and ``Deadline.expired``).
 
 The connection classes register their socket with the deadline of the calling thread
 as they wait for the answer; :func:`watched_pool_classes` gives urllib3 pools that use
-them.
+them. The timer is injected (:data:`TimerFactory`), so that tests decide when a
+deadline passes instead of waiting for the wall clock.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -24,16 +26,35 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 _current = threading.local()
 
 
+class Timer(Protocol):
+    """What a deadline needs of a timer (``threading.Timer`` is one)."""
+
+    def start(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+
+TimerFactory = Callable[[float, Callable[[], None]], Timer]
+"""``factory(seconds, expire)``: a timer, not yet started, that calls ``expire`` once
+``seconds`` have passed (unless cancelled)."""
+
+
+def thread_timer(seconds: float, expire: Callable[[], None]) -> Timer:
+    """A daemon thread that calls ``expire`` after ``seconds`` of the wall clock."""
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    return timer
+
+
 class Deadline:
     """``with Deadline(seconds):`` bounds the HTTP exchange made inside, in this thread."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, timer: TimerFactory = thread_timer) -> None:
         self.seconds = seconds
         self.expired = False
         self._socket: socket.socket | None = None
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
+        self._timer = timer(seconds, self._expire)
 
     def __enter__(self) -> Deadline:
         _current.deadline = self
