@@ -5,13 +5,16 @@ merges included), `policy.approvals`, rate limits, and what to do when refused."
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_github import TOKEN, FakeGitHub, pull, review
 from git_support import GitRepo, site_yaml
 
+from reconciler.errors import ConfigError
 from reconciler.model import Package, Role
 from reconciler.reconcile.apply import Applier, Outcome
 from reconciler.reconcile.changes import (
@@ -488,3 +491,247 @@ def test_a_handle_pointed_elsewhere_after_the_review_needs_its_own_review(
         f"handover not approved: commit {pushed[:12]} is in no pull request on GitHub "
         "(pushed directly?) (the people.yaml change that says who the new owner is)"
     )
+
+
+# --- asking again after a decline: approved like a new handover (DESIGN section 8) ------
+
+
+def ask_again(repo: GitRepo, transfer_id: str = "tr_1", site: str = "acme-bakery") -> None:
+    """Add (or change) the site file's ``ask_again_after:`` line."""
+    path = f"sites/{site}.yaml"
+    lines = (repo.root / path).read_text().splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith("ask_again_after:")]
+    repo.write(path, "".join(kept) + f"ask_again_after: {transfer_id}\n")
+
+
+@pytest.fixture
+def declined(world: World) -> World:
+    """bob approved #12's handover; it was applied, and Anna declined it (tr_1)."""
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
+    assert world.gate() is None
+    world.github.requests.clear()
+    return world
+
+
+def re_ask_pull_request(world: World, number: int = 15, transfer_id: str = "tr_1") -> str:
+    """carol's pull request ``number`` adds ``ask_again_after``; merged into main."""
+    world.repo.checkout("-b", f"ask-again-{number}")
+    ask_again(world.repo, transfer_id)
+    sha = world.repo.commit("Ask Anna again", author="carol")
+    world.repo.checkout("main")
+    world.repo.merge(f"ask-again-{number}", f"Merge pull request #{number}")
+    world.github.pulls[sha] = [pull(number, "carol")]
+    return sha
+
+
+def test_a_re_ask_pushed_straight_to_main_is_refused(declined: World) -> None:
+    ask_again(declined.repo)
+    pushed = declined.repo.commit("Ask Anna again", author="bob")
+
+    assert reason(declined.gate()) == (
+        f"handover not approved: commit {pushed[:12]} is in no pull request on GitHub "
+        "(pushed directly?)"
+    )
+
+
+def test_a_re_ask_approved_only_by_its_author_is_refused(declined: World) -> None:
+    sha = re_ask_pull_request(declined)
+    declined.github.reviews[15] = [review("carol", "APPROVED", sha)]
+
+    assert reason(declined.gate()) == (
+        "handover not approved: pull request #15 has 0 of the 1 approval it needs "
+        "(carol is the pull request's author)"
+    )
+
+
+def test_a_re_ask_approved_by_a_writer_goes_through(declined: World) -> None:
+    sha = re_ask_pull_request(declined)
+    declined.github.reviews[15] = [review("bob", "APPROVED", sha)]
+
+    assert declined.gate() is None
+    assert declined.github.requests[0] == f"/repos/pixel/sites/commits/{sha}/pulls"
+
+
+def test_a_re_ask_approved_on_a_commit_before_it_is_refused(declined: World) -> None:
+    sha = re_ask_pull_request(declined)
+    declined.github.reviews[15] = [review("bob", "APPROVED", declined.handover_sha)]
+
+    assert reason(declined.gate()) == (
+        "handover not approved: pull request #15 has 0 of the 1 approval it needs (bob "
+        f"approved {declined.handover_sha[:12]}, a commit without the change ({sha[:12]}))"
+    )
+
+
+def test_asking_again_after_another_transfer_is_asking_again(declined: World) -> None:
+    """tr_1 was asked again in an approved pull request; a direct push that points the
+    line at tr_2 (Anna declined again) is a new re-ask, and unreviewed."""
+    sha = re_ask_pull_request(declined)
+    declined.github.reviews[15] = [review("bob", "APPROVED", sha)]
+    ask_again(declined.repo, "tr_2")
+    pushed = declined.repo.commit("Ask Anna a third time", author="bob")
+
+    assert reason(declined.gate()) == (
+        f"handover not approved: commit {pushed[:12]} is in no pull request on GitHub "
+        "(pushed directly?)"
+    )
+
+
+def test_a_re_ask_refused_says_which_line_to_approve_after_the_fact(declined: World) -> None:
+    ask_again(declined.repo)
+    declined.repo.commit("Ask Anna again", author="bob")
+
+    message = declined.gate()
+
+    assert message is not None
+    assert (
+        "if it is already merged, approve the handover after the fact: open a pull request "
+        "that edits the `ask_again_after:` line of sites/acme-bakery.yaml (a comment such "
+        "as `# handover reviewed` is enough), have it approved and merge it"
+    ) in message
+
+
+def test_a_re_ask_approved_after_the_fact_on_its_own_line(declined: World) -> None:
+    ask_again(declined.repo)
+    declined.repo.commit("Ask Anna again", author="bob")  # pushed straight to main
+    ask_again(declined.repo, "tr_1  # asked again, reviewed in #16")
+    later = declined.repo.commit("Review the re-ask", author="carol")
+    declined.github.pulls[later] = [pull(16, "carol")]
+    declined.github.reviews[16] = [review("bob", "APPROVED", later)]
+
+    assert declined.gate() is None
+
+
+def test_an_owner_line_edit_does_not_approve_a_re_ask_it_does_not_show(
+    declined: World,
+) -> None:
+    ask_again(declined.repo)
+    pushed = declined.repo.commit("Ask Anna again", author="bob")  # pushed straight to main
+    text = (declined.repo.root / "sites/acme-bakery.yaml").read_text()
+    declined.repo.write(
+        "sites/acme-bakery.yaml", text.replace(f"owner: {ANNA}", f"owner: {ANNA}  # ok")
+    )
+    later = declined.repo.commit("Comment the owner", author="carol")
+    declined.github.pulls[later] = [pull(16, "carol")]
+    declined.github.reviews[16] = [review("bob", "APPROVED", later)]
+
+    assert reason(declined.gate()) == (
+        f"handover not approved: commit {pushed[:12]} is in no pull request on GitHub "
+        "(pushed directly?)"
+    )
+
+
+def test_a_squash_merged_re_ask_is_checked_on_the_reviewed_file(declined: World) -> None:
+    ask_again(declined.repo)
+    squashed = declined.repo.commit("Ask Anna again (#21)", author="alice")
+    declined.github.pulls[squashed] = [pull(21, "carol")]
+    with_line, without = "a" * 40, "b" * 40  # the branch's commits, not in this clone
+    text = (declined.repo.root / "sites/acme-bakery.yaml").read_text()
+    declined.github.files[("sites/acme-bakery.yaml", with_line)] = text
+    declined.github.files[("sites/acme-bakery.yaml", without)] = text.replace(
+        "ask_again_after: tr_1\n", ""
+    )
+
+    declined.github.reviews[21] = [review("bob", "APPROVED", without)]
+    assert reason(declined.gate()) == (
+        "handover not approved: pull request #21 has 0 of the 1 approval it needs (bob "
+        f"approved {without[:12]}, a commit without the change ({squashed[:12]}))"
+    )
+    declined.github.reviews[21] = [review("bob", "APPROVED", with_line)]
+    assert declined.gate() is None
+
+
+def test_a_re_ask_to_a_handle_repointed_unreviewed_is_refused(
+    handle_world: tuple[GitRepo, FakeGitHub],
+) -> None:
+    """The re-ask's review shows `ask_again_after:`, not people.yaml: a handle pointed
+    elsewhere after the reviewed handover still needs its own review."""
+    repo, github = handle_world
+    mallory = "mallory@elsewhere.example"
+    repo.write("people.yaml", f"anna: {{email: {mallory}}}\n")
+    pushed = repo.commit("Fix Anna's address", author="bob")  # pushed straight to main
+    repo.checkout("-b", "ask-again")
+    ask_again(repo)
+    sha = repo.commit("Ask Anna again", author="carol")
+    repo.checkout("main")
+    repo.merge("ask-again", "Merge pull request #15")
+    github.pulls[sha] = [pull(15, "carol")]
+    github.reviews[15] = [review("bob", "APPROVED", sha)]
+
+    assert reason(gate_of(repo, github, handover(to=mallory))) == (
+        f"handover not approved: commit {pushed[:12]} is in no pull request on GitHub "
+        "(pushed directly?) (the people.yaml change that says who the new owner is)"
+    )
+
+
+def test_a_re_ask_to_a_handle_with_a_reviewed_address_goes_through(
+    handle_world: tuple[GitRepo, FakeGitHub],
+) -> None:
+    repo, github = handle_world
+    repo.checkout("-b", "ask-again")
+    ask_again(repo)
+    sha = repo.commit("Ask Anna again", author="carol")
+    repo.checkout("main")
+    repo.merge("ask-again", "Merge pull request #15")
+    github.pulls[sha] = [pull(15, "carol")]
+    github.reviews[15] = [review("bob", "APPROVED", sha)]
+
+    assert gate_of(repo, github, handover()) is None
+
+
+def test_a_re_ask_pushed_to_main_stays_unreviewed_under_a_later_merge(declined: World) -> None:
+    """An approved pull request merged over a re-ask pushed straight to main does not
+    approve the re-ask: the merge brought the line in from main, which nobody reviewed."""
+    repo = declined.repo
+    repo.checkout("-b", "billing", "main")
+    repo.write("README.md", "Who bills ACME\n")
+    branch = repo.commit("Document billing", author="carol")
+    repo.checkout("main")
+    ask_again(repo)
+    pushed = repo.commit("Ask Anna again", author="bob")  # pushed straight to main
+    repo.merge("billing", "Merge pull request #17 from pixel/billing")
+    declined.github.pulls[branch] = [pull(17, "carol")]
+    declined.github.reviews[17] = [review("bob", "APPROVED", branch)]
+
+    assert reason(declined.gate()) == (
+        f"handover not approved: commit {pushed[:12]} is in no pull request on GitHub "
+        "(pushed directly?)"
+    )
+
+
+def test_a_conflict_resolved_to_the_reviewed_owner_follows_the_reviewed_side(
+    world: World,
+) -> None:
+    """main got another owner pushed straight to it after #12 branched; the merge kept
+    #12's owner (and both sides' collaborators): the handover is #12's, and its approval
+    counts, although main's commit is the newer one."""
+    repo = world.repo
+    repo.git("reset", "--quiet", "--hard", "HEAD^1")  # main before #12's merge
+    repo.site(
+        "acme-bakery", "marco@bistro-verde.example", collaborators={"tom@x.example": "viewer"}
+    )
+    repo.commit("Hand ACME over to Marco", author="bob")  # pushed straight to main
+    repo.git("merge", "--no-ff", "--quiet", "handover", check=False)  # conflicts
+    both = {"studio@pixel.example": "editor", "tom@x.example": "viewer"}
+    repo.site("acme-bakery", ANNA, collaborators=both)
+    repo.commit("Merge pull request #12 from pixel/handover")
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
+
+    assert world.gate() is None
+
+
+def test_the_gate_in_a_shallow_clone_says_to_fetch_the_history(
+    world: World, tmp_path: Path
+) -> None:
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--depth", "1", f"file://{world.repo.root}", str(clone)],
+        check=True,
+        capture_output=True,
+    )
+    with (
+        GitHubClient.from_environ(world.github.environ) as client,
+        GitRepository.open(clone) as repository,
+        pytest.raises(ConfigError, match="the clone has no history before HEAD"),
+    ):
+        ApprovalGate(client, repository).gate(handover())

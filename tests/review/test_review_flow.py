@@ -185,3 +185,58 @@ def test_a_squash_merged_approved_handover_goes_through(
         result.output
     )
     assert ("old-shop", "collaborator.remove") in pending(repo)
+
+
+def test_a_re_ask_is_reviewed_like_a_new_handover(
+    flow: tuple[GitRepo, EmbeddedSandbox], github: FakeGitHub
+) -> None:
+    """Anna declines the approved handover; asking her again goes through the gate: a
+    re-ask pushed straight to main, or approved only by its author, is held back."""
+    repo, platform = flow
+    handover = repo.head()
+    repo.checkout("main")
+    repo.merge("handover", "Merge pull request #12 from pixel/handover")
+    github.pulls[handover] = [pull(12, "carol")]
+    github.reviews[12] = [review("bob", "APPROVED", handover)]
+    apply = ("apply", "--yes", "--require-approval", "--changed-since", "HEAD^1")
+    assert "transfer.start HANDOVER" in run(repo, *apply, **github.environ).output
+    declined = platform.store.respond_to_transfer("acme-bakery", accept=False)
+    assert ("acme-bakery", "transfer.start") not in pending(repo)
+    plain = (repo.root / "sites/acme-bakery.yaml").read_text()
+    asked = plain + f"ask_again_after: {declined.id}\n"
+
+    # Pushed straight to main: the handover is held back, with what to do.
+    repo.write("sites/acme-bakery.yaml", asked)
+    pushed = repo.commit("Ask Anna again", author="bob")
+    result = run(repo, *apply, **github.environ)
+    assert result.exit_code == 0, result.output
+    assert "skipped acme-bakery: transfer.start" in result.output
+    assert f"commit {pushed[:12]} is in no pull request on GitHub (pushed directly?)" in (
+        result.output
+    )
+    assert "edits the `ask_again_after:` line of sites/acme-bakery.yaml" in result.output
+    assert ("acme-bakery", "transfer.start") in pending(repo)
+
+    # Undone, then asked again in a pull request approved by its author only: held back.
+    repo.write("sites/acme-bakery.yaml", plain)
+    repo.commit("Revert: ask Anna in a pull request", author="bob")
+    repo.checkout("-b", "ask-again")
+    repo.write("sites/acme-bakery.yaml", asked)
+    reasked = repo.commit("Ask Anna again, reviewed", author="carol")
+    repo.checkout("main")
+    repo.merge("ask-again", "Merge pull request #15 from pixel/ask-again")
+    github.pulls[reasked] = [pull(15, "carol")]
+    github.reviews[15] = [review("carol", "APPROVED", reasked)]
+    result = run(repo, *apply, **github.environ)
+    assert "skipped acme-bakery: transfer.start" in result.output
+    assert "pull request #15 has 0 of the 1 approval it needs (carol is the pull " in (
+        result.output
+    )
+
+    # Approved by bob: Anna is asked again.
+    github.reviews[15].append(review("bob", "APPROVED", reasked))
+    result = run(repo, *apply, **github.environ)
+    assert result.exit_code == 0, result.output
+    assert "done    acme-bakery: transfer.start HANDOVER to anna@acme-bakery.example" in (
+        result.output
+    )

@@ -1,9 +1,10 @@
 """The approval gate (DESIGN.md section 8): a gated change goes ahead only when code
 review approved it.
 
-A change is approved when the pull request that brought it (the commit that set the
-site's current owner, for handovers; else the last commit that changed the site file)
-was merged into the default branch and, by each reviewer's latest verdict, at least
+A change is approved when the pull request that brought it (for a handover, the last
+commit that changed the site's ``owner:`` or ``ask_again_after:``: asking again after a
+decline is approved like a new handover; else the last commit that changed the site
+file) was merged into the default branch and, by each reviewer's latest verdict, at least
 ``policy.approvals`` people approved it who are not its author, not bots, and have
 write, maintain or admin permission, on a commit that already contained the change.
 "Contained": the reviewed commit descends from the change's commit (local history), or,
@@ -12,7 +13,8 @@ says what is applied (contents API).
 
 A handover that a pull request brought in unapproved can be approved after the fact: a
 later pull request that edits the site file's ``owner:`` line (a comment is enough), so
-that its diff shows the handover, approved and merged like any other.
+that its diff shows the handover, approved and merged like any other; for a re-ask, the
+``ask_again_after:`` line, so that its diff shows the asking again.
 
 The gate never raises: a change that cannot be checked (GitHub down, a token refused,
 a rate limit beyond the bound) is held back with the reason; the others go ahead.
@@ -21,7 +23,7 @@ a rate limit beyond the bound) is held back with the reason; the others go ahead
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,26 +37,38 @@ from reconciler.review.gitrepo import GitRepository
 # (on GitHub a comment after an approval leaves the approval standing).
 _VERDICTS = frozenset({"APPROVED", "CHANGES_REQUESTED", "DISMISSED"})
 
-# The key of the site file that each action carries out.
-_KEY_OF = {
-    Action.TRANSFER_START: "owner",
-    Action.TRANSFER_CANCEL: "owner",
-    Action.COLLABORATOR_ADD: "collaborators",
-    Action.COLLABORATOR_UPDATE: "collaborators",
-    Action.COLLABORATOR_REMOVE: "collaborators",
-    Action.BILLING_CONTACT_SET: "billing_contact",
-    Action.PACKAGE_PURCHASE: "package",
+# The keys of the site file that each action carries out. For the handover's keys the
+# change is the last commit that changed any of them (DESIGN.md section 8: asking again
+# is approved like a new handover); for the others, the last commit of the file.
+_KEYS_OF: dict[Action, tuple[str, ...]] = {
+    Action.TRANSFER_START: ("owner", "ask_again_after"),
+    Action.TRANSFER_CANCEL: ("owner",),
+    Action.COLLABORATOR_ADD: ("collaborators",),
+    Action.COLLABORATOR_UPDATE: ("collaborators",),
+    Action.COLLABORATOR_REMOVE: ("collaborators",),
+    Action.BILLING_CONTACT_SET: ("billing_contact",),
+    Action.PACKAGE_PURCHASE: ("package",),
 }
+_OWNERSHIP = frozenset({"owner", "ask_again_after"})  # keys whose line approves later
 
 
 @dataclass(frozen=True)
 class _Subject:
-    """What a review must have seen: a key of one site file, as it is at HEAD."""
+    """What a review must have seen: some keys of one site file, as they are at HEAD."""
 
     site: str
-    key: str
+    keys: tuple[str, ...]
     path: str
-    value: Any
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class _Change:
+    """The commit that made a change, and the lines of the site file it changed (a
+    later pull request that edits them shows the change, to approve it after the fact)."""
+
+    sha: str
+    lines: frozenset[str]
 
 
 class ApprovalGate:
@@ -72,7 +86,7 @@ class ApprovalGate:
         self.repository = repository
         self.actions = frozenset(actions)
         self.approvals = approvals
-        self._verdicts: dict[tuple[str, str, str], str | None] = {}
+        self._verdicts: dict[tuple[str, str, tuple[str, ...]], str | None] = {}
         self._permissions: dict[str, str] = {}
         self._pulls: dict[str, list[PullRequest]] = {}
         self._pull: dict[int, PullRequest] = {}
@@ -85,46 +99,51 @@ class ApprovalGate:
         if change.action.value not in self.actions:
             return None
         with self._lock:
-            reason = self._refusal(change)
+            made = self._change_of(change)
+            reason = self._refusal(change, made)
         if reason is None:
             return None
-        return f"{_noun(change)} not approved: {reason}. Next: {_next_step(change)}"
+        lines = made.lines if made is not None else frozenset(_KEYS_OF[change.action][:1])
+        return f"{_noun(change)} not approved: {reason}. Next: {_next_step(change, lines)}"
 
     # --- the commits that brought the change --------------------------------------------
 
-    def _refusal(self, change: Change) -> str | None:
+    def _refusal(self, change: Change, made: _Change | None) -> str | None:
         site = change.site
         found = self.repository.site_file(site)
-        made = self._commit_of(change)
         if found is None or made is None:
             return (
                 f"no commit reachable from HEAD adds or changes sites/{site}.yaml, so no pull "
                 "request can have approved it"
             )
-        key = _KEY_OF[change.action]
-        subject = _Subject(site, key, found[0], _value(found[1], key))
+        keys = _KEYS_OF[change.action]
+        subject = _Subject(site, keys, found[0], _values(found[1], keys))
         reason = self._approved_by_any(subject, made)
         if reason is None and change.action is Action.TRANSFER_START:
-            people = self._handle_commit_after(site, made)
+            # Who the handle is: judged from the commit that set the owner, not from a
+            # re-ask, whose review shows the site file and not people.yaml.
+            owner_set = self.repository.last_owner_change(site) or made.sha
+            people = self._handle_commit_after(site, owner_set)
             if people is not None and (reason := self._checked(people, None)) is not None:
                 reason += " (the people.yaml change that says who the new owner is)"
         return reason
 
-    def _commit_of(self, change: Change) -> str | None:
+    def _change_of(self, change: Change) -> _Change | None:
         repository = self.repository
-        if _KEY_OF[change.action] == "owner":
-            return repository.last_owner_change(change.site) or repository.last_commit_touching(
-                change.site
-            )
-        return repository.last_commit_touching(change.site)
+        keys = _KEYS_OF[change.action]
+        if keys[0] == "owner":
+            found = repository.last_change_of(change.site, keys)
+            if found is not None:
+                return _Change(found[0], found[1] & _OWNERSHIP)
+        sha = repository.last_commit_touching(change.site)
+        return None if sha is None else _Change(sha, frozenset(keys[:1]) & _OWNERSHIP)
 
-    def _approved_by_any(self, subject: _Subject, made: str) -> str | None:
+    def _approved_by_any(self, subject: _Subject, made: _Change) -> str | None:
         """None when the pull request of ``made`` approved it, or a later one that edited
-        the owner line; else the reason of the first."""
-        later = (
-            self.repository.owner_line_edits(subject.site, made) if subject.key == "owner" else []
-        )
-        first = self._checked(made, subject)
+        the lines ``made`` changed (``owner:``, ``ask_again_after:``); else the reason of
+        the first."""
+        later = self.repository.line_edits(subject.site, made.sha, made.lines)
+        first = self._checked(made.sha, subject)
         if first is None:
             return None
         for sha in reversed(later):  # the newest first: the likeliest to be the fix
@@ -146,7 +165,7 @@ class ApprovalGate:
     # --- GitHub's verdict on one commit ------------------------------------------------
 
     def _checked(self, sha: str, subject: _Subject | None) -> str | None:
-        cache_key = (sha, subject.path if subject else "", subject.key if subject else "")
+        cache_key = (sha, subject.path if subject else "", subject.keys if subject else ())
         if cache_key not in self._verdicts:
             try:
                 self._verdicts[cache_key] = self._check_commit(sha, subject)
@@ -231,7 +250,7 @@ class ApprovalGate:
         if subject is None:  # a people.yaml change, reviewed on a commit this clone lacks
             return False
         text = self.github.file_at(subject.path, reviewed)
-        return text is not None and _value(text, subject.key) == subject.value
+        return text is not None and _values(text, subject.keys) == subject.values
 
 
 def latest_verdicts(reviews: list[Review]) -> dict[str, Review]:
@@ -257,13 +276,16 @@ def _not_merged(pulls: list[PullRequest], default: str) -> str:
     return f"pull request {numbers} was never merged"
 
 
-def _value(text: str, key: str) -> Any:
-    """A key of a site file's text, e-mails in lower case (as the gate compares them)."""
+def _values(text: str, keys: Iterable[str]) -> tuple[Any, ...]:
+    """Keys of a site file's text, e-mails in lower case (as the gate compares them)."""
     from reconciler.desired.loader import parse_yaml
 
     document = parse_yaml(text, "site").document
     data = getattr(document, "data", None)
-    value = data.get(key) if isinstance(data, dict) else None
+    return tuple(_comparable(data.get(key) if isinstance(data, dict) else None) for key in keys)
+
+
+def _comparable(value: Any) -> Any:
     if isinstance(value, str):
         return value.strip().lower()
     if isinstance(value, dict):
@@ -275,17 +297,18 @@ def _noun(change: Change) -> str:
     return "handover" if change.action is Action.TRANSFER_START else change.action.value
 
 
-def _next_step(change: Change) -> str:
+def _next_step(change: Change, lines: frozenset[str]) -> str:
     path = f"sites/{change.site}.yaml"
     step = (
         "have the pull request approved by someone other than its author with write access "
         "(on a commit that contains the change) and merged into the default branch"
     )
-    if _KEY_OF[change.action] == "owner":
+    if lines:
+        named = " and ".join(f"`{key}:`" for key in ("owner", "ask_again_after") if key in lines)
         step += (
             f"; if it is already merged, approve the handover after the fact: open a pull "
-            f"request that edits the `owner:` line of {path} (a comment such as "
-            "`# handover reviewed` is enough), have it approved and merge it"
+            f"request that edits the {named} line{'s' if len(lines) > 1 else ''} of {path} "
+            "(a comment such as `# handover reviewed` is enough), have it approved and merge it"
         )
     else:
         step += f"; if it is already merged, a new approved pull request that changes {path}"

@@ -20,9 +20,11 @@ from reconciler.desired.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR
 from reconciler.desired.reading import FILE_LIMIT
 from reconciler.errors import ConfigError
 from reconciler.review.history import (
+    NOT_A_MAPPING,
     HistoryEntry,
     describe_changes,
     handle_email,
+    key_values,
     state_before,
     tracked_state,
 )
@@ -350,13 +352,47 @@ class GitRepository:
 
         None when the file does not exist at HEAD or no commit reachable from HEAD has it.
         """
-        for revision in reversed(self._revisions(site_id)):
-            if revision.after is None:
+        found = self.last_change_of(site_id, ("owner",))
+        return None if found is None else found[0]
+
+    @_releasing
+    def last_change_of(
+        self, site_id: str, keys: tuple[str, ...]
+    ) -> tuple[str, frozenset[str]] | None:
+        """The commit that gave the site file's ``keys`` the values they have at HEAD,
+        with the keys it changed; None when the file does not exist at HEAD.
+
+        It follows the values back: a commit that some parent already gave the same
+        values brought them in (a merge), so the search goes on in that parent; the first
+        commit whose values differ from every parent's set them. Only commits that touched
+        the file are read (git's simplified history, with its rewritten parents).
+        """
+        paths = self._site_paths(site_id)
+        try:
+            listed = str(self.repo.git.rev_list("--parents", "HEAD", "--", *paths))
+        except GitCommandError:  # no commit yet
+            return None
+        touched = {sha: rest for sha, *rest in (line.split() for line in listed.splitlines())}
+        values = _Values(paths, keys)
+        sha = next(iter(touched), None)
+        while sha is not None:
+            commit = self.repo.commit(sha)
+            now = values.at(commit)
+            if now is None:  # deleted here: no current values to follow
                 return None
-            before = revision.before
-            if before is None or before.get("owner") != revision.after.get("owner"):
-                return str(revision.commit.hexsha)
+            before = self._parent_values(values, commit)
+            if all(then != now for then in before):
+                return sha, _changed_keys(keys, now, before[0] if before else None)
+            sha = next((p for p in touched[sha] if values.at(self.repo.commit(p)) == now), None)
         return None
+
+    def _parent_values(self, values: _Values, commit: git.Commit) -> list[Any]:
+        try:
+            return [values.at(parent) for parent in commit.parents]
+        except ValueError:  # a shallow clone's boundary: its parents were not fetched
+            if self._is_shallow():
+                raise ConfigError(SHALLOW) from None
+            raise
 
     # --- what a review saw (the approval gate) -----------------------------------------
 
@@ -384,22 +420,22 @@ class GitRepository:
         return None
 
     @_releasing
-    def owner_line_edits(self, site_id: str, since: str) -> list[str]:
+    def line_edits(self, site_id: str, since: str, keys: Iterable[str]) -> list[str]:
         """Commits after ``since`` (reachable from HEAD, oldest first) that edited the
-        text of the site file's ``owner:`` line without changing the owner: a later pull
-        request that shows the handover in its diff, to approve it after the fact."""
+        text of the site file's line of each of ``keys`` (``owner:``, ``ask_again_after:``):
+        a later pull request that shows a handover or a re-ask in its diff, to approve it
+        after the fact."""
         paths = self._site_paths(site_id)
         try:
             commits = list(self.repo.iter_commits(f"{since}..HEAD", paths=paths, reverse=True))
         except (ValueError, GitCommandError):
             return []
-        edits = []
-        for commit in commits:
-            now = _owner_line(_blob(commit, paths))
-            parents = [_owner_line(_blob(parent, paths)) for parent in commit.parents]
-            if now is not None and all(line != now for line in parents):
-                edits.append(str(commit.hexsha))
-        return edits
+        wanted = tuple(keys)
+        return [
+            str(commit.hexsha)
+            for commit in commits
+            if wanted and all(_edits_line(commit, paths, key) for key in wanted)
+        ]
 
     def _site_paths(self, site_id: str) -> list[str]:
         prefix = self._prefix()
@@ -474,15 +510,51 @@ def _blob_text(blob: git.Blob) -> str | None:
     return data.decode("utf-8", errors="replace")
 
 
-_OWNER_LINE = re.compile(r"^owner\s*:.*$", re.MULTILINE)
+class _Values:
+    """The values of some keys of one site file in any commit, each blob parsed once."""
+
+    def __init__(self, paths: list[str], keys: tuple[str, ...]) -> None:
+        self.paths = paths
+        self.keys = keys
+        self._by_blob: dict[str, tuple[Any, ...] | None] = {}
+
+    def at(self, commit: git.Commit) -> tuple[Any, ...] | None:
+        blob = _blob(commit, self.paths)
+        if blob is None:
+            return None
+        if blob.hexsha not in self._by_blob:
+            text = _blob_text(blob)
+            self._by_blob[blob.hexsha] = (
+                (NOT_A_MAPPING,) * len(self.keys)
+                if text is None
+                else key_values(text, self.paths[0], self.keys)
+            )
+        return self._by_blob[blob.hexsha]
 
 
-def _owner_line(blob: git.Blob | None) -> str | None:
-    """The top-level ``owner:`` line as written (comments included)."""
+def _changed_keys(
+    keys: tuple[str, ...], now: tuple[Any, ...], before: tuple[Any, ...] | None
+) -> frozenset[str]:
+    """The keys whose value ``now`` differs from ``before`` (a file created: every key
+    it sets)."""
+    then = before or (None,) * len(keys)
+    return frozenset(key for key, new, old in zip(keys, now, then, strict=True) if new != old)
+
+
+def _edits_line(commit: git.Commit, paths: list[str], key: str) -> bool:
+    """Whether ``commit`` wrote the top-level ``key:`` line otherwise than every parent."""
+    now = _key_line(_blob(commit, paths), key)
+    return now is not None and all(
+        _key_line(_blob(parent, paths), key) != now for parent in commit.parents
+    )
+
+
+def _key_line(blob: git.Blob | None, key: str) -> str | None:
+    """The top-level ``key:`` line as written (comments included)."""
     if blob is None:
         return None
     data: bytes = blob.data_stream.read()
-    match = _OWNER_LINE.search(data.decode("utf-8", errors="replace"))
+    match = re.search(rf"^{re.escape(key)}\s*:.*$", data.decode("utf-8", errors="replace"), re.M)
     return match.group(0).rstrip() if match else None
 
 

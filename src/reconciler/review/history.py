@@ -37,6 +37,20 @@ def tracked_state(text: str, file: str) -> dict[str, Any] | None:
     return _tracked(parse_yaml(text, file).document) if text else None
 
 
+NOT_A_MAPPING = "<not a mapping>"  # the value of every key of a file that is no mapping
+
+
+def key_values(text: str, file: str, keys: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """The values a site file's text gives ``keys`` (e-mails in lower case), None for
+    an empty file; what the approval gate follows back to the commit that set them."""
+    if not text:
+        return None
+    data = getattr(parse_yaml(text, file).document, "data", None)
+    if not isinstance(data, dict):
+        return (NOT_A_MAPPING,) * len(keys)
+    return tuple(_lower_emails(data.get(key)) for key in keys)
+
+
 def handle_email(text: str, file: str, handle: str) -> str | None:
     """The e-mail address people.yaml's ``text`` gives ``handle``, in lower case."""
     document = parse_yaml(text, file).document
