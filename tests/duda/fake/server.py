@@ -75,7 +75,7 @@ class DudaFake:
         server = _Server(("127.0.0.1", self._port), _Handler)
         server.fake = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 
@@ -208,6 +208,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a client's session expects of Duda
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms wait
     server: _Server
 
     def do_GET(self) -> None:
