@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .api import Call, DudaApi, Variants
 from .limits import Clock, RateLimits, system_clock
-from .seed import Seed, apply_seed, load_seed
+from .seed import Seed, SeedError, apply_seed, load_seed
 from .state import DudaState
 from .stats import FakeStats, Recorder
 
@@ -128,7 +128,16 @@ class DudaFake:
 
     def seed(self, seed: Seed | Path | str) -> None:
         """Sites, accounts, grants and plans from a ``Seed`` or a YAML/JSON seed file."""
-        apply_seed(self.state, seed if isinstance(seed, Seed) else load_seed(Path(seed)))
+        if isinstance(seed, Seed):
+            apply_seed(self.state, seed)
+            return
+        path = Path(seed)
+        try:
+            apply_seed(self.state, load_seed(path))
+        except SeedError as error:
+            message = str(error)
+            named = message if message.startswith(f"{path}:") else f"{path}: {message}"
+            raise SeedError(named) from None
 
     def stats(self) -> FakeStats:
         return self.recorder.snapshot()
