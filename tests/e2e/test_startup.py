@@ -91,3 +91,21 @@ def test_plan_with_the_embedded_sandbox_needs_neither_the_web_stack_nor_git(repo
         if name.split(".")[0] in ("fastapi", "uvicorn", "starlette", "git")
     ]
     assert web_stack_or_git == []
+
+
+def test_validate_of_a_configured_platform_checks_its_block_without_an_http_client(
+    repo: Repo,
+) -> None:
+    """The kind's factory checks the block; the client it would speak through is made on
+    first use, which validate never comes to."""
+    repo.write(
+        "reconciler.yaml",
+        "expert: studio@pixel.example\nplatform:\n  url: https://platform.example/api\n",
+    )
+
+    modules = imported_modules(repo, "validate")
+
+    # The factory's module comes by importlib, which -X importtime does not list; the
+    # settings it checks the block with are imported by it alone.
+    assert "reconciler.platform.config" in modules
+    assert platform_modules_in(modules) == []

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.model import EXPERT_KEYWORD, Email
-from reconciler.platform.config import PlatformConfig
+from reconciler.platform.kinds import PlatformBlock
 
 CONFIG_FILE = "reconciler.yaml"
 PEOPLE_FILE = "people.yaml"
@@ -57,11 +57,13 @@ class Policy(BaseModel):
 class Config(BaseModel):
     """``reconciler.yaml``: the expert account, the platform and the policies."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
     expert: Email = Field(description="The expert account that manages these sites")
-    platform: PlatformConfig | None = Field(
-        default=None, description="Omit for the embedded sandbox"
+    platform: PlatformBlock | None = Field(
+        default=None,
+        description="Omit for the embedded sandbox; `kind:` names the platform kind "
+        "(default: reconciler), whose factory checks the other keys",
     )
     policy: Policy = Field(default_factory=Policy)
 

@@ -30,6 +30,7 @@ from reconciler.desired.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR, Confi
 from reconciler.desired.problems import Problem, Severity, ValidationFailed, errors_in
 from reconciler.desired.reading import FILE_LIMIT, FileRefused, not_a_link, read_text
 from reconciler.desired.sitefile import (
+    ConfigRead,
     Inspection,
     SiteResolver,
     check_unique_ids,
@@ -435,16 +436,16 @@ class DesiredState:
     site_files: Mapping[str, str] = field(default_factory=dict)
 
 
-def inspect_repository(root: Path) -> Inspection:
-    """Read reconciler.yaml, people.yaml and every site file; collect every problem."""
-    config_path = root / CONFIG_FILE
-    if not _file_or_link_at(config_path):
-        raise ConfigError(
-            f"no {CONFIG_FILE} in {root}; run reconciler from the repository's root "
-            "(or pass --root DIR), or create one (see the README)"
-        )
+def inspect_repository(root: Path, config: Config | None = None) -> Inspection:
+    """Read reconciler.yaml (unless ``config`` is it, already read), people.yaml and every
+    site file; collect every problem."""
     outcome = Inspection()
-    outcome.config = _read_document(root, CONFIG_FILE, read_config, outcome.problems)
+    if config is None:
+        read = read_configuration(root)
+        outcome.config, outcome.platform = read.config, read.platform
+        outcome.problems.extend(read.problems)
+    else:
+        outcome.config, outcome.platform = config, config.platform
     if _file_or_link_at(root / PEOPLE_FILE):
         problems = outcome.problems
         expert = None if outcome.config is None else outcome.config.expert
@@ -456,17 +457,31 @@ def inspect_repository(root: Path) -> Inspection:
     return outcome
 
 
-def read_config_only(root: Path) -> Config | None:
-    """reconciler.yaml alone; None when it is missing or invalid (load_repository says
-    why, with the other files' problems)."""
-    if not _file_or_link_at(root / CONFIG_FILE):
-        return None
-    return _read_document(root, CONFIG_FILE, read_config, [])
+def read_configuration(root: Path) -> ConfigRead:
+    """reconciler.yaml alone: the configuration (None when invalid) and its problems.
+
+    Its ``platform`` block is checked by the platform kind's factory, not here (see
+    ``operations/configuration.py``, the one place every command reads it through).
+    """
+    config_path = root / CONFIG_FILE
+    if not _file_or_link_at(config_path):
+        raise ConfigError(
+            f"no {CONFIG_FILE} in {root}; run reconciler from the repository's root "
+            "(or pass --root DIR), or create one (see the README)"
+        )
+    parsed = read_yaml_file(config_path, CONFIG_FILE, root=root)
+    if parsed.document is None:
+        return ConfigRead(None, None, list(parsed.problems))
+    read = read_config(parsed.document)
+    return ConfigRead(read.config, read.platform, [*parsed.problems, *read.problems])
 
 
-def load_repository(root: Path) -> DesiredState:
-    """The desired state of the repository at ``root``; ``ValidationFailed`` if invalid."""
-    outcome = inspect_repository(root)
+def load_repository(root: Path, config: Config | None = None) -> DesiredState:
+    """The desired state of the repository at ``root``; ``ValidationFailed`` if invalid.
+
+    ``config``: reconciler.yaml, when the caller has read (and checked) it already.
+    """
+    outcome = inspect_repository(root, config)
     if errors_in(outcome.problems) or outcome.config is None:
         raise ValidationFailed(outcome.problems)
     sites = {site.id: site for site in outcome.sites}

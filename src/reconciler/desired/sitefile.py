@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any, TypeVar, get_args
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,6 +19,7 @@ from reconciler.addresses import LookAlikes
 from reconciler.desired.config import HANDLE_PATTERN, Config, People, Person
 from reconciler.desired.problems import Problem, Severity
 from reconciler.desired.yamldoc import Document, Path_
+from reconciler.explain import describe, explain_errors
 from reconciler.model import (
     COLLABORATOR_CAP,
     EXPERT_KEYWORD,
@@ -30,6 +31,7 @@ from reconciler.model import (
     email_domain,
     normalise_email,
 )
+from reconciler.platform.kinds import DEFAULT_KIND, PlatformBlock
 
 SCHEMA_ID = "https://github.com/site-reconciler/schema/site.schema.json"
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -92,6 +94,7 @@ class Inspection:
     """What inspecting the repository found: usable values and every problem."""
 
     config: Config | None = None
+    platform: PlatformBlock | None = None  # as written, also when the config is invalid
     people: People = field(default_factory=People)
     sites: list[DesiredSite] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -108,87 +111,77 @@ def check_model(
         return model.model_validate(data)
     except ValidationError as exc:
         return [
-            _problem_from(model, error, document, prefix) for error in exc.errors(include_url=False)
+            Problem(
+                location=document.key_at(found.at) if found.at_key else document.value_at(found.at),
+                message=found.message,
+            )
+            for found in explain_errors(model, exc, prefix)
         ]
 
 
-def _problem_from(model: type[BaseModel], error: Any, document: Document, prefix: Path_) -> Problem:
-    path = (*prefix, *error["loc"])
-    kind = error["type"]
-    dotted = ".".join(str(part) for part in path) or "the file"
-    if kind == "extra_forbidden":
-        return Problem(
-            location=document.key_at(path),
-            message=f"unknown key {dotted!r}; {_allowed_keys_hint(model, error['loc'])}",
-        )
-    if kind == "missing":
-        return Problem(
-            location=document.value_at(path[:-1]), message=f"missing required key {dotted!r}"
-        )
-    return Problem(location=document.value_at(path), message=f"{dotted}: {_explain(error)}")
+@dataclass(frozen=True)
+class ConfigRead:
+    """reconciler.yaml as read: the configuration (None when invalid), its ``platform``
+    block even then (its kind's factory checks it, see operations/configuration.py),
+    and the problems found so far."""
+
+    config: Config | None
+    platform: PlatformBlock | None
+    problems: list[Problem]
 
 
-def _allowed_keys_hint(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
-    """Name the keys allowed beside an unknown one, when the model says which they are."""
-    current: type[BaseModel] | None = model
-    for part in loc[:-1]:
-        field = current.model_fields.get(str(part)) if current is not None else None
-        current = None if field is None else _model_in(field.annotation)
-    if current is None:
-        return "check the spelling"
-    return f"check the spelling (allowed: {', '.join(current.model_fields)})"
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The model in an annotation such as ``Policy`` or ``PlatformConfig | None``."""
-    for candidate in (annotation, *get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
-def _explain(error: Any) -> str:
-    kind = error["type"]
-    if kind == "enum":
-        expected = error.get("ctx", {}).get("expected", "")
-        return f"{_enum_input(error['input'])} is not allowed; use {expected}"
-    if kind == "string_pattern_mismatch":
-        return (
-            f"{error['input']!r} is not a valid site id; use lower-case letters, digits "
-            "and hyphens (at most 63)"
-        )
-    if kind == "string_too_short":
-        return "must not be empty"
-    if kind == "greater_than_equal":
-        return f"must be {error.get('ctx', {}).get('ge')} or more, not {_describe(error['input'])}"
-    if kind.startswith(("date_", "datetime_")):
-        return f"must be a date such as 2026-11-27, not {_describe(error['input'])}"
-    if kind in ("string_type", "dict_type", "model_type"):
-        wanted = {"string_type": "text", "dict_type": "a mapping", "model_type": "a mapping"}
-        return f"must be {wanted[kind]}, not {_describe(error['input'])}"
-    return str(error["msg"]).removeprefix("Value error, ")
-
-
-def _enum_input(value: Any) -> str:
-    return "an empty value" if value is None else _describe(value)
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"{value!r}"
-
-
-def read_config(document: Document) -> Config | list[Problem]:
+def read_config(document: Document) -> ConfigRead:
+    """reconciler.yaml. Its ``platform`` block is kept as plain data with its locations."""
     if not isinstance(document.data, dict):
-        return [_not_a_mapping(document)]
-    return check_model(Config, document, document.data)
+        return ConfigRead(None, None, [_not_a_mapping(document)])
+    data = dict(document.data)
+    block = platform_block(document, data.pop("platform", None))
+    config = check_model(Config, document, data)
+    problems = config if isinstance(config, list) else []
+    if isinstance(block, Problem):
+        return ConfigRead(None, None, [block, *problems])
+    if isinstance(config, list):
+        return ConfigRead(None, block, problems)
+    return ConfigRead(config.model_copy(update={"platform": block}), block, [])
+
+
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+def platform_block(document: Document, data: Any) -> PlatformBlock | Problem | None:
+    """The ``platform`` block, ``kind`` taken out (default: ``reconciler``)."""
+    if data is None:
+        return None
+    where = ("platform",)
+    if not isinstance(data, dict):
+        return Problem(
+            location=document.value_at(where),
+            message=f"platform: must be a mapping, not {describe(data)}",
+        )
+    settings = dict(data)
+    kind = settings.pop("kind", DEFAULT_KIND)
+    if not isinstance(kind, str) or not KIND_PATTERN.match(kind):
+        return Problem(
+            location=document.value_at((*where, "kind")),
+            message=f"platform.kind: {describe(kind)} is not a platform kind's name "
+            "(lower-case letters, digits, - and _)",
+        )
+    inside = len(where)
+    return PlatformBlock(
+        kind=kind,
+        data=settings,
+        start=document.value_at(where),
+        key_locations=_below(document.key_locations, where, inside),
+        value_locations=_below(document.value_locations, where, inside),
+    )
+
+
+def _below(locations: Mapping[Path_, Location], where: Path_, inside: int) -> dict[Path_, Location]:
+    return {
+        path[inside:]: at
+        for path, at in locations.items()
+        if path[:inside] == where and len(path) > inside
+    }
 
 
 def read_people(document: Document, problems: list[Problem], expert: str | None = None) -> People:
@@ -256,7 +249,7 @@ def _is_handle(handle: str) -> bool:
 def _not_a_mapping(document: Document) -> Problem:
     return Problem(
         location=document.start,
-        message=f"must hold a YAML mapping (key: value), not {_describe(document.data)}",
+        message=f"must hold a YAML mapping (key: value), not {describe(document.data)}",
     )
 
 

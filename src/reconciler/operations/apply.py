@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Protocol
 
 from reconciler.desired.config import Policy
-from reconciler.desired.loader import read_config_only
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.operations.configuration import load_config
 from reconciler.operations.journal import Journal
 from reconciler.operations.plan import changed_scope
 from reconciler.operations.reconcile import Reconciler
@@ -114,8 +114,7 @@ class ApplyOperation:
 
     def _policy_requires_approval(self) -> bool:
         """reconciler.yaml's ``policy.require_approval`` turns the gate on for every apply."""
-        config = read_config_only(self.root)
-        return config is not None and config.policy.require_approval is not None
+        return load_config(self.root).policy.require_approval is not None
 
     def _skipper(self, repository: GitRepository | None) -> str:
         """Who skipped the gate, by git identity: the note says so."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.desired.loader import read_config_only
+from reconciler.desired.problems import ValidationFailed, errors_in
 from reconciler.errors import ReconcilerError
 from reconciler.model import TransferRecord
 from reconciler.platform.base import Capability, Platform
@@ -32,18 +32,21 @@ class HistoryOperation:
             raise ReconcilerError(f"no commit touches sites/{self.site}.yaml; check the site id")
         try:
             transfers = self._transfers()
-        except ReconcilerError as exc:  # git's part stands on its own
+        except ValidationFailed as exc:  # git's part stands on its own
+            first = errors_in(exc.problems)[:1]
+            why = f"{first[0].location}: {first[0].message}" if first else exc.message
+            return SiteHistory(entries, applied, platform_problem=why)
+        except ReconcilerError as exc:
             return SiteHistory(entries, applied, platform_problem=exc.message)
         return SiteHistory(entries, applied, transfers)
 
     def _transfers(self) -> list[TransferRecord]:
         """Every transfer of the site the platform shows the expert: the site's own list,
         or, for a site it no longer sees, the transfers it sent of it."""
+        from reconciler.operations.configuration import load_config
         from reconciler.operations.workspace import open_platform
 
-        config = read_config_only(self.root)
-        if config is None:
-            raise ReconcilerError("reconciler.yaml is missing or invalid")
+        config = load_config(self.root)
         with open_platform(self.root, config, self.environ) as platform:
             found = transfers_of(platform, self.site)
         return sorted(found, key=lambda t: t.created_at)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.desired.loader import inspect_repository
-from reconciler.errors import ReconcilerError
+from reconciler.operations.configuration import load_config
 from reconciler.operations.workspace import observe, open_platform
 from reconciler.reconcile.adopt import Adopter, ImportReport
 
@@ -25,10 +25,9 @@ class ImportOperation:
     site_ids: Collection[str] | None
 
     def run(self) -> ImportReport:
-        outcome = inspect_repository(self.root)
-        if outcome.config is None:
-            raise ReconcilerError("reconciler.yaml is invalid; run `reconciler validate` first")
-        with open_platform(self.root, outcome.config, self.environ) as client:
-            observed = observe(client)
-        adopter = Adopter(self.root, outcome.config, outcome.people)
+        config = load_config(self.root)
+        outcome = inspect_repository(self.root, config)
+        with open_platform(self.root, config, self.environ) as platform:
+            observed = observe(platform)
+        adopter = Adopter(self.root, config, outcome.people)
         return adopter.import_sites(observed, self.site_ids)

@@ -9,9 +9,10 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.desired.loader import DesiredState, load_repository, read_config_only
+from reconciler.desired.loader import DesiredState, load_repository
 from reconciler.errors import PlanRefused
 from reconciler.model import ObservedSite, TransferRecord
+from reconciler.operations.configuration import load_config
 from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.operations.workspace import observe, open_platform
 from reconciler.platform.base import Capability, Platform
@@ -58,10 +59,7 @@ class Reconciler:
         sites both take a while: the listing mostly waits for the platform's answers.
         ``sandbox``: the embedded sandbox's child, if the command started it early.
         """
-        config = read_config_only(root)
-        if config is None:  # load_repository says what is wrong with reconciler.yaml
-            load_repository(root)
-            raise AssertionError("an invalid reconciler.yaml cannot load")
+        config = load_config(root)
         with ExitStack() as stack:
 
             def connect() -> tuple[Platform, dict[str, ObservedSite]]:
@@ -70,7 +68,7 @@ class Reconciler:
 
             with ThreadPoolExecutor(1, thread_name_prefix="observe") as pool:
                 connecting = pool.submit(connect)
-                state = load_repository(root)  # on error, the pool first waits for connect
+                state = load_repository(root, config)  # on error, the pool waits for connect
             platform, observed = connecting.result()
             yield cls(state, platform, observed)
 

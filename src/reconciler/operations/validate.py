@@ -7,6 +7,7 @@ from pathlib import Path
 
 from reconciler.desired.loader import inspect_repository
 from reconciler.desired.problems import Problem, errors_in, sorted_problems
+from reconciler.operations.configuration import platform_problems
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ class ValidateOperation:
 
     def run(self) -> Validation:
         outcome = inspect_repository(self.root)
+        platform = platform_problems(outcome.platform)
         return Validation(
-            problems=sorted_problems(outcome.problems),
+            problems=sorted_problems([*outcome.problems, *platform]),
             site_count=len(outcome.sites),
-            config_ok=outcome.config is not None,
+            config_ok=outcome.config is not None and not errors_in(platform),
         )

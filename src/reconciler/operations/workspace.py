@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING
 from reconciler.desired.config import SANDBOX_DB, SANDBOX_SEED, Config
 from reconciler.errors import ConfigError
 from reconciler.model import AccountKind, ObservedSite
+from reconciler.operations.configuration import configured_platform
 from reconciler.operations.sandbox_child import SandboxChild, is_small
 from reconciler.platform.base import Capability, Platform
 from reconciler.platform.errors import TransportError
+from reconciler.platform.kinds import DEFAULT_KIND, PlatformBlock, create_platform
 
 if TYPE_CHECKING:
     from reconciler.sandbox.store import SandboxStore
@@ -37,7 +39,7 @@ def open_platform(
     :func:`~reconciler.operations.sandbox_child.early_sandbox`); its caller stops it.
     """
     if config.platform is not None:
-        platform = _configured(config, environ)
+        platform = configured_platform(config, environ)
         try:
             check_identity(platform, config.expert)
             yield platform
@@ -46,20 +48,6 @@ def open_platform(
         return
     with _embedded_sandbox(root, config, sandbox) as platform:
         yield platform
-
-
-def _configured(config: Config, environ: Mapping[str, str]) -> Platform:
-    from reconciler.platform.reconciler import ReconcilerPlatform
-
-    assert config.platform is not None
-    platform = config.platform
-    token = environ.get(platform.token_env, "")
-    if not token.strip():
-        raise ConfigError(
-            f"the environment variable {platform.token_env} is not set; it must hold "
-            f"the API token for {platform.url} (see platform.token_env in reconciler.yaml)"
-        )
-    return ReconcilerPlatform(platform.url, token.strip())
 
 
 @contextmanager
@@ -81,9 +69,9 @@ def _embedded_sandbox(root: Path, config: Config, child: SandboxChild | None) ->
         else:
             child.serve(db)
             url = child.url
-        from reconciler.platform.reconciler import ReconcilerPlatform
-
-        platform = stack.enter_context(closing(ReconcilerPlatform(url, token)))
+        # The embedded sandbox is the kind `reconciler` on 127.0.0.1, made as any other.
+        block = PlatformBlock.of(DEFAULT_KIND, {"url": url, "token_env": _SANDBOX_TOKEN})
+        platform = stack.enter_context(closing(create_platform(block, {_SANDBOX_TOKEN: token})))
         try:
             yield platform
         except TransportError as exc:
@@ -124,6 +112,7 @@ def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
 
 
 _WAL = ("-wal", "-shm", "-journal")
+_SANDBOX_TOKEN = "RECONCILER_EMBEDDED_SANDBOX_TOKEN"  # the variable of a block no file holds
 
 
 def _seed(store: SandboxStore, seed: Path) -> None:

@@ -28,11 +28,15 @@ import requests
 from pydantic import BaseModel, ValidationError
 from requests.adapters import HTTPAdapter
 
-from reconciler.errors import ConfigError
 from reconciler.model import Package, Role
-from reconciler.net import REDACTED, is_loopback, redact
+from reconciler.net import REDACTED, redact
 from reconciler.platform import base
-from reconciler.platform.config import PlatformConfig
+from reconciler.platform.config import (
+    PlatformConfig,
+    check_token,
+    check_transport_security,
+    token_from,
+)
 from reconciler.platform.deadline import (
     Deadline,
     TimerFactory,
@@ -169,24 +173,6 @@ class _Secret:
     __str__ = __repr__
 
 
-def _is_header_safe(token: str) -> bool:
-    return token.isascii() and token.isprintable() and " " not in token
-
-
-def check_transport_security(base_url: str) -> None:
-    """Refuse to send a token over plain http unless the host is this machine."""
-    parts = urlsplit(base_url)
-    if parts.scheme == "https":
-        return
-    if parts.scheme != "http" or not parts.hostname:
-        raise ConfigError(f"the platform URL {base_url!r} is not an http(s) URL")
-    if not is_loopback(parts.hostname):
-        raise ConfigError(
-            f"refusing to send the API token over plain http to {parts.hostname}; "
-            "use an https:// URL (plain http is only allowed for localhost, 127.0.0.1 and ::1)"
-        )
-
-
 class _DeadlineAdapter(HTTPAdapter):
     """requests' adapter over urllib3 pools whose connections obey :class:`Deadline`."""
 
@@ -249,13 +235,7 @@ class PlatformClient:
         deadline_timer: TimerFactory = thread_timer,
     ) -> None:
         check_transport_security(base_url)
-        if not token:
-            raise ConfigError("the platform API token is empty")
-        if not _is_header_safe(token):
-            raise ConfigError(
-                "the platform API token contains spaces, control or non-ASCII characters; "
-                "check the variable that holds it (a stray newline?)"
-            )
+        check_token(token)
         self.base_url = base_url.rstrip("/")
         self._token = _Secret(token)
         self._owns_session = session is None
@@ -275,13 +255,7 @@ class PlatformClient:
         cls, platform: PlatformConfig, environ: Mapping[str, str], **kwargs: Any
     ) -> PlatformClient:
         """A client for ``platform``, with the token from the variable it names."""
-        token = environ.get(platform.token_env, "")
-        if not token.strip():
-            raise ConfigError(
-                f"the environment variable {platform.token_env} is not set; it must hold "
-                f"the API token for {platform.url} (see platform.token_env in reconciler.yaml)"
-            )
-        return cls(platform.url, token.strip(), **kwargs)
+        return cls(platform.url, token_from(platform, environ), **kwargs)
 
     def __repr__(self) -> str:
         return f"PlatformClient({self.base_url!r})"

@@ -1,15 +1,20 @@
-"""Where a platform is: the ``platform`` block of reconciler.yaml.
+"""Where the platform of kind ``reconciler`` is: its block of reconciler.yaml, and the
+checks made before a token is sent anywhere.
 
-The platform's own model, so that a client depends on nothing above platform/; the
-desired state's config holds one.
+Kept apart from the client, so that checking a configuration (``validate``) imports no
+HTTP library.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reconciler.errors import ConfigError
+from reconciler.net import is_loopback
 
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -57,3 +62,39 @@ class PlatformConfig(BaseModel):
         if not ENV_NAME_PATTERN.match(value):
             raise ValueError(f"{value!r} is not an environment variable name")
         return value
+
+
+def check_transport_security(base_url: str) -> None:
+    """Refuse to send a token over plain http unless the host is this machine."""
+    parts = urlsplit(base_url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme != "http" or not parts.hostname:
+        raise ConfigError(f"the platform URL {base_url!r} is not an http(s) URL")
+    if not is_loopback(parts.hostname):
+        raise ConfigError(
+            f"refusing to send the API token over plain http to {parts.hostname}; "
+            "use an https:// URL (plain http is only allowed for localhost, 127.0.0.1 and ::1)"
+        )
+
+
+def check_token(token: str) -> None:
+    """Refuse a token that cannot travel in a header as it is."""
+    if not token:
+        raise ConfigError("the platform API token is empty")
+    if not (token.isascii() and token.isprintable() and " " not in token):
+        raise ConfigError(
+            "the platform API token contains spaces, control or non-ASCII characters; "
+            "check the variable that holds it (a stray newline?)"
+        )
+
+
+def token_from(platform: PlatformConfig, environ: Mapping[str, str]) -> str:
+    """The token in the variable ``token_env`` names, stripped; an error if it is unset."""
+    token = environ.get(platform.token_env, "")
+    if not token.strip():
+        raise ConfigError(
+            f"the environment variable {platform.token_env} is not set; it must hold "
+            f"the API token for {platform.url} (see platform.token_env in reconciler.yaml)"
+        )
+    return token.strip()

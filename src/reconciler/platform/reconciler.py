@@ -11,11 +11,12 @@ configuration (``validate``) costs no HTTP stack.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from reconciler.errors import ConfigError
 from reconciler.model import ObservedSite, Package, Role, TransferRecord
 from reconciler.platform.base import (
     EVERY_CAPABILITY,
@@ -24,7 +25,14 @@ from reconciler.platform.base import (
     DryRunAnswer,
     Written,
 )
+from reconciler.platform.config import (
+    PlatformConfig,
+    check_token,
+    check_transport_security,
+    token_from,
+)
 from reconciler.platform.errors import PlatformError
+from reconciler.platform.kinds import PlatformBlock, SecretMissing
 from reconciler.platform.schema import TransferDirection, to_observed, to_record
 
 if TYPE_CHECKING:
@@ -32,6 +40,22 @@ if TYPE_CHECKING:
 
 DRY_RUN_PARALLELISM = 8
 """Single dry runs at once, for a batch: each mostly waits for the platform."""
+
+
+def reconciler_platform(block: PlatformBlock, environ: Mapping[str, str]) -> ReconcilerPlatform:
+    """The factory of kind ``reconciler`` (entry point ``reconciler.platforms``):
+    ``url`` and ``token_env`` from the block, the token from the variable it names."""
+    settings = block.parse(PlatformConfig)
+    try:
+        check_transport_security(settings.url)
+    except ConfigError as exc:
+        raise block.error("url", exc.message) from None
+    try:
+        token = token_from(settings, environ)
+        check_token(token)
+    except ConfigError as exc:
+        raise SecretMissing(exc.message) from None
+    return ReconcilerPlatform(settings.url, token)
 
 
 class ReconcilerPlatform:
