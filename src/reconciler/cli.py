@@ -22,6 +22,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
+from reconciler.render import escape
 
 if TYPE_CHECKING:
     from reconciler.reconcile.apply import ApplyReport, ChangeResult
@@ -106,8 +107,8 @@ class ReconcilerGroup(click.Group):
             return super().invoke(ctx)
         except ReconcilerError as exc:
             for problem in getattr(exc, "problems", ()):  # ValidationFailed: every one
-                click.echo(str(problem), err=True)
-            click.secho(f"error: {exc.message}", err=True, fg="red")
+                click.echo(escape.text(str(problem)), err=True)
+            click.secho(f"error: {escape.lines(exc.message)}", err=True, fg="red")
             raise click.exceptions.Exit(exc.exit_code) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
@@ -123,12 +124,19 @@ def _report_bug(exc: Exception) -> None:
     if os.environ.get(DEBUG_ENV):
         traceback.print_exception(exc, file=sys.stderr)
     click.secho(
-        f"internal error: {type(exc).__name__}: {exc}\n"
+        f"internal error: {type(exc).__name__}: {escape.lines(str(exc))}\n"
         f"This is a bug in reconciler; run again with {DEBUG_ENV}=1 for the traceback "
         "and report it.",
         err=True,
         fg="red",
     )
+
+
+class _LogFormatter(logging.Formatter):
+    """Log records quote the platform's words: no line of them is a workflow command."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return escape.lines(super().format(record))
 
 
 def format_option(*choices: str, help: str = "Output format.") -> Callable[[F], F]:
@@ -174,7 +182,9 @@ def cli(ctx: click.Context, root: Path, verbose: int) -> None:
       reconciler apply             apply it (asks first; --yes in CI)
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     ctx.ensure_object(dict)
     ctx.obj["root"] = root.resolve()
 
@@ -397,7 +407,7 @@ class _ApplyTerminal:
         self.streamed = not sys.stderr.isatty()
 
     def warn(self, message: str) -> None:
-        click.echo(f"warning: {message}", err=True)
+        click.echo(f"warning: {escape.lines(message)}", err=True)
 
     def show_plan(self, plan: Plan) -> None:
         from reconciler.render.plan import as_text
@@ -569,7 +579,7 @@ def status(ctx: click.Context, output_format: str, out: Path | None) -> None:
         click.echo(text, nl=False)
         return
     try:
-        out.write_text(text, encoding="utf-8")
+        out.write_text(text, encoding="utf-8", newline="")  # CSV rows end in CRLF
     except OSError as exc:
         raise ReconcilerError(f"cannot write {out}: {exc.strerror or exc}") from None
     click.echo(f"Wrote the status ({output_format}, {len(report.sites)} sites) to {out}.", err=True)

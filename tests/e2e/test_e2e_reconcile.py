@@ -47,7 +47,12 @@ def test_apply_then_client_accepts_then_plan_is_empty(repo: Repo) -> None:
     assert applied.exit_code == 0, applied.output
     assert "Apply: 5 done, 0 failed, 0 skipped." in applied.output
     pending = repo.run("plan")
-    assert "No changes: the platform matches the site files." in pending.output
+    # Not "the platform matches the site files" beside a pending handover (issue 18).
+    assert (
+        "No changes to apply, but the platform does not match the site files of 2 sites: "
+        "see the notes." in pending.output
+    )
+    assert "the platform matches" not in pending.output
     assert "handover to anna@acme-bakery.example pending since" in pending.output
 
     accepted = repo.run("sandbox", "transfer", "accept", "acme-bakery")

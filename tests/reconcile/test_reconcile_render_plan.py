@@ -203,7 +203,53 @@ def test_markdown_shows_platform_text_as_written_never_as_markup() -> None:
 
     assert "</summary>[click]" not in markdown
     assert "@org/team" not in markdown
-    assert "x&lt;/details&gt;&lt;/summary&gt;\\[click\\](http://x.example) &#64;org/team" in (
+    # A zero-width space after @, as Dependabot and Renovate write: GitHub decodes an
+    # entity such as &#64; before it looks for mentions.
+    assert "x&lt;/details&gt;&lt;/summary&gt;\\[click\\](http://x.example) @&#8203;org/team" in (
         markdown
     )
     assert markdown.count("<details>") == markdown.count("</details>")
+
+
+def test_markdown_of_hostile_text_parses_to_the_tools_own_structure_only() -> None:
+    """Parsed as GitHub would (CommonMark, tables, strikethrough): the headings, the one
+    table and the HTML are the tool's; an unmanaged site's id from the platform and an
+    address full of Markdown marks make none of their own."""
+    from markdown_it import MarkdownIt
+
+    evil = "x\n::warning::forged\n```\n# Plan: no changes\n| a | b |\n<script>1</script>\r=1"
+    marked = "```|~~x~~|_y_@evil.example"
+    plan = plan_of(
+        [
+            (
+                desired(
+                    marked, site="acme-bakery", collaborators={EXPERT: "editor", TOM: "viewer"}
+                ),
+                observed(site="acme-bakery"),
+            ),
+            (None, observed(site=evil)),
+        ]
+    )
+
+    markdown = as_markdown(plan)
+    tokens = MarkdownIt("commonmark").enable(["table", "strikethrough"]).parse(markdown)
+
+    kinds = {token.type for token in tokens}
+    assert not kinds & {"fence", "code_block", "blockquote_open", "hr"}
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == [
+        "reconciler plan",
+        "Handovers (1)",
+        "Pending changes (2), with every note, per site",
+    ]
+    assert sum(1 for token in tokens if token.type == "table_open") == 1
+    blocks = [token.content for token in tokens if token.type == "html_block"]
+    assert all(block.startswith(("<details><summary><b>", "</details>")) for block in blocks)
+    assert len(blocks) == 2 * 2  # two sites' details
+    inline = [child for token in tokens for child in token.children or []]
+    assert not {child.type for child in inline} & {"link_open", "image", "s_open"}
+    tags = {child.content for child in inline if child.type == "html_inline"}
+    assert tags == {"<sub>", "</sub>"}  # the fingerprint's
+    for line in markdown.splitlines():
+        assert not line.lstrip().startswith("::")
+    assert "\r" not in markdown

@@ -6,25 +6,29 @@ from __future__ import annotations
 import json
 
 from reconciler.model import TransferRecord
+from reconciler.render import escape
 from reconciler.review.history import SiteHistory
 
 
 def as_text(history: SiteHistory) -> str:
+    """Commit subjects, authors and note lines are anybody's text: each stays on its
+    line and starts no workflow command (the runner reads one after leading spaces)."""
+    shown = escape.text
     lines = []
     for entry in history.commits:
-        lines.append(f"{entry.sha[:10]}  {entry.date:%Y-%m-%d %H:%M}  {entry.author}")
-        lines.append(f"    {entry.subject}")
-        lines += [f"    - {change}" for change in entry.changes]
+        lines.append(f"{entry.sha[:10]}  {entry.date:%Y-%m-%d %H:%M}  {shown(entry.author)}")
+        lines.append(f"    {shown(entry.subject)}")
+        lines += [f"    - {shown(change)}" for change in entry.changes]
     if history.applied:
         lines += ["", "Applied (git notes, refs/notes/reconciler):"]
         for run in history.applied:
-            lines.append(f"{run.when}  on {run.sha[:10]}")
-            lines += [f"    {line}" for line in run.lines]
+            lines.append(f"{shown(run.when)}  on {run.sha[:10]}")
+            lines += [f"    {shown(line)}" for line in run.lines]
     if history.transfers or history.platform_problem is not None:
         lines += ["", "Transfers on the platform:"]
     if history.platform_problem is not None:
-        lines.append(f"    not shown: {history.platform_problem}")
-    lines += [f"    {_transfer_line(record)}" for record in history.transfers]
+        lines.append(f"    not shown: {shown(history.platform_problem)}")
+    lines += [f"    {shown(_transfer_line(record))}" for record in history.transfers]
     return "\n".join(lines)
 
 
@@ -42,6 +46,10 @@ def _transfer_line(record: TransferRecord) -> str:
 
 
 def as_json(history: SiteHistory) -> str:
+    return escape.json_text(_json(history))
+
+
+def _json(history: SiteHistory) -> str:
     return json.dumps(
         {
             "commits": [

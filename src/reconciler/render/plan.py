@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -25,6 +23,8 @@ from reconciler.reconcile.changes import (
     TransferStart,
 )
 from reconciler.reconcile.plan import Plan
+from reconciler.render import escape
+from reconciler.render.escape import code, markdown
 
 GITHUB_COMMENT_LIMIT = 65_536
 # Room for what a workflow puts around the plan (a marker, a heading, a link to the run).
@@ -84,8 +84,20 @@ def describe(change: Change) -> str:
             )
 
 
+# Notes that say the platform does not match the files (yet): never "No changes: the
+# platform matches" beside one of them. Unmanaged sites and info need nothing.
+_ATTENTION = frozenset({NoteKind.DRIFT, NoteKind.BLOCKED, NoteKind.WAITING, NoteKind.WARNING})
+
+
 def summary_line(plan: Plan) -> str:
-    if not plan.changes and plan.not_applied:
+    attention = {note.site for note in plan.notes if note.kind in _ATTENTION}
+    covered = " to the sites this plan covers" if plan.not_applied else ""
+    if not plan.changes and attention:
+        text = (
+            f"No changes to apply{covered}, but the platform does not match the site files "
+            f"of {_count(len(attention), 'site')}: see the notes."
+        )
+    elif not plan.changes and plan.not_applied:
         text = "No changes to the sites this plan covers."
     elif not plan.changes:
         text = "No changes: the platform matches the site files."
@@ -115,15 +127,17 @@ def as_text(plan: Plan, *, colour: bool = False) -> str:
         return click.style(text, fg=fg, bold=bold) if colour and (fg or bold) else text
 
     changes, notes = plan.changes_by_site(), _notes_by_site(plan.notes)
-    lines: list[str] = [style(plan.scope_note, bold=True), ""] if plan.scope_note else []
+    scope_note = plan.scope_note and escape.text(plan.scope_note)
+    lines: list[str] = [style(scope_note, bold=True), ""] if scope_note else []
     for site in _sites_in_order(plan):
-        lines.append(style(site, bold=True))
+        lines.append(style(escape.text(site), bold=True))
         for change in changes.get(site, []):
             symbol, action = _SYMBOL[change.action], f"{change.action.value:<20}"
-            text = f"  {symbol} {action} {describe(change)}"
+            text = f"  {symbol} {action} {escape.text(describe(change))}"
             lines.append(style(text, _COLOUR[change.action], bold=change.is_handover))
         for note in notes.get(site, []):
-            lines.append(style(f"  ! {note.kind.value}: {note.message}", _NOTE_COLOUR[note.kind]))
+            text = f"  ! {note.kind.value}: {escape.text(note.message)}"
+            lines.append(style(text, _NOTE_COLOUR[note.kind]))
         lines.append("")
     lines.append(style(summary_line(plan), bold=True))
     handovers = sum(1 for c in plan.changes if c.is_handover)
@@ -136,7 +150,8 @@ def as_text(plan: Plan, *, colour: bool = False) -> str:
         lines += ["", style(not_applied_heading(plan), bold=True)]
         for change in plan.not_applied:
             symbol, action = _SYMBOL[change.action], f"{change.action.value:<20}"
-            lines.append(f"  {symbol} {change.site}: {action} {describe(change)}")
+            shown = escape.text(f"{change.site}: {action} {describe(change)}")
+            lines.append(f"  {symbol} {shown}")
     return "\n".join(lines)
 
 
@@ -161,7 +176,7 @@ def _notes_by_site(notes: Iterable[Note]) -> dict[str, list[Note]]:
 
 
 def as_json(plan: Plan) -> str:
-    return plan.to_json().rstrip("\n")
+    return escape.json_text(plan.to_json().rstrip("\n"))
 
 
 # --- Markdown ----------------------------------------------------------------------------
@@ -171,7 +186,7 @@ def as_markdown(plan: Plan, *, limit: int = COMMENT_BUDGET, title: str | None = 
     """A pull-request comment: summary table, handovers, then details; within ``limit``."""
     head = [f"### {title or 'reconciler plan'}", ""]
     if plan.scope_note:
-        head += [f"_{_md(plan.scope_note)}_", ""]
+        head += [f"_{markdown(plan.scope_note)}_", ""]
     head += [summary_line(plan), ""]
     head += _summary_table(plan)
     head += _note_section("Drift", plan.notes_of(NoteKind.DRIFT))
@@ -192,18 +207,6 @@ def as_markdown(plan: Plan, *, limit: int = COMMENT_BUDGET, title: str | None = 
     return _fit(head, details, tail, limit)
 
 
-_MENTION = re.compile(r"(?<![\w.+-])@")
-
-
-def _md(text: str) -> str:
-    """Text that Markdown shows as written: no HTML, no links, no @-mentions.
-
-    Site ids of unmanaged sites come from the platform, not from reviewed files.
-    """
-    text = html.escape(text, quote=False).replace("[", "\\[").replace("]", "\\]")
-    return _MENTION.sub("&#64;", text)
-
-
 def _summary_table(plan: Plan) -> list[str]:
     if not plan.changes and not plan.notes:
         return []
@@ -222,7 +225,8 @@ def _handover_section(plan: Plan) -> list[str]:
         return []
     lines = [f"#### Handovers ({len(handovers)})", ""]
     for change in handovers:
-        lines += [f"- **{change.site}** → `{change.to}`: {_billing_consequence(change)}"]
+        consequence = markdown(_billing_consequence(change))
+        lines += [f"- **{markdown(change.site)}** → {code(change.to)}: {consequence}"]
     return [*lines, ""]
 
 
@@ -256,7 +260,7 @@ def _note_section(title: str, notes: list[Note]) -> list[str]:
     if not notes:
         return []
     lines = [f"#### {title} ({len(notes)})", ""]
-    lines += [f"- **{_md(note.site)}**: {_md(note.message)}" for note in notes]
+    lines += [f"- **{markdown(note.site)}**: {markdown(note.message)}" for note in notes]
     return [*lines, ""]
 
 
@@ -278,7 +282,7 @@ def _not_applied_section(plan: Plan) -> list[str]:
         "",
     ]
     shown = plan.not_applied[:NOT_APPLIED_SHOWN]
-    lines += [f"- **{_md(c.site)}** `{c.action.value}` {_md(describe(c))}" for c in shown]
+    lines += [f"- **{markdown(c.site)}** `{c.action.value}` {markdown(describe(c))}" for c in shown]
     if count > len(shown):
         lines.append(f"- … and {count - len(shown)} more; run `reconciler plan` to see them")
     return lines
@@ -289,7 +293,7 @@ def _blocked_section(plan: Plan) -> list[str]:
     if not blocked:
         return []
     lines = [f"#### Waiting on the owner ({len(blocked)})", ""]
-    lines += [f"- **{_md(note.site)}**: {_md(note.message)}" for note in blocked]
+    lines += [f"- **{markdown(note.site)}**: {markdown(note.message)}" for note in blocked]
     return [*lines, ""]
 
 
@@ -297,12 +301,12 @@ def _details_sections(plan: Plan) -> list[str]:
     changes, notes = plan.changes_by_site(), _notes_by_site(plan.notes)
     sections = []
     for site in _sites_in_order(plan):
-        body = [f"- `{c.action.value}` {_md(describe(c))}" for c in changes.get(site, [])]
-        body += [f"- _{n.kind.value}_: {_md(n.message)}" for n in notes.get(site, [])]
+        body = [f"- `{c.action.value}` {markdown(describe(c))}" for c in changes.get(site, [])]
+        body += [f"- _{n.kind.value}_: {markdown(n.message)}" for n in notes.get(site, [])]
         sections.append(
             "\n".join(
                 [
-                    f"<details><summary><b>{_md(site)}</b></summary>",
+                    f"<details><summary><b>{escape.html(site)}</b></summary>",
                     "",
                     *body,
                     "",

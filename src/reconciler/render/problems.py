@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from reconciler.desired.problems import Problem, Severity
+from reconciler.render import escape
 
 GITHUB_ANNOTATIONS_PER_TYPE = 10
 
@@ -26,7 +27,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def as_text(problems: Sequence[Problem], site_count: int) -> str:
-    lines = [str(problem) for problem in problems]
+    lines = [escape.text(str(problem)) for problem in problems]
     lines.append(summary(problems, site_count))
     return "\n".join(lines)
 
@@ -46,7 +47,7 @@ def as_json(problems: Sequence[Problem], site_count: int) -> str:
             for p in problems
         ],
     }
-    return json.dumps(document, indent=2)
+    return escape.json_text(json.dumps(document, indent=2))
 
 
 def as_github(problems: Sequence[Problem], site_count: int) -> str:
@@ -64,19 +65,13 @@ def as_github(problems: Sequence[Problem], site_count: int) -> str:
     if hidden:
         text += f" ({len(hidden)} not annotated, listed below)"
     lines.append(text)
-    lines.extend(str(problem) for problem in hidden)
+    lines.extend(escape.text(str(problem)) for problem in hidden)
     return "\n".join(lines)
 
 
 def annotation(problem: Problem) -> str:
+    """A workflow command the tool writes itself; the file and message are escaped as
+    GitHub's toolkit does, so neither can end the command or start another line."""
     loc = problem.location
-    properties = f"file={_escape_property(loc.file)},line={loc.line},col={loc.column}"
-    return f"::{problem.severity.value} {properties}::{_escape_data(problem.message)}"
-
-
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    properties = f"file={escape.command_property(loc.file)},line={loc.line},col={loc.column}"
+    return f"::{problem.severity.value} {properties}::{escape.command_data(problem.message)}"

@@ -9,6 +9,7 @@ import click
 
 from reconciler.reconcile.apply import ApplyReport, ChangeResult, Outcome
 from reconciler.reconcile.plan import Plan
+from reconciler.render import escape
 from reconciler.render.plan import describe
 
 _MARK = {Outcome.DONE: "done", Outcome.FAILED: "FAILED", Outcome.SKIPPED: "skipped"}
@@ -16,10 +17,12 @@ _COLOUR = {Outcome.DONE: "green", Outcome.FAILED: "red", Outcome.SKIPPED: "yello
 
 
 def result_line(result: ChangeResult, *, colour: bool = False) -> str:
+    """One line, whatever the platform's reason holds (the git note keeps one a change)."""
     change = result.change
-    text = f"{_MARK[result.outcome]:<7} {change.site}: {change.action.value} {describe(change)}"
+    text = f"{change.site}: {change.action.value} {describe(change)}"
     if result.reason:
         text += f" - {result.reason}"
+    text = f"{_MARK[result.outcome]:<7} {escape.text(text)}"
     return click.style(text, fg=_COLOUR[result.outcome]) if colour else text
 
 
@@ -42,4 +45,4 @@ def as_note(report: ApplyReport, plan: Plan, when: datetime | None = None) -> st
 
 
 def as_json(report: ApplyReport) -> str:
-    return json.dumps(report.to_json(), indent=2)
+    return escape.json_text(json.dumps(report.to_json(), indent=2))

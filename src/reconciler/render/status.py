@@ -13,6 +13,7 @@ from datetime import datetime
 import click
 
 from reconciler.reconcile.status import SiteStatus, StatusReport
+from reconciler.render import escape
 from reconciler.render.plan import describe
 
 CSV_COLUMNS = (
@@ -104,7 +105,7 @@ def _date(moment: datetime | None) -> str:
 
 
 def as_json(report: StatusReport) -> str:
-    return report.model_dump_json(indent=2) + "\n"
+    return escape.json_text(report.model_dump_json(indent=2)) + "\n"
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -112,9 +113,15 @@ def as_json(report: StatusReport) -> str:
 
 def as_csv(report: StatusReport) -> str:
     """One row per site with DESIGN.md's scalar fields; text that a spreadsheet would
-    run as a formula is prefixed with ``'``."""
+    run as a formula is prefixed with ``'``, a line of a cell that a CI log would run as
+    a workflow command gets a ``\\`` (``\\::``, ``##\\[``).
+
+    Rows end in CRLF (RFC 4180), which also makes the writer quote every cell holding a
+    CR or an LF: a spreadsheet ends a row at a bare CR outside quotes, so that the rest
+    of a name would start a row of its own, formula and all.
+    """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for site in report.sites:
         writer.writerow([_cell(value) for value in csv_row(site)])
@@ -149,7 +156,7 @@ def _cell(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
-    text = str(value)
+    text = escape.commandless(str(value))  # a CSV printed to a CI log is read by the runner
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
@@ -168,7 +175,7 @@ def as_text(report: StatusReport, *, width: int = 120, colour: bool = False) -> 
 
     lines = [style(line, bold=i == 0) for i, line in enumerate(totals_lines(report))]
     lines.append("")
-    rows = [_text_row(site, report.expert) for site in report.sites]
+    rows = [tuple(map(escape.text, _text_row(site, report.expert))) for site in report.sites]
     widths = _fit(_HEADERS, rows, width)
     lines.append(style(_line(_HEADERS, widths), bold=True))
     for site, row in zip(report.sites, rows, strict=True):
@@ -249,7 +256,9 @@ def _clip(text: str, width: int) -> str:
 
 
 def _detail_lines(site: SiteStatus, style: Callable[..., str]) -> list[str]:
-    lines = [style(site.id, bold=True)]
-    lines += [f"  {change.action.value:<20} {describe(change)}" for change in site.planned]
-    lines += [f"  ! {note.kind}: {note.message}" for note in site.notes]
+    lines = [style(escape.text(site.id), bold=True)]
+    lines += [
+        f"  {change.action.value:<20} {escape.text(describe(change))}" for change in site.planned
+    ]
+    lines += [f"  ! {note.kind}: {escape.text(note.message)}" for note in site.notes]
     return lines

@@ -4,8 +4,9 @@ No network at view time: the style, the chart (inline SVG) and the script are in
 page, and its Content-Security-Policy allows nothing else (``default-src 'none'``; the
 one style and the one script by hash), so even a mistake in escaping could neither load
 nor run anything. Every text that came from the platform or the files goes through
-``html.escape``. Without JavaScript the page is a plain table whose rows still open
-(``<details>``); with it, the table sorts and filters.
+``render.escape.html``, line breaks included: none starts a line of the page's source,
+where a CI log would read ``::`` as a workflow command. Without JavaScript the page is a
+plain table whose rows still open (``<details>``); with it, the table sorts and filters.
 
 The rows are lean on purpose (optional end tags left out, short attribute names): the
 page for 10,000 sites stays a few MB.
@@ -17,9 +18,9 @@ import base64
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
-from html import escape
 
 from reconciler.reconcile.status import SiteStatus, StatusReport
+from reconciler.render.escape import html as escape
 from reconciler.render.plan import describe
 from reconciler.render.status import handover_label, invoiced_label, owner_label, state_of
 
