@@ -236,6 +236,13 @@ def test_a_path_duda_does_not_have_is_404_and_a_wrong_method_405(call: Call) -> 
     assert (refused.status_code, refused.headers["Allow"]) == (405, "POST")
 
 
+def test_the_credentials_are_offered_under_the_adapters_default_variables(
+    fake: DudaFake, call: Call
+) -> None:
+    assert fake.environ == {"DUDA_API_USER": "fake-api-user", "DUDA_API_PASS": FAKE_PASSWORD}
+    assert call("GET", "/sites/multiscreen").status_code == 200
+
+
 @pytest.mark.parametrize(
     "authorization", ["", "Bearer token", "Basic !!!", "Basic " + "eDp5", "Basic //79"]
 )

@@ -117,6 +117,12 @@ class DudaFake:
         return int(self._server.server_address[1])
 
     @property
+    def environ(self) -> dict[str, str]:
+        """The credentials under the names the reconciler's ``duda`` platform reads by
+        default (DESIGN section 9), for a test that runs the command line."""
+        return {"DUDA_API_USER": self.user, "DUDA_API_PASS": self.password}
+
+    @property
     def root(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
