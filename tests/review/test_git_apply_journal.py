@@ -1,7 +1,8 @@
 """A killed apply leaves a record: its journal, then a git note.
 
-``reconciler apply`` runs as a real subprocess against a slow platform (the sandbox
-served on 127.0.0.1 with latency) and is killed with SIGKILL after its first change.
+``reconciler apply`` runs as a real subprocess against the sandbox served on 127.0.0.1,
+through a proxy that lets its first write through and holds the second; it is killed
+with SIGKILL then, so it did exactly one change however fast or busy the machine is.
 """
 
 from __future__ import annotations
@@ -13,27 +14,40 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from git_support import GitRepo
+from held_writes import Gate, holding_proxy
 
 from reconciler.cli import cli
 from reconciler.review.gitrepo import NOTES_REF
-from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.seed import seed_file
 from reconciler.sandbox.server import EmbeddedSandbox
 
 EXAMPLE = Path(__file__).resolve().parents[2]
 JOURNAL = Path(".reconciler") / "apply-journal.txt"
+STARTUP = 100
+"""Seconds to wait for the child to start, plan and reach its second write (the test's
+own timeout is 120 s)."""
+
+
+@dataclass
+class HeldRepo:
+    """The example repository, committed, whose platform holds every write after the first."""
+
+    repo: GitRepo
+    gate: Gate
 
 
 @pytest.fixture
-def slow_repo(tmp_path: Path) -> Iterator[GitRepo]:
-    """The example repository, committed, against a platform that takes 0.6 s an answer."""
-    faults = FaultSpec(latency_ms=600)
-    with EmbeddedSandbox(tmp_path / "platform.db", faults=faults) as platform:
+def held_repo(tmp_path: Path) -> Iterator[HeldRepo]:
+    with (
+        EmbeddedSandbox(tmp_path / "platform.db") as platform,
+        holding_proxy(platform.url) as (url, gate),
+    ):
         seed_file(platform.store, EXAMPLE / "sandbox.seed.yaml")
         repo = GitRepo(tmp_path / "repo")
         shutil.copytree(EXAMPLE / "sites", repo.root / "sites")
@@ -41,20 +55,20 @@ def slow_repo(tmp_path: Path) -> Iterator[GitRepo]:
         repo.write(".gitignore", ".reconciler/\n")
         repo.write(
             "reconciler.yaml",
-            "expert: studio@pixel.example\n"
-            f"platform:\n  url: {platform.url}\n  token_env: SANDBOX_TOKEN\n",
+            f"expert: studio@pixel.example\nplatform:\n  url: {url}\n  token_env: SANDBOX_TOKEN\n",
         )
         repo.commit("Manage the example sites")
-        yield repo
+        yield HeldRepo(repo, gate)
 
 
 def _environ() -> dict[str, str]:
     return {**os.environ, "SANDBOX_TOKEN": "studio-token", "NO_COLOR": "1"}
 
 
-def _kill_after_first_change(repo: GitRepo) -> str:
-    """Start ``apply --yes --parallelism 1``, SIGKILL it once a change is journaled."""
-    journal = repo.root / JOURNAL
+def _kill_after_first_change(held: HeldRepo) -> str:
+    """Start ``apply --yes --parallelism 1``; SIGKILL it while its second write is held
+    (the first is done and journaled: one change at a time), then let writes through."""
+    repo = held.repo
     command = [sys.executable, "-m", "reconciler", "--root", str(repo.root)]
     child = subprocess.Popen(
         [*command, "apply", "--yes", "--parallelism", "1"],
@@ -62,14 +76,14 @@ def _kill_after_first_change(repo: GitRepo) -> str:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while "\ndone " not in (journal.read_text() if journal.exists() else ""):
+    ready = time.monotonic() + STARTUP  # a bound on waiting, not on the apply's speed
+    while not held.gate.first_held.wait(0.05):
         assert child.poll() is None, "apply ended before it could be killed"
-        assert time.monotonic() < deadline, "apply journaled nothing within 60 s"
-        time.sleep(0.02)
+        assert time.monotonic() < ready, f"apply sent no second write within {STARTUP} s"
     child.send_signal(signal.SIGKILL)
-    assert child.wait(timeout=10) == -signal.SIGKILL
-    return journal.read_text()
+    assert child.wait(timeout=60) == -signal.SIGKILL
+    held.gate.release()  # the held write is dropped, never forwarded: the platform saw one
+    return (repo.root / JOURNAL).read_text()
 
 
 def _run(repo: GitRepo, *args: str) -> Result:
@@ -82,16 +96,14 @@ def _done_lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("done ")]
 
 
-def test_the_next_apply_notes_what_a_killed_apply_did(
-    slow_repo: GitRepo,
-) -> None:
-    repo = slow_repo
-    journal = _kill_after_first_change(repo)
+def test_the_next_apply_notes_what_a_killed_apply_did(held_repo: HeldRepo) -> None:
+    repo = held_repo.repo
+    journal = _kill_after_first_change(held_repo)
 
     killed_did = _done_lines(journal)
     assert journal.startswith("reconciler apply at ")
     assert "did not finish; from its journal:\nplan " in journal
-    assert 1 <= len(killed_did) < 5  # midway: the plan has 5 changes
+    assert len(killed_did) == 1  # the first of the plan's 5 changes, not the held second
     assert repo.git("notes", "--ref", NOTES_REF, "list") == ""  # no note yet
     shown = _run(repo, "journal")
     assert shown.exit_code == 0
@@ -111,10 +123,10 @@ def test_the_next_apply_notes_what_a_killed_apply_did(
 
 
 def test_the_journal_is_recorded_on_its_own_as_ci_does_after_a_failed_apply(
-    slow_repo: GitRepo,
+    held_repo: HeldRepo,
 ) -> None:
-    repo = slow_repo
-    journal = _kill_after_first_change(repo)
+    repo = held_repo.repo
+    journal = _kill_after_first_change(held_repo)
 
     recorded = _run(repo, "journal", "--record")
 
