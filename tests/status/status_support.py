@@ -61,8 +61,11 @@ class Portfolio:
         return self.root / ".reconciler" / "sandbox.db"
 
     def run(self, *args: str) -> Result:
+        """The CLI in a terminal 120 columns wide (the text status fits its width: not
+        the width of wherever the tests run, nor a COLUMNS the shell exported)."""
+        env = {"NO_COLOR": "1", "COLUMNS": "120"}
         return CliRunner().invoke(
-            cli, ["--root", str(self.root), *args], env={"NO_COLOR": "1"}, catch_exceptions=False
+            cli, ["--root", str(self.root), *args], env=env, catch_exceptions=False
         )
 
     def status_json(self) -> dict[str, Any]:
