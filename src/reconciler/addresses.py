@@ -54,6 +54,8 @@ def _invalid(value: str, reason: str = "") -> ValueError:
 
 
 def _invisible(text: str) -> str:
+    if text.isascii() and text.isprintable() and " " not in text:
+        return ""  # ASCII's invisible characters are its controls and the space
     for character in text:
         if unicodedata.category(character) in _INVISIBLE:  # spaces and controls too
             return f"it holds {_describe(character)}, an invisible or control character"
@@ -109,25 +111,40 @@ def skeleton(address: str) -> str:
 
 class LookAlikes:
     """Addresses seen so far, indexed by what they look like, so that checking one more
-    costs one lookup (people.yaml holds hundreds, 10,000 site files each a few)."""
+    costs one lookup (people.yaml holds hundreds, 10,000 site files each a few).
+
+    While every address is plain ASCII, none can pass for another, and the index (a
+    Unicode normalisation of each) is not built until one that is not plain comes.
+    """
 
     def __init__(self, addresses: Iterable[str] = ()) -> None:
         self._by_shape: dict[str, list[str]] = {}
-        self._plain_only = True
+        self._pending: list[str] | None = []  # not indexed yet, all plain; None: indexed
         for address in addresses:
             self.add(address)
 
     def add(self, address: str) -> None:
-        self._plain_only = self._plain_only and _plain(address)
+        if self._pending is not None and _plain(address):
+            self._pending.append(address)
+            return
+        self._index()
         same = self._by_shape.setdefault(skeleton(address), [])
         if address not in same:
             same.append(address)
 
+    def _index(self) -> None:
+        pending, self._pending = self._pending or [], None
+        for address in pending:
+            same = self._by_shape.setdefault(skeleton(address), [])
+            if address not in same:
+                same.append(address)
+
     def passed_for(self, written: str) -> tuple[str, str] | None:
         """The address seen that ``written`` passes for without being it, and the
         character that gives it away ("'е' U+0435 CYRILLIC SMALL LETTER IE"); or None."""
-        if self._plain_only and _plain(written):
+        if self._pending is not None and _plain(written):
             return None  # plain ASCII addresses look alike only when they are the same
+        self._index()
         mine = written.strip().casefold()
         for other in self._by_shape.get(skeleton(written), []):
             if other != mine:

@@ -33,12 +33,13 @@ from reconciler.desired.sitefile import (
     ConfigRead,
     Inspection,
     SiteResolver,
-    check_unique_ids,
+    UniqueIds,
     read_config,
     read_people,
 )
-from reconciler.desired.yamldoc import Document, Path_
+from reconciler.desired.yamldoc import Document, Mark, Path_, Positions
 from reconciler.errors import ConfigError
+from reconciler.heap import bulk
 from reconciler.model import DesiredSite, Location
 
 _Loader: Any
@@ -75,7 +76,7 @@ class Parsed:
     problems: tuple[Problem, ...] = ()
 
 
-def read_yaml_file(path: Path, display: str, *, root: Path | None = None) -> Parsed:
+def read_yaml_file(path: Path | str, display: str, *, root: Path | None = None) -> Parsed:
     """Read and parse one YAML file; ``display`` is the name shown in messages.
 
     With ``root``, the file is one the repository holds: it must resolve inside ``root``
@@ -146,7 +147,7 @@ def _built(node: Node, file: str, max_nodes: int) -> Parsed:
         return Parsed(None, (exc.problem,))
     except RecursionError:
         return _failed(file, 1, 1, "nests too deeply")
-    document = Document(file, data, builder.keys, builder.values)
+    document = Document(file, data, Positions(file, builder.keys), Positions(file, builder.values))
     return Parsed(document, tuple(builder.problems))
 
 
@@ -279,13 +280,17 @@ def _one_line(text: str) -> str:
 
 
 class _Builder:
-    """Turns composed nodes into plain data, recording where every key and value is."""
+    """Turns composed nodes into plain data, recording where every key and value is.
+
+    Positions are the parser's own marks, kept as they are (see ``Positions``): a file
+    of a dozen values needs a ``Location`` only where a problem is found.
+    """
 
     def __init__(self, file: str, max_nodes: int) -> None:
         self.file = file
         self.max_nodes = max_nodes
-        self.keys: dict[Path_, Location] = {}
-        self.values: dict[Path_, Location] = {}
+        self.keys: dict[Path_, Mark] = {}
+        self.values: dict[Path_, Mark] = {}
         self.problems: list[Problem] = []
         self.nodes = 0
         self.open: set[int] = set()  # the collections being built: a recursive alias
@@ -302,8 +307,8 @@ class _Builder:
                     "write the values out instead",
                 )
             )
-        self.values[path] = self._location(node)
-        tag = node.tag  # a property that builds the string: read it once
+        self.values[path] = node.start_mark
+        tag = _tag_of(node)
         if tag not in _PLAIN_TAGS:
             self._unsupported_tag(node)
         if isinstance(node, ScalarNode):
@@ -342,11 +347,11 @@ class _Builder:
                 self.problems.append(
                     self._problem(
                         key_node,
-                        f"duplicate key {key!r} (first at line {first.line}); keep one of them",
+                        f"duplicate key {key!r} (first at line {first.line + 1}); keep one of them",
                     )
                 )
                 continue
-            self.keys[(*path, key)] = self._location(key_node)
+            self.keys[(*path, key)] = key_node.start_mark
             result[key] = self.build(value_node, (*path, key), depth + 1)
         return result
 
@@ -355,7 +360,7 @@ class _Builder:
             raise _Invalid(
                 self._problem(node, "a key must be a plain value, not a list or mapping")
             )
-        if node.tag not in _PLAIN_TAGS:
+        if _tag_of(node) not in _PLAIN_TAGS:
             self._unsupported_tag(node)
         return str(node.value)
 
@@ -365,6 +370,16 @@ class _Builder:
 
     def _problem(self, node: Node, message: str) -> Problem:
         return Problem(location=self._location(node), message=message)
+
+
+def _tag_of(node: Node) -> str | None:
+    """``node.tag``, without the work that property does for every node: the parser's
+    tags are whole already (no handle), and only a ``%`` escape needs decoding."""
+    ctag = node.ctag
+    suffix = None if ctag is None else ctag.suffix
+    if ctag is not None and ctag.handle is None and isinstance(suffix, str) and "%" not in suffix:
+        return suffix
+    return node.tag
 
 
 def _scalar(tag: Any, value: str) -> Any:
@@ -531,21 +546,22 @@ def _read_sites(root: Path, outcome: Inspection) -> None:
         return
     outcome.problems.extend(_stray_files(entries))
     resolver = SiteResolver(outcome.config, outcome.people)
-    documents = []
-    for entry in _yaml_entries(entries):
-        display = f"{SITES_DIR}/{entry.name}"
-        parsed = read_yaml_file(Path(entry.path), display, root=root)
-        outcome.problems.extend(parsed.problems)
-        if parsed.document is None:
-            documents.append(Document(display, None))
-            continue
-        documents.append(_id_only(parsed.document))
-        site = resolver.resolve(parsed.document, outcome.problems)
-        if isinstance(site, list):
-            outcome.problems.extend(site)
-        else:
-            outcome.sites.append(site)
-    outcome.problems.extend(check_unique_ids(documents))
+    ids = UniqueIds()
+    with bulk():  # thousands of long-lived sites: see reconciler.heap
+        for entry in _yaml_entries(entries):
+            display = f"{SITES_DIR}/{entry.name}"
+            parsed = read_yaml_file(entry.path, display, root=root)
+            outcome.problems.extend(parsed.problems)
+            if parsed.document is None:
+                ids.add(display, None)
+                continue
+            ids.add(display, parsed.document.value_locations.get(("id",)))
+            site = resolver.resolve(parsed.document, outcome.problems)
+            if isinstance(site, list):
+                outcome.problems.extend(site)
+            else:
+                outcome.sites.append(site)
+    outcome.problems.extend(ids.problems)
 
 
 def sites_folder(root: Path) -> Path:
@@ -560,12 +576,6 @@ def sites_folder(root: Path) -> Path:
             f"{SITES_DIR} is not a directory; site files are {SITES_DIR}/<site-id>.yaml"
         )
     return folder
-
-
-def _id_only(document: Document) -> Document:
-    """What ``check_unique_ids`` needs of a document: its name and where its id is."""
-    where = document.value_locations.get(("id",))
-    return Document(document.file, None, value_locations={} if where is None else {("id",): where})
 
 
 def _stray_files(entries: list[os.DirEntry[str]]) -> Iterator[Problem]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +94,7 @@ FILE_LIMIT = SizeLimit(
 PLAN_LIMIT = SizeLimit(64 * MIB, "RECONCILER_MAX_PLAN_BYTES", "a plan file", "raise the limit with")
 
 
-def read_text(path: Path, display: str, limit: SizeLimit, *, root: Path | None = None) -> str:
+def read_text(path: Path | str, display: str, limit: SizeLimit, *, root: Path | None = None) -> str:
     """The UTF-8 text of ``path``; ``FileRefused`` says why not.
 
     With ``root``, the file is one the repository holds and must resolve inside it.
@@ -136,30 +137,55 @@ def inside(path: Path, display: str, root: Path) -> Path:
 
 
 def _read_bounded(
-    path: Path, display: str, max_bytes: int, limit: SizeLimit, root: Path | None
+    path: Path | str, display: str, max_bytes: int, limit: SizeLimit, root: Path | None
 ) -> bytes:
     try:
         fd = _open(path, display, root)
     except OSError as exc:
         raise _refused(display, exc) from None
-    with os.fdopen(fd, "rb") as stream:
-        size = os.fstat(fd).st_size
-        if size > max_bytes:  # before a byte is read
-            raise FileRefused(display, limit.too_large(max_bytes))
-        try:
-            # Asking for the size the file claims (and one byte more) rather than the
-            # limit: 10,000 site files must not each cost a buffer of the limit's size.
-            data = stream.read(size + 1) if size else b""
-            if len(data) > size or not size:  # it grew, or claims no size (/dev/zero)
-                data += stream.read(max_bytes + 1 - len(data))
-        except OSError as exc:
-            raise _refused(display, exc) from None
+    try:
+        return _read_fd(fd, display, max_bytes, limit)
+    finally:
+        os.close(fd)
+
+
+def _read_fd(fd: int, display: str, max_bytes: int, limit: SizeLimit) -> bytes:
+    """At most ``max_bytes`` (and one more, to tell) from ``fd``, in as few calls as can be.
+
+    A plain file that says its size is read in one call: a regular file reads short only
+    at its end. Anything else (a device such as /dev/zero claims no size; a file that
+    grew) is read on until its end or just past the limit.
+    """
+    info = os.fstat(fd)
+    size = info.st_size
+    if size > max_bytes:  # before a byte is read
+        raise FileRefused(display, limit.too_large(max_bytes))
+    try:
+        # Asking for the size the file claims (and one byte more) rather than the limit:
+        # 10,000 site files must not each cost a buffer of the limit's size.
+        data = os.read(fd, size + 1) if size else b""
+        if len(data) > size or not size or not stat.S_ISREG(info.st_mode):
+            data += _read_until(fd, max_bytes + 1 - len(data))
+    except OSError as exc:
+        raise _refused(display, exc) from None
     if len(data) > max_bytes:  # a device or a file that grew: its size lied
         raise FileRefused(display, limit.too_large(max_bytes))
     return data
 
 
-def _open(path: Path, display: str, root: Path | None) -> int:
+def _read_until(fd: int, wanted: int) -> bytes:
+    """Up to ``wanted`` bytes, reading until the end of ``fd``."""
+    chunks = []
+    while wanted > 0:
+        chunk = os.read(fd, min(wanted, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(chunks)
+
+
+def _open(path: Path | str, display: str, root: Path | None) -> int:
     """A descriptor for ``path``; within ``root`` only, when one is given.
 
     A plain file opens at once (``O_NOFOLLOW``: no link is followed); a link is resolved
@@ -173,7 +199,7 @@ def _open(path: Path, display: str, root: Path | None) -> int:
     except OSError as exc:
         if exc.errno != errno.ELOOP:  # ELOOP: the last part is a link
             raise
-    inside(path, display, root)  # says so when the link leads outside or loops
+    inside(Path(path), display, root)  # says so when the link leads outside or loops
     raise FileRefused(display, LINK)
 
 

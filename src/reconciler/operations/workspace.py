@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from reconciler.desired.config import SANDBOX_DB, SANDBOX_SEED, Config
 from reconciler.errors import ConfigError
+from reconciler.heap import bulk
 from reconciler.model import AccountKind, ObservedSite
 from reconciler.operations.configuration import configured_platform
 from reconciler.operations.sandbox_child import SandboxChild, is_small
@@ -139,4 +140,5 @@ def check_identity(platform: Platform, expert: str) -> None:
 
 def observe(platform: Platform) -> dict[str, ObservedSite]:
     """Every site the expert can see, one request per page."""
-    return {site.id: site for site in platform.sites()}
+    with bulk():  # as many long-lived sites as the platform lists: see reconciler.heap
+        return {site.id: site for site in platform.sites()}

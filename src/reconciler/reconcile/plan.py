@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 from reconciler.desired.config import Policy
 from reconciler.desired.reading import PLAN_LIMIT, FileRefused, NotUtf8, read_text
 from reconciler.errors import PlanRefused
+from reconciler.heap import bulk
 from reconciler.model import DesiredSite, ObservedSite
 from reconciler.platform.base import EVERY_CAPABILITY, Capability
 from reconciler.reconcile.changes import (
@@ -104,6 +105,18 @@ def build_plan(
     facts: Facts | None = None,
 ) -> Plan:
     """The plan for ``scope`` (default: every desired site), deterministically ordered."""
+    with bulk():  # a change or note for many sites, and every site's fingerprint
+        return _build_plan(expert, desired, observed, scope, capabilities, facts)
+
+
+def _build_plan(
+    expert: str,
+    desired: Mapping[str, DesiredSite],
+    observed: Mapping[str, ObservedSite],
+    scope: Iterable[str] | None,
+    capabilities: frozenset[Capability],
+    facts: Facts | None,
+) -> Plan:
     site_ids = sorted(desired if scope is None else set(scope))
     changes: list[Change] = []
     notes: list[Note] = []
