@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+import sys
 import unicodedata
 from collections.abc import Iterable
 
@@ -44,7 +45,8 @@ def normalise_email(value: str) -> str:
     reason = _invisible(text) or _local_problem(local.lower())
     if reason:
         raise _invalid(value, reason)
-    return f"{local.lower()}@{_ascii_domain(value, domain)}"
+    # One string for each address, however many sites name it (the expert's is on most).
+    return sys.intern(f"{local.lower()}@{_ascii_domain(value, domain)}")
 
 
 def _invalid(value: str, reason: str = "") -> ValueError:
