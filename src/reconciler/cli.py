@@ -469,8 +469,8 @@ def import_(ctx: click.Context, site_ids: tuple[str, ...], import_all: bool) -> 
       reconciler import legacy-landing
       reconciler import --all
     """
+    from reconciler.operations.adopt import describe_import
     from reconciler.operations.import_ import ImportOperation
-    from reconciler.reconcile.adopt import describe_import
 
     if bool(site_ids) == import_all:
         raise click.UsageError("name the sites to import, or pass --all (not both)")
@@ -578,10 +578,9 @@ def status(ctx: click.Context, output_format: str, out: Path | None) -> None:
     if out is None:
         click.echo(text, nl=False)
         return
-    try:
-        out.write_text(text, encoding="utf-8", newline="")  # CSV rows end in CRLF
-    except OSError as exc:
-        raise ReconcilerError(f"cannot write {out}: {exc.strerror or exc}") from None
+    from reconciler.operations.output import write_output
+
+    write_output(out, text)
     click.echo(f"Wrote the status ({output_format}, {len(report.sites)} sites) to {out}.", err=True)
 
 

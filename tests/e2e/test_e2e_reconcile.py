@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from pathlib import Path
 
+import pytest
 from e2e_support import Repo
 
+from reconciler.desired import loader
 from reconciler.model import Package
 from reconciler.sandbox.store import SandboxStore
 
@@ -168,3 +172,23 @@ def test_a_mistyped_option_is_exit_1_never_the_changes_code_2(repo: Repo) -> Non
 
     assert result.exit_code == 1
     assert "Error: No such option '--formt'" in result.output
+
+
+def test_apply_reads_reconciler_yaml_and_each_site_file_once(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: Counter[str] = Counter()
+    real = loader.read_yaml_file
+
+    def counted(path: Path, display: str, *, root: Path | None = None) -> loader.Parsed:
+        read[display] += 1
+        return real(path, display, root=root)
+
+    monkeypatch.setattr(loader, "read_yaml_file", counted)
+
+    result = repo.run("apply", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert read["reconciler.yaml"] == 1
+    assert read["sites/acme-bakery.yaml"] == 1
+    assert set(read.values()) == {1}

@@ -54,3 +54,33 @@ def test_a_change_removed_from_a_saved_plan_is_refused_too(repo: Repo) -> None:
 
     assert result.exit_code == 1
     assert "(old-shop: collaborator.remove is due but not in the plan file)" in result.stderr
+
+
+def test_a_plan_that_cannot_be_saved_says_where_and_why_and_exits_1(repo: Repo) -> None:
+    missing = repo.root / "no-such-folder" / "plan.json"
+
+    result = repo.run("plan", "--out", str(missing))
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"error: cannot write {missing}: No such file or directory"
+    )
+    assert "This is a bug" not in result.output
+
+
+def test_status_out_and_plan_out_refuse_an_unwritable_path_alike(repo: Repo) -> None:
+    folder = repo.root / "a-file"
+    folder.write_text("not a folder\n")
+
+    planned = repo.run("plan", "--out", str(folder / "plan.json"))
+    status = repo.run("status", "--out", str(folder / "status.txt"))
+
+    assert (planned.exit_code, status.exit_code) == (1, 1)
+    assert (
+        planned.stderr.splitlines()[-1]
+        == f"error: cannot write {folder}/plan.json: Not a directory"
+    )
+    assert (
+        status.stderr.splitlines()[-1]
+        == f"error: cannot write {folder}/status.txt: Not a directory"
+    )

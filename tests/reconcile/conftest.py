@@ -28,7 +28,8 @@ from reconcile_support import (
     pending,
 )
 
-from reconciler.reconcile.plan import build_plan, save_plan
+from reconciler.operations.planfile import save_plan
+from reconciler.reconcile.plan import build_plan
 
 
 @pytest.fixture

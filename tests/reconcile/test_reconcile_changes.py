@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from reconcile_support import CLIENT, EXPERT, SITE, by_id, desired, observed
 
 from reconciler.model import Package, Role
+from reconciler.operations.planfile import load_plan
 from reconciler.platform.base import EVERY_CAPABILITY, Capability
 from reconciler.reconcile.changes import (
     Action,
@@ -17,7 +18,7 @@ from reconciler.reconcile.changes import (
     TransferStart,
     change_from_json,
 )
-from reconciler.reconcile.plan import build_plan, load_plan
+from reconciler.reconcile.plan import build_plan
 
 V1_PLAN = Path(__file__).parent / "fixtures" / "plan-v1-every-action.json"
 

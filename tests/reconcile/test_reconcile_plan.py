@@ -31,6 +31,7 @@ from reconcile_support import (
 from reconciler.desired.config import Policy
 from reconciler.errors import PlanRefused
 from reconciler.model import ObservedSite
+from reconciler.operations.planfile import load_plan
 from reconciler.reconcile.apply import idempotency_key
 from reconciler.reconcile.changes import Action, NoteKind, Phase, change_from_json
 from reconciler.reconcile.plan import (
@@ -40,7 +41,6 @@ from reconciler.reconcile.plan import (
     check_fresh,
     check_policy,
     fingerprint,
-    load_plan,
 )
 
 T = TypeVar("T")

@@ -18,10 +18,11 @@ from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.operations.configuration import load_config
 from reconciler.operations.journal import Journal
 from reconciler.operations.plan import changed_scope
+from reconciler.operations.planfile import load_plan
 from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
-from reconciler.reconcile.plan import Plan, load_plan
+from reconciler.reconcile.plan import Plan
 from reconciler.render.report import as_note
 from reconciler.review.gitrepo import GitRepository, NotARepository
 
@@ -68,19 +69,24 @@ class ApplyOperation:
     sandbox: SandboxChild | None = None  # the embedded sandbox, if started early
 
     def run(self, hooks: ApplyHooks) -> ApplyResult:
+        """Check, plan (or load), gate, confirm, apply, record: one step each below.
+
+        reconciler.yaml and the site files are read once, by the first two steps.
+        """
         self._check_options()
         saved = load_plan(self.plan_file) if self.plan_file is not None else None
-        gated = self.require_approval or self._policy_requires_approval()
+        config = load_config(self.root)
+        gated = self.require_approval or config.policy.require_approval is not None
         with ExitStack() as stack:
             repository = self._checked_repository(stack, hooks, gated)
-            scope, scope_note = changed_scope(self.root, self.changed_since)
-            reconciler = stack.enter_context(Reconciler.open(self.root, self.environ, self.sandbox))
+            scope = changed_scope(self.root, self.changed_since)
+            reconciler = stack.enter_context(
+                Reconciler.open(self.root, self.environ, self.sandbox, config=config)
+            )
             gate = None
             if gated and not self.skip_approval:
-                gate = self._approval_gate(stack, repository, reconciler.state.config.policy)
-            plan = saved or reconciler.plan(scope=scope, scope_note=scope_note)
-            if saved is None:
-                hooks.show_plan(plan)
+                gate = self._approval_gate(stack, repository, config.policy)
+            plan = saved or self._fresh_plan(reconciler, scope, hooks)
             reconciler.check_policy(plan, force=self.force)
             journal = Journal(self.root)
             earlier = journal.left_behind()  # of runs that were killed
@@ -89,19 +95,40 @@ class ApplyOperation:
                 return ApplyResult(plan, None, saved=saved is not None)
             if not self.yes and saved is None:  # a saved plan was reviewed when it was made
                 hooks.confirm(plan)
-            with hooks.progress(plan) as on_result, journal.run(plan) as write_down:
-
-                def completed(result: ChangeResult) -> None:
-                    write_down(result)
-                    on_result(result)
-
-                report = reconciler.apply(
-                    plan, parallelism=self.parallelism, gate=gate, on_result=completed
-                )
+            report = self._applied(reconciler, plan, gate, journal, hooks)
             skipped_by = self._skipper(repository) if gated and self.skip_approval else None
             note = "\n\n".join(filter(None, [earlier, _note_text(report, plan, skipped_by)]))
             _record_note(repository, note, journal, hooks)
         return ApplyResult(plan, report, saved=saved is not None)
+
+    def _fresh_plan(
+        self, reconciler: Reconciler, scope: tuple[set[str] | None, str | None], hooks: ApplyHooks
+    ) -> Plan:
+        """The plan of this run, shown before anything else can stop it."""
+        sites, scope_note = scope
+        plan = reconciler.plan(scope=sites, scope_note=scope_note)
+        hooks.show_plan(plan)
+        return plan
+
+    def _applied(
+        self,
+        reconciler: Reconciler,
+        plan: Plan,
+        gate: Gate | None,
+        journal: Journal,
+        hooks: ApplyHooks,
+    ) -> ApplyReport:
+        """Apply ``plan``, each change written down in the journal as it completes (a
+        killed run leaves what it did there) and shown as progress."""
+        with hooks.progress(plan) as on_result, journal.run(plan) as write_down:
+
+            def completed(result: ChangeResult) -> None:
+                write_down(result)
+                on_result(result)
+
+            return reconciler.apply(
+                plan, parallelism=self.parallelism, gate=gate, on_result=completed
+            )
 
     def _check_options(self) -> None:
         if self.plan_file is not None and self.changed_since is not None:
@@ -111,10 +138,6 @@ class ApplyOperation:
             )
         if self.require_approval and self.skip_approval:
             raise ConfigError("--require-approval and --skip-approval contradict each other")
-
-    def _policy_requires_approval(self) -> bool:
-        """reconciler.yaml's ``policy.require_approval`` turns the gate on for every apply."""
-        return load_config(self.root).policy.require_approval is not None
 
     def _skipper(self, repository: GitRepository | None) -> str:
         """Who skipped the gate, by git identity: the note says so."""

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.desired.loader import inspect_repository
+from reconciler.operations.adopt import Adopter, ImportReport
 from reconciler.operations.configuration import load_config
 from reconciler.operations.workspace import observe, open_platform
-from reconciler.reconcile.adopt import Adopter, ImportReport
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler.operations.planfile import save_plan
 from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.sandbox_child import SandboxChild
-from reconciler.reconcile.plan import Plan, save_plan
+from reconciler.reconcile.plan import Plan
 
 
 @dataclass(frozen=True)

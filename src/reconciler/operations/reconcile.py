@@ -9,6 +9,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reconciler.desired.config import Config
 from reconciler.desired.loader import DesiredState, load_repository
 from reconciler.errors import PlanRefused
 from reconciler.model import ObservedSite, TransferRecord
@@ -51,15 +52,21 @@ class Reconciler:
     @classmethod
     @contextmanager
     def open(
-        cls, root: Path, environ: Mapping[str, str], sandbox: SandboxChild | None = None
+        cls,
+        root: Path,
+        environ: Mapping[str, str],
+        sandbox: SandboxChild | None = None,
+        *,
+        config: Config | None = None,
     ) -> Iterator[Reconciler]:
         """Read the repository and, meanwhile, connect to the platform and list its sites.
 
         Neither needs the other (listing needs only reconciler.yaml), and on thousands of
         sites both take a while: the listing mostly waits for the platform's answers.
-        ``sandbox``: the embedded sandbox's child, if the command started it early.
+        ``sandbox``: the embedded sandbox's child, if the command started it early;
+        ``config``: reconciler.yaml, if the command has read it already.
         """
-        config = load_config(root)
+        config = config or load_config(root)
         with ExitStack() as stack:
 
             def connect() -> tuple[Platform, dict[str, ObservedSite]]:

@@ -1,6 +1,7 @@
 """A plan: the ordered changes for a set of sites, with its safety checks.
 
-A plan is an immutable value. It records a fingerprint of the observed state it was
+A plan is an immutable value (plan files are saved and loaded by
+``operations/planfile.py``). It records a fingerprint of the observed state it was
 computed from, so that a saved plan is refused once the platform has changed, and the
 version of each site, so that apply writes with ``If-Match``.
 """
@@ -11,12 +12,10 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from reconciler.desired.config import Policy
-from reconciler.desired.reading import PLAN_LIMIT, FileRefused, NotUtf8, read_text
 from reconciler.errors import PlanRefused
 from reconciler.heap import bulk
 from reconciler.model import DesiredSite, ObservedSite
@@ -256,72 +255,4 @@ def check_fresh(plan: Plan, observed: Mapping[str, ObservedSite]) -> None:
         raise PlanRefused(
             "the platform changed since this plan was made (its fingerprint no longer "
             "matches); run `reconciler plan --out FILE` again and review the new plan"
-        )
-
-
-def save_plan(plan: Plan, path: Path) -> None:
-    path.write_text(plan.to_json(), encoding="utf-8")
-
-
-def load_plan(path: Path) -> Plan:
-    """The plan saved in ``path``, a file the user named: size-limited before parsing."""
-    try:
-        text = read_text(path, str(path), PLAN_LIMIT)
-    except NotUtf8:
-        raise PlanRefused(
-            f"{path} is not a plan file written by `reconciler plan --out` (not UTF-8 text)"
-        ) from None
-    except FileRefused as exc:
-        if exc.reason.startswith("cannot be read: "):
-            reason = exc.reason.removeprefix("cannot be read: ")
-            raise PlanRefused(f"cannot read the plan file {path}: {reason}") from None
-        raise PlanRefused(exc.message) from None
-    _check_format_version(path, _format_version_of(path, text))
-    try:
-        plan = Plan.model_validate_json(text)
-    except ValidationError as exc:
-        raise PlanRefused(
-            f"{path} is not a plan file written by `reconciler plan --out` ({_first_problem(exc)})"
-        ) from None
-    _check_format_version(path, plan.format_version)
-    return plan
-
-
-_ACTIONS = ", ".join(f"'{action.value}'" for action in Action)
-
-
-def _first_problem(exc: ValidationError) -> str:
-    """The first problem of a plan file, said in the plan file's own terms."""
-    first = exc.errors(include_url=False)[0]
-    loc = [str(part) for part in first["loc"]]
-    if first["type"] == "union_tag_invalid":
-        return f"{'.'.join([*loc, 'action'])}: Input should be one of {_ACTIONS}"
-    if loc[:1] == ["changes"] and len(loc) > 2 and loc[2] in _ACTION_NAMES:
-        action = loc.pop(2)  # the discriminator's tag, not a key of the file
-        if first["type"] == "missing" and len(loc) == 3:
-            return f"{'.'.join(loc[:2])}: {action} needs {loc[2]} in its details"
-    return f"{'.'.join(loc) or 'the file'}: {first['msg']}"
-
-
-_ACTION_NAMES = frozenset(action.value for action in Action)
-
-
-def _format_version_of(path: Path, text: str) -> object:
-    """The format version a plan file declares, read before the rest of it is checked."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    except RecursionError:  # a plan nests four levels; 100,000 ``[`` are not a plan
-        raise PlanRefused(
-            f"{path} is not a plan file written by `reconciler plan --out` (it nests too deeply)"
-        ) from None
-    return data.get("format_version") if isinstance(data, dict) else None
-
-
-def _check_format_version(path: Path, version: object) -> None:
-    if isinstance(version, int) and version != FORMAT_VERSION:
-        raise PlanRefused(
-            f"{path} has plan format {version}; this reconciler reads "
-            f"format {FORMAT_VERSION}: make the plan again with this version"
         )

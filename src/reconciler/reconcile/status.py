@@ -91,10 +91,6 @@ class SiteStatus(_Frozen):
             return self.pending_transfer.to
         return self.desired_owner
 
-    @property
-    def needs_attention(self) -> bool:
-        return not self.in_sync
-
 
 class Totals(_Frozen):
     sites: int

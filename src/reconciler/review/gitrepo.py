@@ -569,10 +569,6 @@ def _blob(commit: git.Commit, paths: list[str]) -> git.Blob | None:
     return None
 
 
-def _paths_of(diffs: Iterable[git.Diff]) -> set[str]:
-    return {path for item in diffs for path in (item.a_path, item.b_path) if path}
-
-
 def _entry(commit: git.Commit, changes: list[str]) -> HistoryEntry:
     return HistoryEntry(
         sha=commit.hexsha,

@@ -18,6 +18,7 @@ from reconciler.desired.writer import (
 )
 from reconciler.errors import ConfigError
 from reconciler.model import EXPERT_KEYWORD, ObservedSite, Role
+from reconciler.operations.output import write_output
 from reconciler.reconcile.changes import Note, NoteKind
 
 
@@ -53,8 +54,7 @@ class Adopter:
         writes = [self._import_one(observed[site_id], report) for site_id in wanted]
         for path, text in writes:
             if text is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text, encoding="utf-8")
+                write_output(path, text, make_folders=True)
         return report
 
     def _import_one(self, site: ObservedSite, report: ImportReport) -> tuple[Path, str | None]:
