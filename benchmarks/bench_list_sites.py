@@ -15,13 +15,13 @@ from pathlib import Path
 
 from reconciler.model import AccountKind, Package, Role
 from reconciler.sandbox.client import SandboxClient
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 SITES = 10_000
 EXPERT = "studio@pixel.example"
 
 
-def seed(sandbox: EmbeddedSandbox) -> str:
+def seed(sandbox: ThreadedSandbox) -> str:
     """10,000 sites with two collaborators each, in one transaction."""
     store = sandbox.store
     store.ensure_account(EXPERT, AccountKind.EXPERT)
@@ -37,7 +37,7 @@ def seed(sandbox: EmbeddedSandbox) -> str:
 def main() -> None:
     with (
         tempfile.TemporaryDirectory() as folder,
-        EmbeddedSandbox(Path(folder) / "bench.db") as sandbox,
+        ThreadedSandbox(Path(folder) / "bench.db") as sandbox,
     ):
         started = time.perf_counter()
         token = seed(sandbox)

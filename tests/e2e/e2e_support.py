@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 from support.repo import Repo as BaseRepo
 
 EXAMPLE = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ class Repo(BaseRepo):
     """The example repository; ``platform`` is set when the sandbox runs as a remote
     platform (started by the test) instead of the embedded one."""
 
-    platform: EmbeddedSandbox | None = None
+    platform: ThreadedSandbox | None = None
 
 
 def example_repo(tmp_path: Path) -> Repo:

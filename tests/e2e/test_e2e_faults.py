@@ -14,13 +14,13 @@ from e2e_support import Repo
 
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.seed import seed_file
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 
 @pytest.fixture
 def faulty_platform(repo: Repo, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Repo]:
     spec = FaultSpec.parse(request.param)
-    with EmbeddedSandbox(tmp_path / "platform.db", faults=spec) as platform:
+    with ThreadedSandbox(tmp_path / "platform.db", faults=spec) as platform:
         seed_file(platform.store, repo.root / "sandbox.seed.yaml")
         repo.write(
             "reconciler.yaml",
@@ -92,7 +92,7 @@ def test_unreachable_platform_is_a_clear_error(repo: Repo) -> None:
 
 
 def test_token_of_another_account_is_refused(repo: Repo, tmp_path: Path) -> None:
-    with EmbeddedSandbox(tmp_path / "platform.db") as platform:
+    with ThreadedSandbox(tmp_path / "platform.db") as platform:
         seed_file(platform.store, repo.root / "sandbox.seed.yaml")
         repo.write(
             "reconciler.yaml",

@@ -21,7 +21,7 @@ from reconciler.platform.client import PlatformClient, RetryPolicy
 from reconciler.platform.reconciler import ReconcilerPlatform
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.seed import Seed, apply_seed
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 from support.repo import EXPERT
 
 ANNA = "anna@acme-bakery.example"
@@ -37,7 +37,7 @@ def served(tmp_path: Path) -> Iterator[Repo]:
     root = tmp_path / "repo"
     (root / "sites").mkdir(parents=True)
     repo = Repo(root, {"NO_COLOR": "1", "SANDBOX_TOKEN": "studio-token"})
-    with EmbeddedSandbox(tmp_path / "platform.db") as platform:
+    with ThreadedSandbox(tmp_path / "platform.db") as platform:
         repo.write(
             "reconciler.yaml",
             f"expert: {EXPERT}\nplatform:\n  url: {platform.url}\n  token_env: SANDBOX_TOKEN\n",
@@ -377,7 +377,7 @@ def test_a_platform_that_fails_the_dry_run_keeps_the_change_for_apply_to_check(
         seen = observe(ReconcilerPlatform.over(healthy))
     failing = FaultSpec.parse("error_rate=1")
     with (
-        EmbeddedSandbox(served.platform.db_path, faults=failing) as down,
+        ThreadedSandbox(served.platform.db_path, faults=failing) as down,
         PlatformClient(down.url, "studio-token", retry=RetryPolicy(max_attempts=2)) as client,
     ):
         reconciler = Reconciler(state, ReconcilerPlatform.over(client), observed=seen)

@@ -82,9 +82,9 @@ def test_the_help_lists_the_sandbox_group_with_its_own_summary(repo: Repo) -> No
 def test_plan_with_the_embedded_sandbox_needs_neither_the_web_stack_nor_git(repo: Repo) -> None:
     modules = imported_modules(repo, "plan")
 
-    # A small repository's sandbox is a thread: the plain server is imported by name
+    # A small repository's sandbox is a thread: the server is imported by name
     # (a child process would run it as __main__, and report it so).
-    assert "reconciler.sandbox.plain" in modules
+    assert "reconciler.sandbox.server" in modules
     web_stack_or_git = [
         name
         for name in platform_modules_in(modules)

@@ -9,22 +9,17 @@ import pytest
 from platform_support import FAST_RETRY, STUDIO, TOKENS, seed
 
 from reconciler.sandbox.client import SandboxClient
-from reconciler.sandbox.plain import PlainSandbox
-from reconciler.sandbox.server import EmbeddedSandbox
-from support.sandbox import FRONTS, running_sandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 
-@pytest.fixture(params=FRONTS)
-def sandbox(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[EmbeddedSandbox | PlainSandbox]:
-    """Each of the sandbox's HTTP fronts: FastAPI, and the embedded sandbox's plain server."""
-    with running_sandbox(request.param, tmp_path / "sandbox.db") as running:
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[ThreadedSandbox]:
+    with ThreadedSandbox(tmp_path / "sandbox.db") as running:
         seed(running)
         yield running
 
 
 @pytest.fixture
-def studio(sandbox: EmbeddedSandbox | PlainSandbox) -> Iterator[SandboxClient]:
+def studio(sandbox: ThreadedSandbox) -> Iterator[SandboxClient]:
     with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
         yield client

@@ -15,7 +15,7 @@ from reconciler.platform.errors import (
 )
 from reconciler.platform.schema import TransferStatus, to_observed
 from reconciler.sandbox.client import SandboxClient
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 
 def test_me_and_one_site(studio: SandboxClient) -> None:
@@ -24,7 +24,7 @@ def test_me_and_one_site(studio: SandboxClient) -> None:
     assert (site.owner, site.version, site.collaborators) == (STUDIO, 1, {BEN: Role.VIEWER})
 
 
-def test_listing_takes_one_request_per_page(sandbox: EmbeddedSandbox) -> None:
+def test_listing_takes_one_request_per_page(sandbox: ThreadedSandbox) -> None:
     with sandbox.store.transaction() as tx:
         tx.insert_sites(
             (f"more-{n:03d}", "More", STUDIO, STUDIO, Package.FREE, None, {}) for n in range(7)
@@ -55,7 +55,7 @@ def test_writes_return_the_new_version(studio: SandboxClient) -> None:
 
 
 def test_the_recipient_accepts_through_the_client(
-    sandbox: EmbeddedSandbox, studio: SandboxClient
+    sandbox: ThreadedSandbox, studio: SandboxClient
 ) -> None:
     transfer = studio.start_transfer("site-001", ANNA, False).value
     with SandboxClient(sandbox.url, TOKENS[ANNA]) as anna:
@@ -85,13 +85,13 @@ def test_errors_are_typed_and_carry_the_problem(studio: SandboxClient) -> None:
         studio.start_transfer("site-000", BEN, True)
 
 
-def test_an_unknown_token_is_unauthorized(sandbox: EmbeddedSandbox) -> None:
+def test_an_unknown_token_is_unauthorized(sandbox: ThreadedSandbox) -> None:
     with SandboxClient(sandbox.url, "not-a-real-token") as client, pytest.raises(Unauthorized):
         client.me()
 
 
 def test_a_caller_supplied_idempotency_key_makes_a_repeat_harmless(
-    sandbox: EmbeddedSandbox, studio: SandboxClient
+    sandbox: ThreadedSandbox, studio: SandboxClient
 ) -> None:
     first = studio.purchase("site-000", Package.PREMIUM, idempotency_key="order-42")
     again = studio.purchase("site-000", Package.PREMIUM, idempotency_key="order-42")

@@ -13,12 +13,12 @@ from reconciler.platform.client import RetryPolicy
 from reconciler.platform.errors import ServerError, TransportError
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.faults import FaultSpec
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 
 def test_every_operation_takes_effect_exactly_once(tmp_path: Path) -> None:
     faults = FaultSpec.parse("error_rate=0.25,drop_rate=0.25,seed=11")
-    with EmbeddedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
+    with ThreadedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
         ids = seed(sandbox, sites=12)
         with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
             for site_id in ids:
@@ -39,7 +39,7 @@ def test_every_operation_takes_effect_exactly_once(tmp_path: Path) -> None:
 
 def test_concurrent_clients_ride_out_sustained_rate_limiting(tmp_path: Path) -> None:
     faults = FaultSpec.parse("rate_limit=50,drop_rate=0.05,seed=5")
-    with EmbeddedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
+    with ThreadedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
         ids = seed(sandbox, sites=40)
         # A client per site, all with the same token: each paces itself alone, so
         # together they do exceed the limit (one client's threads share one budget).
@@ -62,7 +62,7 @@ def test_concurrent_clients_ride_out_sustained_rate_limiting(tmp_path: Path) -> 
 def test_retries_are_bounded(tmp_path: Path) -> None:
     sleeps: list[float] = []
     retry = RetryPolicy(max_attempts=3, base_delay=0.01)
-    with EmbeddedSandbox(tmp_path / "s.db", faults=FaultSpec.parse("error_rate=1")) as sandbox:
+    with ThreadedSandbox(tmp_path / "s.db", faults=FaultSpec.parse("error_rate=1")) as sandbox:
         seed(sandbox)
         with (
             SandboxClient(sandbox.url, TOKENS[STUDIO], retry=retry, sleep=sleeps.append) as client,
@@ -76,7 +76,7 @@ def test_retries_are_bounded(tmp_path: Path) -> None:
 
 
 def test_no_answer_at_all_is_a_transport_error(tmp_path: Path) -> None:
-    with EmbeddedSandbox(tmp_path / "s.db", faults=FaultSpec.parse("drop_rate=1")) as sandbox:
+    with ThreadedSandbox(tmp_path / "s.db", faults=FaultSpec.parse("drop_rate=1")) as sandbox:
         seed(sandbox)
         retry = RetryPolicy(max_attempts=2, base_delay=0.0)
         with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=retry) as client:

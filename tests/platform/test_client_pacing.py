@@ -12,7 +12,7 @@ from platform_support import FAST_RETRY, STUDIO, TOKENS, seed
 from reconciler.platform.pacing import SAFETY, Announced, Pacer, parse_ratelimit
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.faults import FaultSpec
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_a_429_after_a_few_requests_only_pauses() -> None:
 def test_threads_share_the_budget_instead_of_each_hitting_the_limit(tmp_path: Path) -> None:
     """8 threads, 48 reads, a platform allowing 20 a second: paced, (almost) no 429s."""
     faults = FaultSpec.parse("rate_limit=20")
-    with EmbeddedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
+    with ThreadedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
         ids = seed(sandbox, sites=6)
         with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
             with ThreadPoolExecutor(max_workers=8) as pool:

@@ -15,7 +15,7 @@ from reconciler.platform.config import PlatformConfig
 from reconciler.platform.errors import PlatformError
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.faults import FaultSpec
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 TOKEN = TOKENS[STUDIO]
 
@@ -53,7 +53,7 @@ def test_a_missing_token_variable_is_named() -> None:
     client.close()
 
 
-def test_the_token_never_shows(sandbox: EmbeddedSandbox, caplog: pytest.LogCaptureFixture) -> None:
+def test_the_token_never_shows(sandbox: ThreadedSandbox, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     outputs: list[str] = []
     with SandboxClient(sandbox.url, TOKEN, retry=FAST_RETRY) as client:
@@ -73,7 +73,7 @@ def test_the_token_never_shows_during_retries(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     faults = FaultSpec.parse("error_rate=0.5,drop_rate=0.3,seed=3")
-    with EmbeddedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
+    with ThreadedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
         seed(sandbox)
         with PlatformClient(sandbox.url, TOKEN, retry=FAST_RETRY) as client:
             client.purchase("site-000", Package.PREMIUM)

@@ -25,7 +25,7 @@ from held_writes import Gate, holding_proxy
 from reconciler.cli import cli
 from reconciler.review.gitrepo import NOTES_REF
 from reconciler.sandbox.seed import seed_file
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 EXAMPLE = Path(__file__).resolve().parents[2]
 JOURNAL = Path(".reconciler") / "apply-journal.txt"
@@ -45,7 +45,7 @@ class HeldRepo:
 @pytest.fixture
 def held_repo(tmp_path: Path) -> Iterator[HeldRepo]:
     with (
-        EmbeddedSandbox(tmp_path / "platform.db") as platform,
+        ThreadedSandbox(tmp_path / "platform.db") as platform,
         holding_proxy(platform.url) as (url, gate),
     ):
         seed_file(platform.store, EXAMPLE / "sandbox.seed.yaml")

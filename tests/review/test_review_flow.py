@@ -18,7 +18,7 @@ from git_support import GitRepo, site_yaml
 
 from reconciler.cli import cli
 from reconciler.sandbox.seed import Seed, apply_seed
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 ANNA = "anna@acme-bakery.example"
 MARCO = "marco@bistro-verde.example"
@@ -37,10 +37,10 @@ def platform_site(site_id: str, collaborators: dict[str, str] | None = None) -> 
 
 
 @pytest.fixture
-def flow(tmp_path: Path, github: FakeGitHub) -> Iterator[tuple[GitRepo, EmbeddedSandbox]]:
+def flow(tmp_path: Path, github: FakeGitHub) -> Iterator[tuple[GitRepo, ThreadedSandbox]]:
     """main manages ACME, Old Shop (Tom is to lose access: pending) and Bistro Verde;
     carol's branch `handover` first shares ACME with Tom, then hands it over to Anna."""
-    with EmbeddedSandbox(tmp_path / "platform.db") as platform:
+    with ThreadedSandbox(tmp_path / "platform.db") as platform:
         seed = {
             "accounts": [
                 {
@@ -89,7 +89,7 @@ def pending(repo: GitRepo) -> list[tuple[str, str]]:
     return [(c["site"], c["action"]) for c in plan["changes"]]
 
 
-def test_review_equals_effect(flow: tuple[GitRepo, EmbeddedSandbox], github: FakeGitHub) -> None:
+def test_review_equals_effect(flow: tuple[GitRepo, ThreadedSandbox], github: FakeGitHub) -> None:
     repo, _ = flow
     before, handover = repo.git("rev-parse", "HEAD~1"), repo.head()
 
@@ -163,7 +163,7 @@ def test_review_equals_effect(flow: tuple[GitRepo, EmbeddedSandbox], github: Fak
 
 
 def test_a_squash_merged_approved_handover_goes_through(
-    flow: tuple[GitRepo, EmbeddedSandbox], github: FakeGitHub
+    flow: tuple[GitRepo, ThreadedSandbox], github: FakeGitHub
 ) -> None:
     repo, _ = flow
     repo.checkout("main")

@@ -1,9 +1,4 @@
-"""Fixtures: a seeded sandbox on 127.0.0.1 with a clock the test can move.
-
-``sandbox`` is each of the sandbox's two HTTP fronts in turn, FastAPI (what
-`reconciler sandbox serve` runs) and the plain server (the embedded sandbox of
-`reconciler plan`): every test written against it holds for both.
-"""
+"""Fixtures: a seeded sandbox on 127.0.0.1 with a clock the test can move."""
 
 from __future__ import annotations
 
@@ -16,9 +11,7 @@ from sandbox_support import TOKENS, FakeClock, seed_people
 
 from reconciler.platform.client import RetryPolicy
 from reconciler.sandbox.client import SandboxClient
-from reconciler.sandbox.plain import PlainSandbox
-from reconciler.sandbox.server import EmbeddedSandbox
-from support.sandbox import FRONTS, running_sandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 
 @pytest.fixture
@@ -26,18 +19,16 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=FRONTS)
-def sandbox(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
-) -> Iterator[EmbeddedSandbox | PlainSandbox]:
-    with running_sandbox(request.param, tmp_path / "sandbox.db", clock=clock) as running:
+@pytest.fixture
+def sandbox(tmp_path: Path, clock: FakeClock) -> Iterator[ThreadedSandbox]:
+    with ThreadedSandbox(tmp_path / "sandbox.db", clock=clock) as running:
         seed_people(running)
         yield running
 
 
 @pytest.fixture
 def client_for(
-    sandbox: EmbeddedSandbox | PlainSandbox,
+    sandbox: ThreadedSandbox,
 ) -> Iterator[Callable[[str], SandboxClient]]:
     """``client_for(email)``: a client acting as that account (closed after the test)."""
     clients: list[SandboxClient] = []
@@ -54,7 +45,7 @@ def client_for(
 
 
 @pytest.fixture
-def http(sandbox: EmbeddedSandbox | PlainSandbox) -> Iterator[Callable[..., requests.Response]]:
+def http(sandbox: ThreadedSandbox) -> Iterator[Callable[..., requests.Response]]:
     """``http(method, path, token=..., headers=..., json=...)``: a raw request, for headers."""
     session = requests.Session()
 

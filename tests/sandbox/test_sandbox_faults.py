@@ -12,7 +12,7 @@ import requests
 from sandbox_support import STUDIO, TOKENS, FakeClock, seed_people
 
 from reconciler.sandbox.faults import FaultSpec, FaultSpecError, RateLimiter
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 AUTH = {"Authorization": f"Bearer {TOKENS[STUDIO]}"}
 PURCHASE = "/v1/sites/acme-bakery/purchases"
@@ -25,10 +25,10 @@ def session() -> Iterator[requests.Session]:
 
 
 @contextmanager
-def faulty_sandbox(tmp_path: Path, spec: str) -> Iterator[EmbeddedSandbox]:
+def faulty_sandbox(tmp_path: Path, spec: str) -> Iterator[ThreadedSandbox]:
     """A seeded sandbox injecting the faults of ``spec``."""
     faults = FaultSpec.parse(spec)
-    with EmbeddedSandbox(tmp_path / "faulty.db", faults=faults, clock=FakeClock()) as sandbox:
+    with ThreadedSandbox(tmp_path / "faulty.db", faults=faults, clock=FakeClock()) as sandbox:
         seed_people(sandbox)
         yield sandbox
 
@@ -146,7 +146,7 @@ def test_without_a_rate_limit_nothing_is_announced(
 def test_seeded_faults_repeat(tmp_path: Path, session: requests.Session) -> None:
     outcomes = []
     for run in range(2):
-        sandbox = EmbeddedSandbox(
+        sandbox = ThreadedSandbox(
             tmp_path / f"run{run}.db", faults=FaultSpec.parse("error_rate=0.5,seed=42")
         )
         with sandbox:

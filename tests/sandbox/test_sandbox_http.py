@@ -10,7 +10,7 @@ import requests
 from sandbox_support import ANNA, STUDIO, TOKENS
 
 from reconciler.model import Package, Role
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 Http = Callable[..., requests.Response]
 STUDIO_TOKEN = TOKENS[STUDIO]
@@ -81,7 +81,7 @@ def test_a_stale_if_match_is_412_and_changes_nothing(http: Http) -> None:
     ],
 )
 def test_an_if_match_that_names_no_current_version_is_412(
-    http: Http, sandbox: EmbeddedSandbox, tag: str
+    http: Http, sandbox: ThreadedSandbox, tag: str
 ) -> None:
     """Entity tags are opaque (RFC 9110 13.1.1), and If-Match compares them strongly."""
     headers = {"If-Match": tag.encode("utf-8").decode("latin-1")}
@@ -92,7 +92,7 @@ def test_an_if_match_that_names_no_current_version_is_412(
 
 
 def test_a_5xx_of_the_sandbox_is_a_problem_and_is_counted(
-    http: Http, sandbox: EmbeddedSandbox
+    http: Http, sandbox: ThreadedSandbox
 ) -> None:
     with sqlite3.connect(sandbox.db_path) as broken:  # the database loses a table
         broken.execute("DROP TABLE invoices")
@@ -106,7 +106,7 @@ def test_a_5xx_of_the_sandbox_is_a_problem_and_is_counted(
 
 
 def test_a_repeated_idempotency_key_replays_the_first_answer(
-    http: Http, sandbox: EmbeddedSandbox
+    http: Http, sandbox: ThreadedSandbox
 ) -> None:
     headers = {"Idempotency-Key": "buy-1", "If-Match": '"1"'}
     body = {"package": "premium"}
@@ -179,7 +179,7 @@ def test_idempotency_keys_belong_to_one_token(http: Http) -> None:
     assert_problem(theirs, 404, "There is no transfer 'tr_none'")
 
 
-def test_pages_are_sorted_by_id_and_follow_the_cursor(http: Http, sandbox: EmbeddedSandbox) -> None:
+def test_pages_are_sorted_by_id_and_follow_the_cursor(http: Http, sandbox: ThreadedSandbox) -> None:
     with sandbox.store.transaction() as tx:
         for n in (3, 1, 2, 5, 4):
             tx.put_site(
@@ -213,7 +213,7 @@ def test_bad_page_requests_are_422(http: Http, query: str, detail: str) -> None:
     assert_problem(http("GET", "/v1/sites" + query, token=STUDIO_TOKEN), 422, detail)
 
 
-def test_the_default_page_is_100_sites(http: Http, sandbox: EmbeddedSandbox) -> None:
+def test_the_default_page_is_100_sites(http: Http, sandbox: ThreadedSandbox) -> None:
     with sandbox.store.transaction() as tx:
         tx.insert_sites(
             (f"bulk-{n:04d}", "Bulk", STUDIO, STUDIO, Package.FREE, None, {}) for n in range(150)

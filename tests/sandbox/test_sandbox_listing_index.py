@@ -16,8 +16,7 @@ from sandbox_support import ANNA, BEN, STUDIO, TOM
 
 from reconciler.model import Package, Role
 from reconciler.sandbox.client import SandboxClient
-from reconciler.sandbox.plain import PlainSandbox
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 from reconciler.sandbox.store import LIST_PAGE_QUERY, SandboxStore
 
 ClientFor = Callable[[str], SandboxClient]
@@ -50,7 +49,7 @@ def test_the_page_query_is_one_range_of_the_access_index(tmp_path: Path) -> None
 
 
 def test_the_listing_follows_every_change_of_who_sees_a_site(
-    sandbox: EmbeddedSandbox | PlainSandbox, client_for: ClientFor
+    sandbox: ThreadedSandbox, client_for: ClientFor
 ) -> None:
     studio, anna, ben = client_for(STUDIO), client_for(ANNA), client_for(BEN)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +19,8 @@ from schemathesis.checks import (
 )
 
 from reconciler.platform.schema import EMAIL_WIRE_PATTERN
-from reconciler.sandbox.app import create_app
-from reconciler.sandbox.server import EmbeddedSandbox
-from reconciler.sandbox.store import SandboxStore
+from reconciler.sandbox.openapi import document
+from reconciler.sandbox.server import ThreadedSandbox
 
 CHECKS = [
     not_a_server_error,
@@ -34,27 +32,20 @@ CHECKS = [
 
 
 @pytest.fixture(scope="module")
-def live_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSandbox]:
-    with EmbeddedSandbox(tmp_path_factory.mktemp("openapi") / "sandbox.db") as sandbox:
+def live_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedSandbox]:
+    with ThreadedSandbox(tmp_path_factory.mktemp("openapi") / "sandbox.db") as sandbox:
         seed_people(sandbox)
         yield sandbox
 
 
-def _document() -> dict[str, Any]:
-    """The document the sandbox serves, built from the app without a running server.
-
-    (schemathesis' lazy ``from_fixture`` loader does not work with this pytest version;
-    ``test_the_served_document_is_the_tested_one`` checks both documents are the same.)
-    """
-    with SandboxStore(Path(":memory:")) as store:
-        return create_app(store).openapi()
-
-
-DOCUMENT = _document()
+# The document the sandbox serves, made from the route table without a running server
+# (schemathesis' lazy ``from_fixture`` loader does not work with this pytest version;
+# ``test_the_served_document_is_the_tested_one`` checks both documents are the same).
+DOCUMENT = document()
 schema = schemathesis.openapi.from_dict(DOCUMENT)
 
 
-def test_the_served_document_is_the_tested_one(live_sandbox: EmbeddedSandbox) -> None:
+def test_the_served_document_is_the_tested_one(live_sandbox: ThreadedSandbox) -> None:
     with requests.get(f"{live_sandbox.url}/openapi.json", timeout=10) as response:
         assert response.json() == DOCUMENT
 
@@ -65,7 +56,7 @@ def test_the_served_document_is_the_tested_one(live_sandbox: EmbeddedSandbox) ->
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_every_answer_conforms_to_the_document(case: Any, live_sandbox: EmbeddedSandbox) -> None:
+def test_every_answer_conforms_to_the_document(case: Any, live_sandbox: ThreadedSandbox) -> None:
     case.call_and_validate(
         base_url=live_sandbox.url,
         headers={"Authorization": f"Bearer {TOKENS[STUDIO]}"},

@@ -38,7 +38,7 @@ from reconciler.platform.client import RetryPolicy
 from reconciler.platform.errors import PlatformError
 from reconciler.platform.schema import TransferStatus
 from reconciler.sandbox.client import SandboxClient
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 ACCOUNTS = (STUDIO, ANNA, BEN, RIVAL)
 TOM = "tom@freelance.example"  # an address without an account
@@ -74,7 +74,7 @@ class Write:
 
 
 class SandboxRules(RuleBasedStateMachine):
-    def __init__(self, sandbox: EmbeddedSandbox, clients: dict[str, SandboxClient]) -> None:
+    def __init__(self, sandbox: ThreadedSandbox, clients: dict[str, SandboxClient]) -> None:
         super().__init__()
         self.store = sandbox.store
         self.clients = clients
@@ -221,8 +221,8 @@ def _outcome(call: Callable[[], Any]) -> Outcome:
 
 
 @pytest.fixture
-def clients(tmp_path: Path) -> Iterator[tuple[EmbeddedSandbox, dict[str, SandboxClient]]]:
-    with EmbeddedSandbox(tmp_path / "sandbox.db") as sandbox:
+def clients(tmp_path: Path) -> Iterator[tuple[ThreadedSandbox, dict[str, SandboxClient]]]:
+    with ThreadedSandbox(tmp_path / "sandbox.db") as sandbox:
         seed_people(sandbox)
         retry = RetryPolicy(max_attempts=1)  # the first answer, as the rules give it
         made = {email: SandboxClient(sandbox.url, TOKENS[email], retry=retry) for email in ACCOUNTS}
@@ -232,7 +232,7 @@ def clients(tmp_path: Path) -> Iterator[tuple[EmbeddedSandbox, dict[str, Sandbox
 
 
 def test_the_sandbox_keeps_its_rules_under_random_operations(
-    clients: tuple[EmbeddedSandbox, dict[str, SandboxClient]],
+    clients: tuple[ThreadedSandbox, dict[str, SandboxClient]],
 ) -> None:
     sandbox, by_account = clients
     run_state_machine_as_test(

@@ -14,8 +14,7 @@ from reconciler.model import Package, TransferRecord, TransferStatus
 from reconciler.platform.errors import NotFound
 from reconciler.platform.schema import TransferDirection, to_record
 from reconciler.sandbox.client import SandboxClient
-from reconciler.sandbox.plain import PlainSandbox
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 ClientFor = Callable[[str], SandboxClient]
 Http = Callable[..., requests.Response]
@@ -77,7 +76,7 @@ def test_a_sites_transfers_are_listed_newest_first_to_who_sees_it(
 
 
 def test_the_sent_listing_pages_with_one_request_per_page(
-    sandbox: EmbeddedSandbox | PlainSandbox, client_for: ClientFor, clock: FakeClock
+    sandbox: ThreadedSandbox, client_for: ClientFor, clock: FakeClock
 ) -> None:
     studio = client_for(STUDIO)
     with sandbox.store.transaction() as tx:

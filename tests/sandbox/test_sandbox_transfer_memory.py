@@ -22,7 +22,7 @@ from reconciler.model import EndedTransfer, PendingTransfer, TransferEnd
 from reconciler.platform.client import PlatformClient
 from reconciler.platform.schema import TransferStatus, to_observed
 from reconciler.sandbox.client import SandboxClient
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 from reconciler.sandbox.store import SandboxStore
 
 ClientFor = Callable[[str], SandboxClient]
@@ -130,7 +130,7 @@ def test_answers_to_a_transfer_say_when_it_ended(client_for: ClientFor, clock: F
 
 
 def test_every_answer_is_dated_by_the_platforms_clock(
-    sandbox: EmbeddedSandbox, clock: FakeClock
+    sandbox: ThreadedSandbox, clock: FakeClock
 ) -> None:
     clock.advance(days=100)
     headers = {"Authorization": f"Bearer {TOKENS[STUDIO]}"}
@@ -144,7 +144,7 @@ def test_every_answer_is_dated_by_the_platforms_clock(
 
 
 def test_the_client_reads_the_platforms_time_from_the_date_header(
-    sandbox: EmbeddedSandbox, clock: FakeClock
+    sandbox: ThreadedSandbox, clock: FakeClock
 ) -> None:
     with PlatformClient(sandbox.url, TOKENS[STUDIO]) as client:
         assert client.platform_time() is None
@@ -157,7 +157,7 @@ def test_the_client_reads_the_platforms_time_from_the_date_header(
 
 def test_clock_advance_on_the_file_is_seen_by_a_served_sandbox(tmp_path: Path) -> None:
     db = tmp_path / "served.db"
-    with EmbeddedSandbox(db) as served:
+    with ThreadedSandbox(db) as served:
         seed_people(served)
         studio = SandboxClient(served.url, TOKENS[STUDIO])
         studio.start_transfer(SITE, ANNA, True)

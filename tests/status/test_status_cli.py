@@ -30,7 +30,7 @@ from status_support import (
 
 from reconciler.cli import cli
 from reconciler.render.status import CSV_COLUMNS
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 SITE_FIELDS = [
     "id", "name", "owner", "desired_owner", "billing_contact", "paid_by", "package",
@@ -309,7 +309,7 @@ def test_days_left_and_notes_are_those_of_the_plan(portfolio: Portfolio) -> None
 def test_status_asks_the_platform_exactly_what_plan_asks(tmp_path: Path) -> None:
     portfolio = build_portfolio(tmp_path)
     config = portfolio.root / "reconciler.yaml"
-    with EmbeddedSandbox(portfolio.db) as platform:
+    with ThreadedSandbox(portfolio.db) as platform:
         config.write_text(
             f"expert: {EXPERT}\nplatform:\n  url: {platform.url}\n  token_env: SANDBOX_TOKEN\n"
         )

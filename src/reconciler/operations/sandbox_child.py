@@ -33,7 +33,7 @@ _PLATFORM_KEY = re.compile(rb"^platform[ \t]*:", re.MULTILINE)
 
 
 class SandboxChild:
-    """``python -m reconciler.sandbox.plain`` on a socket this process opened."""
+    """``python -m reconciler.sandbox.server`` on a socket this process opened."""
 
     def __init__(self) -> None:
         with socket.socket() as listener:
@@ -41,7 +41,7 @@ class SandboxChild:
             listener.listen(128)
             self.port: int = listener.getsockname()[1]
             fd = listener.fileno()
-            command = [sys.executable, "-m", "reconciler.sandbox.plain", str(fd)]
+            command = [sys.executable, "-m", "reconciler.sandbox.server", str(fd)]
             # Its own session: Ctrl-C is for the command, which then stops the child.
             self._process = subprocess.Popen(
                 command, pass_fds=(fd,), stdin=subprocess.PIPE, start_new_session=True

@@ -53,7 +53,7 @@ def open_platform(
 
 @contextmanager
 def _embedded_sandbox(root: Path, config: Config, child: SandboxChild | None) -> Iterator[Platform]:
-    """The sandbox's plain server over real HTTP on 127.0.0.1, serving the repository's
+    """The sandbox's server over real HTTP on 127.0.0.1, serving the repository's
     database: in a thread of this process for a small repository, where starting a
     second interpreter would cost more than the answers; otherwise in a child process,
     so that the platform's work runs beside ours, as a real platform's would.
@@ -64,9 +64,9 @@ def _embedded_sandbox(root: Path, config: Config, child: SandboxChild | None) ->
             child = stack.enter_context(SandboxChild())  # it starts while we prepare
         token = _prepare_sandbox(db, root / SANDBOX_SEED, config.expert)
         if child is None:
-            from reconciler.sandbox.plain import PlainSandbox
+            from reconciler.sandbox.server import ThreadedSandbox
 
-            url = stack.enter_context(PlainSandbox(db)).url
+            url = stack.enter_context(ThreadedSandbox(db)).url
         else:
             child.serve(db)
             url = child.url

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
@@ -44,6 +44,10 @@ __all__ = [
     "AccountKind",
     "BillingContactRequest",
     "CollaboratorRequest",
+    "DryRunBatch",
+    "DryRunResult",
+    "DryRunResults",
+    "DryRunWrite",
     "Invoice",
     "InvoiceList",
     "LastTransfer",
@@ -69,6 +73,7 @@ __all__ = [
 
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
+MAX_DRY_RUN_BATCH = 500
 
 
 class _Wire(BaseModel):
@@ -217,6 +222,42 @@ class ProblemDetails(_Wire):
     title: str
     status: int
     detail: str
+
+
+class DryRunWrite(_Request):
+    """One write of a batch of dry runs, as it would be sent on its own."""
+
+    method: Literal["PUT", "POST", "DELETE"]
+    path: str = Field(
+        pattern=r"^/v1/[^?#]*$",
+        max_length=2000,
+        description="The write's path, percent-encoded as it would be sent, without a query",
+        examples=["/v1/sites/acme-bakery/transfers"],
+    )
+    body: Any = Field(default=None, description="The write's JSON body; null for none")
+    if_match: str | None = Field(
+        default=None, max_length=1000, description='The If-Match it would send, e.g. "3"'
+    )
+
+
+class DryRunBatch(_Request):
+    """``POST /v1/dry-runs``: up to 500 writes, each checked as ``?dry_run=true`` would."""
+
+    writes: list[DryRunWrite] = Field(max_length=MAX_DRY_RUN_BATCH)
+
+
+class DryRunResult(_Wire):
+    """What one write of the batch answers as a dry run: its status, and its problem
+    (None when it would be accepted)."""
+
+    status: int
+    problem: ProblemDetails | None = None
+
+
+class DryRunResults(_Wire):
+    """The batch's results, in the order of its writes."""
+
+    results: list[DryRunResult]
 
 
 class Stats(_Wire):

@@ -1,19 +1,18 @@
-"""What the sandbox's two HTTP fronts share, without any web framework.
+"""What every route of the sandbox answers through: an answer, the problem body, the
+bearer token, the e-mail in a path, and the one write helper (Idempotency-Key replay,
+If-Match, dry runs, refusals as answers); and the request counters.
 
-The FastAPI app (:mod:`reconciler.sandbox.app`) and the plain server of the embedded
-sandbox (:mod:`reconciler.sandbox.plain`) answer the same way because they answer
-through these: one write helper (Idempotency-Key replay, If-Match, refusals as
-answers), one way to read the bearer token, the e-mail in a path and the problem body,
-and one set of request counters. Importing this module costs no more than the store.
+Importing this module costs no more than the store.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from http import HTTPStatus
 
 from pydantic import BaseModel
@@ -32,6 +31,45 @@ from reconciler.sandbox.store import (
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+JSON_MEDIA_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer: status, body, its media type and any other header fields."""
+
+    status: int
+    body: bytes = b""
+    media_type: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def json_answer(value: BaseModel, status: int = 200) -> Answer:
+    return Answer(status, value.model_dump_json().encode(), JSON_MEDIA_TYPE)
+
+
+def problem(
+    status: int, detail: str, headers: Mapping[str, str] | None = None, *, title: str = ""
+) -> Answer:
+    """An ``application/problem+json`` answer (RFC 9457); the title is the status's
+    reason phrase unless one is given."""
+    body = problem_body(status, title or title_of(status), detail).encode()
+    return Answer(status, body, PROBLEM_MEDIA_TYPE, headers or {})
+
+
+def refused(refusal: Refusal) -> Answer:
+    """The answer to a refusal; a 401 challenges the client to send a bearer token."""
+    challenge = auth_challenge(refusal.status)
+    return problem(refusal.status, refusal.detail, challenge, title=refusal.title)
+
+
+def stored(answer: StoredAnswer) -> Answer:
+    """The HTTP answer of a stored (or fresh) write answer: problem+json for errors."""
+    headers = {} if answer.etag is None else {"ETag": f'"{answer.etag}"'}
+    if answer.status == 204:
+        return Answer(204, headers=headers)
+    media_type = PROBLEM_MEDIA_TYPE if answer.status >= 400 else JSON_MEDIA_TYPE
+    return Answer(answer.status, (answer.body or "").encode(), media_type, headers)
 
 
 def problem_body(status: int, title: str, detail: str) -> str:
@@ -39,8 +77,14 @@ def problem_body(status: int, title: str, detail: str) -> str:
     return ProblemDetails(title=title, status=status, detail=detail).model_dump_json()
 
 
+_RFC_9110_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
+"""Reason phrases RFC 9110 renamed (Python 3.11's HTTPStatus has the older ones)."""
+
+
 def title_of(status: int) -> str:
     """The standard reason phrase of ``status``, as a problem's title."""
+    if status in _RFC_9110_PHRASES:
+        return _RFC_9110_PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -51,12 +95,14 @@ def auth_challenge(status: int) -> dict[str, str] | None:
     return {"WWW-Authenticate": "Bearer"} if status == 401 else None
 
 
+_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9._~+/-]+=*)")
+"""RFC 6750 section 2.1: the scheme (any case), one or more spaces, a b64token."""
+
+
 def bearer_token(authorization: str | None) -> str | None:
-    """The token of ``Authorization: Bearer <token>``, as FastAPI's HTTPBearer reads it."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if not scheme or not token or scheme.lower() != "bearer":
-        return None
-    return token
+    """The token of ``Authorization: Bearer <token>``; None for anything else."""
+    match = _BEARER.fullmatch((authorization or "").strip(" \t"))
+    return None if match is None else match.group(1)
 
 
 def grant_of(store: SandboxStore, token: str | None) -> Grant:
@@ -72,11 +118,6 @@ def grant_of(store: SandboxStore, token: str | None) -> Grant:
             401, "Unauthorized", "The API token is unknown or revoked; use a valid token."
         )
     return grant
-
-
-def caller_of(store: SandboxStore, token: str | None) -> Account:
-    """The caller of a read: any token of the account will do; 401 otherwise."""
-    return grant_of(store, token).account
 
 
 def path_email(value: str) -> str:
