@@ -10,9 +10,9 @@ from sandbox_support import ANNA, BEN, RIVAL, STUDIO, TOM, FakeClock
 
 from reconciler.model import Package, Role
 from reconciler.platform.errors import BadRequest, Conflict, Forbidden, NotFound
-from reconciler.platform.schema import TransferStatus
+from reconciler.platform.schema import TransferDirection, TransferStatus
 from reconciler.sandbox.client import SandboxClient
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 
 ClientFor = Callable[[str], SandboxClient]
 SITE = "acme-bakery"
@@ -200,7 +200,7 @@ def test_accepting_with_stay_makes_the_recipient_owner_and_keeps_the_expert(
 
 
 def test_staying_on_a_full_site_is_refused_when_the_transfer_starts(
-    client_for: ClientFor, sandbox: EmbeddedSandbox
+    client_for: ClientFor, sandbox: ThreadedSandbox
 ) -> None:
     """Rule 9 holds through a handover: the former owner staying is one more collaborator."""
     studio = client_for(STUDIO)
@@ -218,7 +218,7 @@ def test_staying_on_a_full_site_is_refused_when_the_transfer_starts(
 
 
 def test_accepting_is_refused_when_the_site_filled_up_meanwhile(
-    client_for: ClientFor, sandbox: EmbeddedSandbox
+    client_for: ClientFor, sandbox: ThreadedSandbox
 ) -> None:
     studio, anna = client_for(STUDIO), client_for(ANNA)
     transfer = studio.start_transfer(SITE, ANNA, True).value
@@ -259,7 +259,8 @@ def test_after_a_handover_the_expert_can_change_nothing(client_for: ClientFor) -
 def test_the_recipient_may_decline(client_for: ClientFor) -> None:
     studio, anna = client_for(STUDIO), client_for(ANNA)
     transfer = studio.start_transfer(SITE, ANNA, True).value
-    assert anna.get_site(SITE).pending_transfer == transfer  # the recipient may look first
+    received = anna.iter_transfers(TransferDirection.RECEIVED)  # where the recipient looks
+    assert next(iter(received)) == transfer
     assert anna.decline_transfer(transfer.id).value.status is TransferStatus.DECLINED
     site = studio.get_site(SITE)
     assert (site.owner, site.pending_transfer) == (STUDIO, None)
@@ -349,7 +350,7 @@ def test_invoices_are_the_owners_only(client_for: ClientFor) -> None:
 
 
 def test_the_store_records_exactly_what_happened(
-    sandbox: EmbeddedSandbox, client_for: ClientFor
+    sandbox: ThreadedSandbox, client_for: ClientFor
 ) -> None:
     studio = client_for(STUDIO)
     studio.purchase(SITE, Package.PREMIUM)

@@ -616,10 +616,11 @@ class Transaction:
         return SitePage.model_construct(items=sites, next_cursor=next_cursor)
 
     def visible_site(self, caller: str, site_id: str) -> Site:
-        """The site if the caller may see it; otherwise the same 404 as a missing site."""
+        """The site if the caller owns or collaborates on it; otherwise the same 404 as a
+        missing site. The recipient of a pending transfer is neither: it sees the
+        transfer in its received list, not the site's history, collaborators or billing."""
         site = self.load_site(site_id)
-        recipient = site.pending_transfer.to if site.pending_transfer else None
-        if caller != site.owner and caller not in site.collaborators and caller != recipient:
+        if caller != site.owner and caller not in site.collaborators:
             raise not_found(f"There is no site {site_id!r}, or you may not see it.")
         return site
 
