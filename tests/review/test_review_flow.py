@@ -188,7 +188,7 @@ def test_a_squash_merged_approved_handover_goes_through(
 
 
 def test_a_re_ask_is_reviewed_like_a_new_handover(
-    flow: tuple[GitRepo, EmbeddedSandbox], github: FakeGitHub
+    flow: tuple[GitRepo, ThreadedSandbox], github: FakeGitHub
 ) -> None:
     """Anna declines the approved handover; asking her again goes through the gate: a
     re-ask pushed straight to main, or approved only by its author, is held back."""

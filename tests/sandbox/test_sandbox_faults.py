@@ -1,8 +1,11 @@
-"""Injected faults: 503 without effect, dropped answers with effect, latency, 429."""
+"""Injected faults: 503 without effect, dropped answers with effect, latency, 429.
+
+The sandbox waits and counts its rate by clocks the tests give it: time stands still
+unless a test moves it, so no answer here depends on how fast the machine is.
+"""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,11 +27,35 @@ def session() -> Iterator[requests.Session]:
         yield opened
 
 
+class StillTime:
+    """A monotonic clock that stands still until moved, and a sleep that only notes
+    how long it was asked to wait."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
 @contextmanager
-def faulty_sandbox(tmp_path: Path, spec: str) -> Iterator[ThreadedSandbox]:
-    """A seeded sandbox injecting the faults of ``spec``."""
+def faulty_sandbox(
+    tmp_path: Path, spec: str, time: StillTime | None = None
+) -> Iterator[ThreadedSandbox]:
+    """A seeded sandbox injecting the faults of ``spec``, on ``time``'s clocks."""
     faults = FaultSpec.parse(spec)
-    with ThreadedSandbox(tmp_path / "faulty.db", faults=faults, clock=FakeClock()) as sandbox:
+    time = time or StillTime()
+    with ThreadedSandbox(
+        tmp_path / "faulty.db",
+        faults=faults,
+        clock=FakeClock(),
+        sleep=time.sleep,
+        monotonic=time.monotonic,
+    ) as sandbox:
         seed_people(sandbox)
         yield sandbox
 
@@ -83,10 +110,12 @@ def test_a_dropped_answer_did_the_work(tmp_path: Path, session: requests.Session
 
 
 def test_latency_delays_every_answer(tmp_path: Path, session: requests.Session) -> None:
-    with faulty_sandbox(tmp_path, "latency_ms=150") as sandbox:
-        started = time.monotonic()
+    time = StillTime()
+    with faulty_sandbox(tmp_path, "latency_ms=150", time) as sandbox:
         assert session.get(sandbox.url + "/v1/me", headers=AUTH).status_code == 200
-        assert time.monotonic() - started >= 0.15
+        assert session.get(sandbox.url + "/v1/nowhere", headers=AUTH).status_code == 404
+        assert session.get(sandbox.url + "/sandbox/stats").status_code == 200  # not faulted
+    assert time.slept == [0.15, 0.15]
 
 
 def test_above_the_rate_limit_the_answer_is_429_with_retry_after(
@@ -96,7 +125,7 @@ def test_above_the_rate_limit_the_answer_is_429_with_retry_after(
         statuses = [session.get(sandbox.url + "/v1/me", headers=AUTH) for _ in range(8)]
         limited = [r for r in statuses if r.status_code == 429]
         assert [r.status_code for r in statuses[:5]] == [200] * 5
-        assert limited
+        assert limited == statuses[5:]  # time stands still: the bucket does not refill
         assert int(limited[0].headers["Retry-After"]) >= 1
         assert "More than 5 requests per second" in limited[0].json()["detail"]
         # Another token has its own bucket.
@@ -130,8 +159,20 @@ def test_every_answer_announces_the_rate_limit_with_the_ietf_fields(
         '"default";r=0;t=1',
     ]
     assert answers[3].headers["Retry-After"] == "1"  # the same moment as t
-    assert missing.status_code in (404, 429)
+    assert missing.status_code == 429
     assert "RateLimit" in missing.headers
+
+
+def test_the_bucket_refills_as_the_sandbox_clock_moves(
+    tmp_path: Path, session: requests.Session
+) -> None:
+    time = StillTime()
+    with faulty_sandbox(tmp_path, "rate_limit=2", time) as sandbox:
+        me = sandbox.url + "/v1/me"
+        spent = [session.get(me, headers=AUTH).status_code for _ in range(3)]
+        time.now += 0.5  # one request's worth at 2 a second
+        after = [session.get(me, headers=AUTH).status_code for _ in range(2)]
+    assert (spent, after) == ([200, 200, 429], [200, 429])
 
 
 def test_without_a_rate_limit_nothing_is_announced(

@@ -77,7 +77,7 @@ def problem_body(status: int, title: str, detail: str) -> str:
     return ProblemDetails(title=title, status=status, detail=detail).model_dump_json()
 
 
-_RFC_9110_PHRASES = {413: "Content Too Large", 422: "Unprocessable Content"}
+_RFC_9110_PHRASES = {413: "Content Too Large", 414: "URI Too Long", 422: "Unprocessable Content"}
 """Reason phrases RFC 9110 renamed (Python 3.11's HTTPStatus has the older ones)."""
 
 
