@@ -1,10 +1,15 @@
 """``make contract``: schemathesis' CLI, every check on, against a served sandbox.
 
-Seeds a fresh database from ``sandbox.seed.yaml``, serves it with ``reconciler sandbox
-serve`` on a free port of 127.0.0.1, runs ``schemathesis run`` on its /openapi.json with
-a fixed seed and a bounded number of examples per operation, then stops the server.
-Exits with schemathesis' exit code (0: it found nothing). ``schemathesis.toml`` says
-which answers count as accepting a valid request.
+Seeds a fresh database from ``sandbox.seed.yaml`` (plus a pending transfer to Anna for
+each of accept, decline and cancel), serves it with ``reconciler sandbox serve`` on a
+free port of 127.0.0.1, runs ``schemathesis run`` on its /openapi.json with a fixed seed
+and a bounded number of examples per operation, then stops the server.
+``api_contract.toml`` beside this script gives the tokens (the expert's; the recipient's
+for accepting and declining) and says which answers count as accepting a valid request.
+
+Then, from schemathesis' HAR report, it counts the successful (2xx) answers of each
+operation of the document: every operation must have been reached in success at least
+once. Exits 0 only when schemathesis found nothing and every operation succeeded.
 
     python scripts/api_contract.py [--max-examples N] [--seed N]
 """
@@ -12,6 +17,8 @@ which answers count as accepting a valid request.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -21,7 +28,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TOKEN = "studio-token"  # the expert's token in sandbox.seed.yaml
+CONFIG = ROOT / "scripts" / "api_contract.toml"
+EXPERT = "studio@pixel.example"  # sandbox.seed.yaml's expert and a client with a token
+RECIPIENT = "anna@acme-bakery.example"
 
 
 def main() -> int:
@@ -35,6 +44,7 @@ def main() -> int:
         reconciler = str(bin_dir / "reconciler")
         seed = [reconciler, "sandbox", "seed", str(ROOT / "sandbox.seed.yaml"), "--db", str(db)]
         subprocess.run(seed, check=True, stdout=subprocess.DEVNULL)
+        environ = {**os.environ, **_pending_transfers(db)}
         port = _free_port()
         server = subprocess.Popen(
             [reconciler, "sandbox", "serve", "--port", str(port), "--db", str(db)],
@@ -44,20 +54,67 @@ def main() -> int:
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_until_serving(url, server)
+            har = Path(tmp) / "requests.har"
             command = [
-                str(bin_dir / "schemathesis"), "run", f"{url}/openapi.json",
+                str(bin_dir / "schemathesis"), "--config-file", str(CONFIG),
+                "run", f"{url}/openapi.json",
                 "--checks", "all",
-                "--header", f"Authorization: Bearer {TOKEN}",
+                "--report", "har", "--report-har-path", str(har),
                 "--seed", str(options.seed),
                 "--max-examples", str(options.max_examples),
                 "--generation-database", "none",
                 "--workers", "1",
                 "--no-color",
             ]  # fmt: skip
-            return subprocess.run(command, cwd=ROOT, check=False).returncode
+            code = subprocess.run(command, cwd=ROOT, env=environ, check=False).returncode
+            return code or _every_operation_succeeded(har)
         finally:
             server.terminate()
             server.wait(timeout=15)
+
+
+def _pending_transfers(db: Path) -> dict[str, str]:
+    """A transfer from the expert to Anna for each of accept, decline and cancel to
+    succeed on; their ids, as the variables api_contract.toml names."""
+    from reconciler.sandbox.store import SandboxStore
+
+    ids = {}
+    with SandboxStore(db) as store:
+        for answer, site in (("ACCEPT", "bistro-verde"), ("DECLINE", "pixel-studio"),
+                             ("CANCEL", "old-shop")):  # fmt: skip
+            with store.transaction() as tx:
+                transfer, _ = tx.start_transfer(EXPERT, site, RECIPIENT, False, None)
+            ids[f"CONTRACT_{answer}_TRANSFER"] = transfer.id
+    return ids
+
+
+def _every_operation_succeeded(har: Path) -> int:
+    """Print each operation's successful answers; 1 if any operation had none."""
+    from reconciler.sandbox.api import Api
+    from reconciler.sandbox.openapi import document
+    from reconciler.sandbox.store import SandboxStore
+
+    with SandboxStore(Path(":memory:")) as store:
+        api = Api(store)
+        successes = {
+            (method.upper(), path): 0
+            for path, item in document()["paths"].items()
+            for method in item
+        }
+        for entry in json.loads(har.read_text())["log"]["entries"]:
+            request, status = entry["request"], entry["response"]["status"]
+            target = request["url"].split("//", 1)[1].partition("/")[2].partition("?")[0]
+            match = api.match(request["method"], "/" + target)
+            key = (request["method"], match.template)
+            if key in successes and 200 <= status < 300:
+                successes[key] += 1
+    print("\nSuccessful answers by operation:")
+    for (method, path), count in successes.items():
+        print(f"  {count:5d}  {method} {path}")
+    missing = [f"{method} {path}" for (method, path), count in successes.items() if not count]
+    if missing:
+        print("Never reached in success: " + ", ".join(missing))
+    return 1 if missing else 0
 
 
 def _free_port() -> int:

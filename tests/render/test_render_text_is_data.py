@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.model import AccountKind, Package
-from reconciler.sandbox.server import EmbeddedSandbox
+from reconciler.sandbox.server import ThreadedSandbox
 from support.hostile import rewriting_proxy
 from support.repo import EXPERT, Repo, git
 
@@ -38,7 +38,7 @@ TOKEN, READ_TOKEN = "studio-write-token", "studio-read-token"
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Repo]:
-    with EmbeddedSandbox(tmp_path / "platform.db") as platform:
+    with ThreadedSandbox(tmp_path / "platform.db") as platform:
         store = platform.store
         store.ensure_account(EXPERT, AccountKind.EXPERT, token=TOKEN, read_token=READ_TOKEN)
         with store.transaction() as tx:

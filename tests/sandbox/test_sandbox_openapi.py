@@ -84,3 +84,42 @@ def test_the_document_states_the_forms_the_sandbox_accepts() -> None:
     key = _parameter(collaborator, "put", "Idempotency-Key")
     assert "for a different request is 409" in key["description"]
     assert "409" in DOCUMENT["paths"]["/v1/transfers/{transfer_id}/accept"]["post"]["responses"]
+
+
+def test_a_started_transfer_links_to_accepting_declining_and_cancelling_it() -> None:
+    started = DOCUMENT["paths"]["/v1/sites/{site_id}/transfers"]["post"]["responses"]["201"]
+    links = {name: link["operationId"] for name, link in started["links"].items()}
+    assert links == {"accept": "accept_transfer", "decline": "decline_transfer",
+                     "cancel": "cancel_transfer"}  # fmt: skip
+    assert started["links"]["cancel"]["parameters"] == {
+        "site_id": "$request.path.site_id",
+        "transfer_id": "$response.body#/id",
+    }
+    operation_ids = {
+        op["operationId"] for item in DOCUMENT["paths"].values() for op in item.values()
+    }
+    assert set(links.values()) <= operation_ids
+
+
+def test_every_rate_limited_answer_declares_the_ratelimit_fields() -> None:
+    for path, item in DOCUMENT["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                if "$ref" in response or path == "/sandbox/stats":  # the edge's; unlimited
+                    continue
+                assert {"RateLimit", "RateLimit-Policy"} <= set(response["headers"]), (
+                    method, path, status,
+                )  # fmt: skip
+    retry = DOCUMENT["paths"]["/v1/me"]["get"]["responses"]["429"]["headers"]["Retry-After"]
+    assert retry["schema"] == {"type": "integer", "minimum": 0}
+
+
+def test_every_path_parameter_and_body_has_an_example() -> None:
+    for item in DOCUMENT["paths"].values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", ()):
+                if parameter["in"] == "path":
+                    assert "example" in parameter or "examples" in parameter, parameter
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None:
+                assert "example" in body, operation["operationId"]

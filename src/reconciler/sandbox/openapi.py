@@ -52,24 +52,45 @@ _ETAG = {"ETag": {"description": 'The site\'s version, e.g. "3"', "schema": {"ty
 _RETRY_AFTER = {
     "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 0}}
 }
-_WRITE_HEADERS = [
-    {
-        "name": "If-Match",
-        "in": "header",
-        "required": False,
-        "description": 'The ETag the change is based on, e.g. "3" (or *: unconditional). Entity '
-        "tags are opaque and compared strongly: any other tag is answered 412.",
+_RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {
+        "description": 'The caller\'s quota per window of seconds, e.g. "default";q=50;w=1 '
+        "(draft-ietf-httpapi-ratelimit-headers-11); sent when the platform limits the rate",
         "schema": {"type": "string"},
     },
-    {
-        "name": "Idempotency-Key",
-        "in": "header",
-        "required": False,
-        "description": "Repeat a write safely: the first answer is replayed for this key. "
-        "Reusing a key for a different request is 409.",
-        "schema": {"type": "string", "maxLength": 255},
+    "RateLimit": {
+        "description": "What is left of the quota and when it is whole again, e.g. "
+        '"default";r=49;t=1',
+        "schema": {"type": "string"},
     },
-]
+}
+_RATE_LIMIT = _RATE_LIMIT_HEADERS  # inline: schemathesis does not follow header $refs
+
+
+def _write_headers(route: Route) -> list[JsonObject]:
+    """If-Match and Idempotency-Key, with examples that a first write succeeds with."""
+    return [
+        {
+            "name": "If-Match",
+            "in": "header",
+            "required": False,
+            "description": 'The ETag the change is based on, e.g. "3" (or *: unconditional). '
+            "Entity tags are opaque and compared strongly: any other tag is answered 412.",
+            "schema": {"type": "string"},
+            "example": "*",
+        },
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Repeat a write safely: the first answer is replayed for this key. "
+            "Reusing a key for a different request is 409.",
+            "schema": {"type": "string", "maxLength": 255},
+            "example": f"example-{route.name}",
+        },
+    ]
+
+
 _BEARER = {
     "HTTPBearer": {"type": "http", "scheme": "bearer", "description": "The account's API token"}
 }
@@ -132,16 +153,14 @@ def _operation(route: Route, schemas: JsonObject) -> JsonObject:
         *_parameters(route.query, "query", schemas),
     ]
     if route.write:
-        parameters += _WRITE_HEADERS
+        parameters += _write_headers(route)
     if parameters:
         operation["parameters"] = parameters
     if route.body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {
-                JSON_MEDIA_TYPE: {"schema": {"$ref": REF.format(model=route.body.__name__)}}
-            },
-        }
+        media: JsonObject = {"schema": {"$ref": REF.format(model=route.body.__name__)}}
+        if route.example is not None:
+            media["example"] = route.example
+        operation["requestBody"] = {"required": True, "content": {JSON_MEDIA_TYPE: media}}
     operation["responses"] = _responses(route)
     return operation
 
@@ -162,9 +181,11 @@ def _parameters(model: type[BaseModel] | None, where: str, schemas: JsonObject) 
         parameter: JsonObject = {"name": name, "in": where, "required": name in required}
         if "description" in field_schema:
             parameter["description"] = field_schema["description"]
-        examples = model.model_fields[name].examples
-        if examples:
+        examples = model.model_fields[name].examples or []
+        if len(examples) == 1:
             parameter["example"] = examples[0]
+        elif examples:
+            parameter["examples"] = {str(value): {"value": value} for value in examples}
         parameter["schema"] = _without_null(field_schema)
         parameters.append(parameter)
     return parameters
@@ -183,9 +204,21 @@ def _without_null(schema: JsonObject) -> JsonObject:
 
 
 def _responses(route: Route) -> JsonObject:
+    """The success (with its ETag and links), the route's problems and the edge's; each
+    may carry the RateLimit fields, except the sandbox's own unlimited pages."""
+    limited = _RATE_LIMIT if route.faulted else {}
     success: JsonObject = {"description": OK_TEXT.get(route.ok, "OK")}
-    if route.etag:
-        success["headers"] = _ETAG
+    if route.etag or limited:
+        success["headers"] = {**(_ETAG if route.etag else {}), **limited}
+    if route.links:
+        success["links"] = {
+            link.name: {
+                "operationId": link.operation,
+                "parameters": dict(link.parameters),
+                "description": link.description,
+            }
+            for link in route.links
+        }
     if route.answer is not None:
         success["content"] = _content(JSON_MEDIA_TYPE, route.answer)
     elif route.ok != 204:
@@ -197,8 +230,9 @@ def _responses(route: Route) -> JsonObject:
             responses[str(status)] = {"$ref": f"#/components/responses/{_edge_name(status)}"}
             continue
         described = _problem(PROBLEM_TEXT[status])
-        if status == 429:
-            described = {**described, "headers": _RETRY_AFTER}
+        headers = {**limited, **(_RETRY_AFTER if status in (429, 503) else {})}
+        if headers:
+            described = {**described, "headers": headers}
         responses[str(status)] = described
     return responses
 

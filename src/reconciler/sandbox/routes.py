@@ -11,9 +11,9 @@ Handlers are thin: one store operation inside one transaction (writes through
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -72,7 +72,13 @@ class _Parameters(BaseModel):
 
 
 class SitePath(_Parameters):
-    site_id: Annotated[str, Field(description="The site's id", examples=["acme-bakery"])]
+    site_id: Annotated[
+        str,
+        Field(
+            description="The site's id",
+            examples=["acme-bakery", "bistro-verde", "pixel-studio"],  # sandbox.seed.yaml's
+        ),
+    ]
 
 
 class CollaboratorPath(SitePath):
@@ -101,7 +107,8 @@ class WriteQuery(_Parameters):
         bool,
         Field(
             description="Check everything and answer as the write would, but change nothing "
-            "(no charge, no idempotency key kept); a read token is enough"
+            "(no charge, no idempotency key kept); a read token is enough",
+            examples=[False],
         ),
     ] = False
 
@@ -337,6 +344,16 @@ def openapi_document(call: Call) -> Answer:
 
 
 @dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: how an answer's values fill the parameters of a next operation."""
+
+    name: str
+    operation: str  # the operationId (a handler's name)
+    parameters: Mapping[str, str]  # runtime expressions, e.g. "$response.body#/id"
+    description: str
+
+
+@dataclass(frozen=True)
 class Route:
     """One operation of the API, as the server reads it and the document describes it."""
 
@@ -357,6 +374,9 @@ class Route:
     faulted: bool = True
     """Whether injected faults (latency, 429, 503, drops) reach it."""
     documented: bool = True
+    example: Mapping[str, Any] | None = None
+    """A request body that succeeds on the sandbox's example seed (sandbox.seed.yaml)."""
+    links: tuple[Link, ...] = ()
 
     @property
     def name(self) -> str:
@@ -377,31 +397,44 @@ def _write(
     *,
     ok: int = 200,
     body: type[BaseModel] | None = None,
+    example: Mapping[str, Any] | None = None,
+    links: tuple[Link, ...] = (),
 ) -> Route:
     return Route(
         method, template, handler, tag, answer, ok, WRITE_PROBLEMS, path, WriteQuery, body,
-        write=True, etag=True,
+        write=True, etag=True, example=example, links=links,
     )  # fmt: skip
 
 
 COLLABORATOR = "/v1/sites/{site_id}/collaborators/{email}"
+RECIPIENT = "anna@acme-bakery.example"  # a client with an account in sandbox.seed.yaml
+_STARTED = "$response.body#/id"
+TRANSFER_LINKS = (
+    Link("accept", "accept_transfer", {"transfer_id": _STARTED},
+         "The recipient accepts the transfer just started"),
+    Link("decline", "decline_transfer", {"transfer_id": _STARTED},
+         "The recipient declines the transfer just started"),
+    Link("cancel", "cancel_transfer", {"site_id": "$request.path.site_id", "transfer_id": _STARTED},
+         "The owner cancels the transfer just started"),
+)  # fmt: skip
 
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/me", me, "accounts", Account),
     Route("GET", "/v1/sites", list_sites, "sites", SitePage, query=SitesQuery),
     Route("GET", "/v1/sites/{site_id}", get_site, "sites", Site, path=SitePath, etag=True),
     _write("PUT", COLLABORATOR, put_collaborator, "collaborators", Site, CollaboratorPath,
-           body=CollaboratorRequest),
+           body=CollaboratorRequest, example={"role": "editor"}),
     _write("DELETE", COLLABORATOR, delete_collaborator, "collaborators", None, CollaboratorPath,
            ok=204),
     _write("PUT", "/v1/sites/{site_id}/billing-contact", set_billing_contact, "billing", Site,
-           SitePath, body=BillingContactRequest),
+           SitePath, body=BillingContactRequest, example={"email": "studio@pixel.example"}),
     _write("POST", "/v1/sites/{site_id}/purchases", purchase, "billing", Purchase, SitePath,
-           ok=201, body=PurchaseRequest),
+           ok=201, body=PurchaseRequest, example={"package": "premium"}),
     Route("GET", "/v1/sites/{site_id}/invoices", invoices, "billing", InvoiceList,
           problems=OWNER_READ_PROBLEMS, path=SitePath),
     _write("POST", "/v1/sites/{site_id}/transfers", start_transfer, "transfers", Transfer,
-           SitePath, ok=201, body=TransferRequest),
+           SitePath, ok=201, body=TransferRequest, example={"to": RECIPIENT},
+           links=TRANSFER_LINKS),
     _write("DELETE", "/v1/sites/{site_id}/transfers/{transfer_id}", cancel_transfer,
            "transfers", None, SiteTransferPath, ok=204),
     _write("POST", "/v1/transfers/{transfer_id}/accept", _respond(accept=True), "transfers",
@@ -412,7 +445,9 @@ ROUTES: tuple[Route, ...] = (
           path=SitePath),
     Route("GET", "/v1/transfers", list_transfers, "transfers", TransferPage,
           query=TransfersQuery),
-    Route("POST", "/v1/dry-runs", dry_runs, "dry runs", DryRunResults, body=DryRunBatch),
+    Route("POST", "/v1/dry-runs", dry_runs, "dry runs", DryRunResults, body=DryRunBatch,
+          example={"writes": [{"method": "POST", "path": "/v1/sites/acme-bakery/transfers",
+                               "body": {"to": RECIPIENT}}]}),
     Route("GET", "/sandbox/stats", sandbox_stats, "sandbox", Stats, problems=(), token=False,
           faulted=False),
     Route("GET", "/openapi.json", openapi_document, "sandbox", None, problems=(), token=False,

@@ -316,6 +316,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self._send(problem(code, explain or message or title_of(code), {"Connection": "close"}))
 
+    def version_string(self) -> str:
+        return self.server_version  # without http.server's trailing Python version
+
     def date_time_string(self, timestamp: float | None = None) -> str:
         """``Date`` by the platform's clock, which ``sandbox clock advance`` moves."""
         return email.utils.format_datetime(self.server.front.api.store.now(), usegmt=True)
