@@ -6,6 +6,8 @@ unless a test moves it, so no answer here depends on how fast the machine is.
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -197,3 +199,42 @@ def test_seeded_faults_repeat(tmp_path: Path, session: requests.Session) -> None
             )
     assert outcomes[0] == outcomes[1]
     assert set(outcomes[0]) == {200, 503}
+
+
+class HangUp(StillTime):
+    """While the sandbox waits out the latency, the client goes away."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.client: socket.socket | None = None
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        assert self.client is not None
+        self.client.shutdown(socket.SHUT_RDWR)
+
+
+def test_a_request_whose_client_hangs_up_during_the_latency_is_not_carried_out(
+    tmp_path: Path, session: requests.Session
+) -> None:
+    """As a client killed mid-request: the platform has no one to answer, and does nothing."""
+    time = HangUp()
+    body = b'{"package": "premium"}'
+    request = (
+        f"POST {PURCHASE} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        f"{TOKENS[STUDIO]}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with faulty_sandbox(tmp_path, "latency_ms=100", time) as sandbox:
+        port = int(sandbox.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+            time.client = client
+            client.sendall(request)
+            assert client.recv(1024) == b""  # no answer: the connection just ends
+        for _ in range(1000):  # the server's thread counts it just after: wait for that
+            stats = session.get(sandbox.url + "/sandbox/stats").json()
+            if stats["by_status"]:
+                break
+            threading.Event().wait(0.01)
+        assert stats["by_status"] == {"abandoned": 1}
+        assert sandbox.store.invoices_of("acme-bakery") == []
