@@ -111,7 +111,8 @@ class Reconciler:
         # Days left are counted by the platform's clock (else the Date of its answers),
         # never by this machine's unless the platform gives neither.
         now = self.platform.clock() or datetime.now(UTC)
-        facts = Facts(now=now, sent=self._sent(scope, observed))
+        latest, every = self._sent(scope, observed)
+        facts = Facts(now=now, sent=latest, transfers=every)
         self.facts = facts
         return build_plan(
             self.state.config.expert,
@@ -124,17 +125,34 @@ class Reconciler:
 
     def _sent(
         self, scope: Collection[str] | None, observed: Mapping[str, ObservedSite]
-    ) -> dict[str, TransferRecord]:
-        """The latest transfer the expert sent of each site file's site it cannot see."""
+    ) -> tuple[dict[str, TransferRecord], dict[str, list[TransferRecord]]]:
+        """The transfers the expert sent, from one paginated listing: the latest of each
+        site file's site it cannot see (a finished handover), and every one of each site
+        a file hands over (the memory per recipient, DESIGN.md section 5). Read only
+        when some site needs it."""
+        expert = self.state.config.expert
         files = self.state.sites.keys() if scope is None else scope
         missing = {site_id for site_id in files if site_id not in observed}
-        if not missing or Capability.SENT_TRANSFERS not in self.platform.capabilities:
-            return {}  # no transfer memory: the plan says so once
+        handed = {
+            site_id
+            for site_id in files
+            if (want := self.state.sites.get(site_id)) is not None and want.owner != expert
+        }
+        if not missing | handed or Capability.SENT_TRANSFERS not in self.platform.capabilities:
+            return {}, {}  # no transfer memory: the plan says so once
         latest: dict[str, TransferRecord] = {}
-        for transfer in self.platform.sent_transfers():
-            if transfer.site_id in missing and transfer.site_id not in latest:  # newest first
-                latest[transfer.site_id] = transfer
-        return latest
+        every: dict[str, list[TransferRecord]] = {}
+        try:
+            for transfer in self.platform.sent_transfers():  # newest first
+                if transfer.site_id in missing and transfer.site_id not in latest:
+                    latest[transfer.site_id] = transfer
+                if transfer.site_id in handed:
+                    every.setdefault(transfer.site_id, []).append(transfer)
+        except PlatformError as exc:
+            # The site listing's last transfer still remembers the latest refusal.
+            log.warning("could not list the transfers sent: %s", exc.message)
+            return {}, {}
+        return latest, every
 
     def _preflight(self, changes: Sequence[Change]) -> dict[ChangeKey, str]:
         """Dry-run the changes as one batch; the platform's reason for each refusal.

@@ -15,7 +15,7 @@ The rules (DESIGN.md sections 2 and 5):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -57,10 +57,13 @@ _REMEMBERED = {
 @dataclass(frozen=True)
 class Facts:
     """What the platform says beyond its list of sites: its clock (the ``Date`` of its
-    answers) and the latest transfer the expert sent of each site it no longer sees."""
+    answers), the latest transfer the expert sent of each site it no longer sees, and
+    every transfer the expert sent of each site, newest first (the sent-transfer
+    listing: the memory of handovers per site and recipient)."""
 
     now: datetime | None = None
     sent: Mapping[str, TransferRecord] = field(default_factory=dict)
+    transfers: Mapping[str, Sequence[TransferRecord]] = field(default_factory=dict)
 
 
 @dataclass
@@ -70,6 +73,7 @@ class SiteDiff:
     site: str
     expert: str = ""
     now: datetime | None = None
+    sent: Sequence[TransferRecord] = ()
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
 
@@ -104,7 +108,7 @@ def diff_site(
     expert: str, want: DesiredSite, have: ObservedSite | None, facts: Facts | None = None
 ) -> SiteDiff:
     facts = facts or Facts()
-    result = SiteDiff(want.id, expert, facts.now)
+    result = SiteDiff(want.id, expert, facts.now, facts.transfers.get(want.id, ()))
     if have is None:
         _not_visible(expert, want, facts.sent.get(want.id), result)
     elif have.owner == expert:
@@ -227,13 +231,37 @@ def _pending_notes(pending: PendingTransfer, lead: str, who: str, result: SiteDi
         )
 
 
-def _refused_before(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> bool:
-    """The handover the file asks for was declined or expired, and the file has not
-    asked again since (``ask_again_after``): it is not started again silently."""
+@dataclass(frozen=True)
+class _Refusal:
+    id: str
+    to: str
+    status: TransferEnd
+    ended_at: datetime
+
+
+def _last_refusal(
+    recipient: str, have: ObservedSite, sent: Sequence[TransferRecord]
+) -> _Refusal | None:
+    """The newest transfer to ``recipient`` that was declined or expired: from every
+    transfer the expert sent of the site (whatever ended since), and the site's own
+    last transfer (all a platform without the sent listing remembers)."""
+    found = [
+        _Refusal(r.id, r.to, TransferEnd(r.status.value), r.ended_at)
+        for r in sent
+        if r.to == recipient and r.ended_at is not None and r.status.value in _REMEMBERED
+    ]
     last = have.last_transfer
-    if last is None or last.to != want.owner or last.status not in _REMEMBERED:
-        return False
-    if want.ask_again_after == last.id:
+    if last is not None and last.to == recipient and last.status in _REMEMBERED:
+        found.append(_Refusal(last.id, last.to, last.status, last.ended_at))
+    return max(found, key=lambda refusal: refusal.ended_at, default=None)
+
+
+def _refused_before(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> bool:
+    """The recipient the file names declined or let expire their latest handover, and
+    the file has not asked again since (``ask_again_after`` names that transfer): it is
+    not started again silently, whatever other transfer of the site came and went."""
+    last = _last_refusal(want.owner, have, result.sent)
+    if last is None or want.ask_again_after == last.id:
         return False
     ended = _day(last.ended_at)
     how = (
