@@ -4,10 +4,9 @@ sandbox served on 127.0.0.1 as a remote platform."""
 
 from __future__ import annotations
 
+from e2e_support import Repo
 from test_e2e_handovers import (
     ANNA,
-    MAX,
-    TOM,
     actions,
     apply,
     commit,
@@ -19,8 +18,6 @@ from test_e2e_handovers import (
     site,
 )
 
-from e2e_support import Repo
-from reconciler.model import Role
 from support.repo import EXPERT
 
 __all__ = ["served"]  # the fixture, used by name
