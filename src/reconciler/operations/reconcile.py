@@ -48,6 +48,7 @@ class Reconciler:
         self._observed = observed
         self._made_here: set[str] = set()  # fingerprints of plans made in this session
         self.facts = Facts()  # what the latest plan read beyond the sites (status shows it)
+        self.every_sent = False  # read the whole sent listing for every plan (status counts it)
 
     @classmethod
     @contextmanager
@@ -94,10 +95,18 @@ class Reconciler:
         changes of every other site, which applying it will not make
         (``Plan.not_applied``; those are not dry-run).
         """
-        plan = self._preflighted(scope)
         if scope is not None:
-            plan = with_rest(plan, self._build(None), scope_note)
-        elif scope_note is not None:
+            # One read of the sent listing and one batch of dry runs for both plans: the
+            # scope's changes are among every site's, and "Not applied" must not list a
+            # change that preflight holds back.
+            facts = self._facts(None)
+            everything = self._build(None, facts)
+            refused = self._preflight(to_dry_run(everything))
+            plan = hold_back(self._build(scope, facts), refused)
+            plan = with_rest(plan, hold_back(everything, refused), scope_note)
+        else:
+            plan = self._preflighted(scope)
+        if scope is None and scope_note is not None:
             plan = plan.model_copy(update={"scope_note": scope_note, "not_applied": ()})
         self._made_here.add(plan.fingerprint)
         return plan
@@ -106,14 +115,22 @@ class Reconciler:
         plan = self._build(scope)
         return hold_back(plan, self._preflight(to_dry_run(plan)))
 
-    def _build(self, scope: Collection[str] | None) -> Plan:
-        observed = self.observed()
+    def _facts(self, scope: Collection[str] | None) -> Facts:
         # Days left are counted by the platform's clock (else the Date of its answers),
         # never by this machine's unless the platform gives neither.
         now = self.platform.clock() or datetime.now(UTC)
-        latest, every = self._sent(scope, observed)
-        facts = Facts(now=now, sent=latest, transfers=every)
-        self.facts = facts
+        latest, every, listing = self._sent(scope, self.observed())
+        self.facts = Facts(
+            now=now,
+            sent=latest,
+            transfers=every,
+            every_sent=None if listing is None else tuple(listing),
+        )
+        return self.facts
+
+    def _build(self, scope: Collection[str] | None, facts: Facts | None = None) -> Plan:
+        observed = self.observed()
+        facts = facts or self._facts(scope)
         return build_plan(
             self.state.config.expert,
             self.state.sites,
@@ -125,7 +142,9 @@ class Reconciler:
 
     def _sent(
         self, scope: Collection[str] | None, observed: Mapping[str, ObservedSite]
-    ) -> tuple[dict[str, TransferRecord], dict[str, list[TransferRecord]]]:
+    ) -> tuple[
+        dict[str, TransferRecord], dict[str, list[TransferRecord]], list[TransferRecord] | None
+    ]:
         """The transfers the expert sent, from one paginated listing: the latest of each
         site file's site it cannot see (a finished handover), and every one of each site
         a file hands over (the memory per recipient, DESIGN.md section 5). Read only
@@ -138,12 +157,16 @@ class Reconciler:
             for site_id in files
             if (want := self.state.sites.get(site_id)) is not None and want.owner != expert
         }
-        if not missing | handed or Capability.SENT_TRANSFERS not in self.platform.capabilities:
-            return {}, {}  # no transfer memory: the plan says so once
+        if Capability.SENT_TRANSFERS not in self.platform.capabilities:
+            return {}, {}, None  # no transfer memory: the plan says so once
+        if not (missing or handed or self.every_sent):
+            return {}, {}, None
         latest: dict[str, TransferRecord] = {}
         every: dict[str, list[TransferRecord]] = {}
+        listing: list[TransferRecord] = []
         try:
             for transfer in self.platform.sent_transfers():  # newest first
+                listing.append(transfer)
                 if transfer.site_id in missing and transfer.site_id not in latest:
                     latest[transfer.site_id] = transfer
                 if transfer.site_id in handed:
@@ -151,8 +174,8 @@ class Reconciler:
         except PlatformError as exc:
             # The site listing's last transfer still remembers the latest refusal.
             log.warning("could not list the transfers sent: %s", exc.message)
-            return {}, {}
-        return latest, every
+            return {}, {}, None
+        return latest, every, listing
 
     def _preflight(self, changes: Sequence[Change]) -> dict[ChangeKey, str]:
         """Dry-run the changes as one batch; the platform's reason for each refusal.

@@ -21,6 +21,7 @@ class StatusOperation:
         transfers and dry runs it makes, the same plan, the platform's clock), then
         describe every site, managed or not."""
         with Reconciler.open(self.root, self.environ) as reconciler:
+            reconciler.every_sent = True  # "Ended (30d)" counts every transfer sent
             plan = reconciler.plan()
             observed = reconciler.observed()
         facts, state = reconciler.facts, reconciler.state
@@ -31,4 +32,5 @@ class StatusOperation:
             plan,
             now=facts.now or datetime.now(UTC),
             sent=facts.sent.values(),
+            every_sent=facts.every_sent,
         )

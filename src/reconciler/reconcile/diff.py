@@ -64,6 +64,7 @@ class Facts:
     now: datetime | None = None
     sent: Mapping[str, TransferRecord] = field(default_factory=dict)
     transfers: Mapping[str, Sequence[TransferRecord]] = field(default_factory=dict)
+    every_sent: Sequence[TransferRecord] | None = None  # the whole listing, when read
 
 
 @dataclass
@@ -408,28 +409,80 @@ def _diff_collaborators(
 
 
 def _fit_under_cap(have: ObservedSite, result: SiteDiff) -> None:
-    """Order the site's changes so that the additions fit under the collaborator cap
-    (rule 9) in one run: a purchase that raises the cap first, else the removals that
-    make room, else both; a warning when even that is not enough (DESIGN.md section 5)."""
-    added = sum(1 for c in result.changes if isinstance(c, CollaboratorAdd))
-    total, cap = len(have.collaborators) + added, COLLABORATOR_CAP[have.package]
-    if not added or total <= cap:
-        return
-    removed = sum(1 for c in result.changes if isinstance(c, CollaboratorRemove))
+    """Hold the site's changes to the collaborator cap (rule 9), so that one reviewed
+    change is enough and no change fails every apply (DESIGN.md section 5):
+
+    - additions that cannot fit even after the file's removals and a purchase that
+      raises the cap are held back as a ``blocked`` note that says what to change;
+    - the rest are ordered to fit: a purchase that raises the cap first, else the
+      removals that make room, else both;
+    - a handover that keeps the expert counts the expert, who stays as a collaborator on
+      acceptance: the removals come before the ``transfer.start`` that needs their room,
+      and a handover the file makes no room for is a ``blocked`` note.
+    """
+    cap = COLLABORATOR_CAP[have.package]
     purchase = next((c for c in result.changes if isinstance(c, PackagePurchase)), None)
     raised = cap if purchase is None else max(cap, COLLABORATOR_CAP[purchase.package])
-    buy_first = raised > cap and total - removed > cap
-    make_room = removed > 0 and total > (raised if buy_first else cap)
+    removed = {c.email for c in result.changes if isinstance(c, CollaboratorRemove)}
+    added = {c.email for c in result.changes if isinstance(c, CollaboratorAdd)}
+    total = len(have.collaborators) + len(added)
+    if added and total - len(removed) > raised:
+        _hold_back_additions(have, result, added, removed, raised)
+        added, total = set(), len(have.collaborators)
+    buy_first = bool(added) and raised > cap and total - len(removed) > cap
+    make_room = bool(removed) and bool(added) and total > (raised if buy_first else cap)
+    make_room = _fit_staying_expert(have, result, added, removed) or make_room
     result.changes = [_moved(c, buy_first=buy_first, make_room=make_room) for c in result.changes]
-    if total - removed > raised:
-        who = "buy premium" if have.owner == result.expert else f"ask {have.owner} to buy premium"
-        result.note(
-            NoteKind.WARNING,
-            f"{len(have.collaborators)} collaborators now, {added} to add and {removed} to "
-            f"remove: the {have.package.value} package allows {cap}, so the platform will "
-            f"refuse {total - removed - raised} of the additions; remove more people or "
-            f"{who} first",
-        )
+
+
+def _hold_back_additions(
+    have: ObservedSite, result: SiteDiff, added: set[str], removed: set[str], raised: int
+) -> None:
+    """The file asks for more collaborators than the package allows: no addition is made
+    (whichever would go first, the platform refuses the last), and the note says what to
+    change."""
+    result.changes = [c for c in result.changes if not isinstance(c, CollaboratorAdd)]
+    final = len(have.collaborators) + len(added) - len(removed)
+    over = final - raised
+    buy = "buy premium" if have.owner == result.expert else f"ask {have.owner} to buy premium"
+    if raised >= COLLABORATOR_CAP[Package.PREMIUM]:
+        buy = "no package allows more"
+    else:
+        buy = f"or {buy} first"
+    names = ", ".join(sorted(added))
+    result.note(
+        NoteKind.BLOCKED,
+        f"the file asks for {final} collaborators ({len(have.collaborators)} now, "
+        f"{len(added)} to add, {len(removed)} to remove) but the {have.package.value} "
+        f"package allows {raised}: adding {names} is held back; remove {over} more "
+        f"{'person' if over == 1 else 'people'} from the file's collaborators, {buy}",
+    )
+
+
+def _fit_staying_expert(
+    have: ObservedSite, result: SiteDiff, added: set[str], removed: set[str]
+) -> bool:
+    """Whether the removals must come first to make room for the expert who stays after
+    the handover; a handover the file makes no room for is held back instead."""
+    start = next((c for c in result.changes if isinstance(c, TransferStart)), None)
+    if start is None or not start.stay_as_collaborator:
+        return False
+    cap = COLLABORATOR_CAP[have.package]  # the platform checks the package of today
+    others = (set(have.collaborators) | added) - {start.to}
+    if len(others - removed) + 1 <= cap:
+        return len(others) + 1 > cap
+    result.changes = [c for c in result.changes if c is not start]
+    staying = sorted(others - removed)
+    over = len(staying) + 1 - cap
+    result.note(
+        NoteKind.BLOCKED,
+        f"the handover to {start.to} keeps {result.expert} as editor, and with "
+        f"{', '.join(staying)} that is {len(staying) + 1} collaborators: the "
+        f"{have.package.value} package allows {cap}, so the platform refuses to start it; "
+        f"remove {over} of {', '.join(staying)} in the site file, or hand over without "
+        f"staying (leave {result.expert} out of its collaborators)",
+    )
+    return False
 
 
 def _moved(change: Change, *, buy_first: bool, make_room: bool) -> Change:

@@ -4,7 +4,8 @@ before review (a dry run), and the plan once the refused ones are held back. Pur
 Only ``transfer.start`` and ``package.purchase`` are dry-run, and only when no earlier
 change of the same site alters what the platform checks: a ``transfer.start`` after a
 ``transfer.cancel`` would be refused now (a transfer is still pending) and accepted at
-apply time, so apply checks it. The collaborator cap needs no dry run: the plan does
+apply time, so apply checks it; so is one that keeps the expert after removals that
+make room for it. The collaborator cap needs no dry run: the plan does
 that arithmetic itself (rule 9).
 """
 
@@ -49,10 +50,18 @@ def to_dry_run(plan: Plan) -> list[Change]:
     for changes in plan.changes_by_site().values():
         for index, change in enumerate(changes):
             if isinstance(change, _CHECKED) and not any(
-                isinstance(earlier, _ALTERS_CHECKS) for earlier in changes[:index]
+                _alters(earlier, change) for earlier in changes[:index]
             ):
                 chosen.append(change)
     return chosen
+
+
+def _alters(earlier: Change, change: Change) -> bool:
+    """Whether ``earlier`` changes what the platform checks of ``change``: a removal that
+    makes room for the expert who stays after a handover (the cap, rule 9) does."""
+    if isinstance(earlier, CollaboratorRemove) and isinstance(change, TransferStart):
+        return change.stay_as_collaborator and earlier.make_room
+    return isinstance(earlier, _ALTERS_CHECKS)
 
 
 def write_of(change: Change) -> base.Write:

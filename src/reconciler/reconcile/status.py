@@ -8,7 +8,7 @@ the platform's clock; this module only combines what they found (DESIGN.md secti
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -137,11 +137,15 @@ def build_status(
     *,
     now: datetime,
     sent: Iterable[TransferRecord] = (),
+    every_sent: Sequence[TransferRecord] | None = None,
 ) -> StatusReport:
     """The report for every site with a file or on the platform, sorted by id.
 
     ``now`` is the platform's clock. ``sent`` are the transfers the expert sent: for a
     site it no longer sees, the latest that ended says how its handover ended.
+    ``every_sent`` is the whole sent-transfer listing, when the platform has one: the
+    transfers that ended in the last 30 days are counted from it (every one, not only
+    each site's latest); without it, from each site's last transfer.
     """
     changes = plan.changes_by_site()
     notes = _notes_by_site(plan.notes)
@@ -159,7 +163,8 @@ def build_status(
         )
         for site_id in sorted(desired.keys() | observed.keys())
     )
-    return StatusReport(sites=rows, totals=_totals(expert, rows, now), expert=expert, as_of=now)
+    totals = _totals(expert, rows, now, every_sent)
+    return StatusReport(sites=rows, totals=totals, expert=expert, as_of=now)
 
 
 def _ended_elsewhere(
@@ -255,14 +260,15 @@ def _pending(have: ObservedSite | None, now: datetime) -> PendingHandover | None
     )
 
 
-def _totals(expert: str, rows: tuple[SiteStatus, ...], now: datetime) -> Totals:
+def _totals(
+    expert: str,
+    rows: tuple[SiteStatus, ...],
+    now: datetime,
+    every_sent: Sequence[TransferRecord] | None,
+) -> Totals:
     managed = sum(1 for row in rows if row.managed)
     pending = [row.pending_transfer for row in rows if row.pending_transfer is not None]
-    recent = [
-        row.last_transfer.status
-        for row in rows
-        if row.last_transfer is not None and now - row.last_transfer.ended_at <= ENDED_WITHIN
-    ]
+    recent = _ended_recently(rows, now, every_sent)
     pays = Counter(row.package.value for row in rows if row.owner == expert and row.package)
     ended = Counter(recent)
     return Totals(
@@ -279,3 +285,21 @@ def _totals(expert: str, rows: tuple[SiteStatus, ...], now: datetime) -> Totals:
         blocked=sum(1 for row in rows if row.has_note("blocked")),
         drift=sum(1 for row in rows if row.has_note("drift")),
     )
+
+
+def _ended_recently(
+    rows: tuple[SiteStatus, ...], now: datetime, every_sent: Sequence[TransferRecord] | None
+) -> list[str]:
+    """How each transfer that ended in the last 30 days ended: every one the expert sent
+    (a site handed to bob and back to anna counts both), else each site's latest."""
+    if every_sent is not None:
+        return [
+            record.status.value
+            for record in every_sent
+            if record.ended_at is not None and now - record.ended_at <= ENDED_WITHIN
+        ]
+    return [
+        row.last_transfer.status
+        for row in rows
+        if row.last_transfer is not None and now - row.last_transfer.ended_at <= ENDED_WITHIN
+    ]
