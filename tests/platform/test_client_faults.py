@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,11 @@ from platform_support import ANNA, FAST_RETRY, STUDIO, TOKENS, seed
 from reconciler.model import Package, Role
 from reconciler.platform.client import RetryPolicy
 from reconciler.platform.errors import ServerError, TransportError
+from reconciler.platform.pacing import Pacer
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.server import ThreadedSandbox
+from support.clock import VirtualTime
 
 
 def test_every_operation_takes_effect_exactly_once(tmp_path: Path) -> None:
@@ -38,20 +41,37 @@ def test_every_operation_takes_effect_exactly_once(tmp_path: Path) -> None:
 
 
 def test_concurrent_clients_ride_out_sustained_rate_limiting(tmp_path: Path) -> None:
+    clock = VirtualTime()  # the sandbox's limiter, every pacer and every retry wait on it
     faults = FaultSpec.parse("rate_limit=50,drop_rate=0.05,seed=5")
-    with ThreadedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
+    with (
+        ThreadedSandbox(tmp_path / "s.db", faults=faults, monotonic=clock.monotonic) as sandbox,
+        ExitStack() as stack,
+    ):
         ids = seed(sandbox, sites=40)
         # A client per site, all with the same token: each paces itself alone, so
-        # together they do exceed the limit (one client's threads share one budget).
-
-        def handle(site_id: str) -> int:
-            with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
-                client.get_site(site_id)
-                client.purchase(site_id, Package.PREMIUM)
-                return client.put_collaborator(site_id, ANNA, Role.VIEWER).version
-
+        # together they exceed the limit (one client's threads share one budget). Each
+        # call is made by every client before the next: 40 clients asking at once, by
+        # construction rather than by how the threads happen to be scheduled (one at a
+        # time, each client's pacer would keep them all within the limit).
+        clients = [
+            stack.enter_context(
+                SandboxClient(
+                    sandbox.url,
+                    TOKENS[STUDIO],
+                    retry=FAST_RETRY,
+                    sleep=clock.sleep,
+                    pacer=Pacer(monotonic=clock.monotonic, sleep=clock.sleep),
+                )
+            )
+            for _ in ids
+        ]
         with ThreadPoolExecutor(max_workers=8) as pool:
-            versions = list(pool.map(handle, ids))
+            list(pool.map(lambda c, site: c.get_site(site), clients, ids))
+            list(pool.map(lambda c, site: c.purchase(site, Package.PREMIUM), clients, ids))
+            written = pool.map(
+                lambda c, site: c.put_collaborator(site, ANNA, Role.VIEWER), clients, ids
+            )
+            versions = [result.version for result in written]
         with SandboxClient(sandbox.url, TOKENS[STUDIO]) as watcher:
             stats = watcher.stats()
         assert versions == [3] * len(ids)
