@@ -165,3 +165,29 @@ def _unicode_form(address: str) -> str:
         with contextlib.suppress(idna.IDNAError):  # not IDNA after all: shown as written
             domain = idna.decode(domain)
     return f"{local}@{domain}"
+
+
+def _email_pattern() -> str:
+    """A regular expression (JSON Schema's ECMA-262 dialect, and Python's) for what
+    ``normalise_email`` accepts, for the schemas of the files an expert writes.
+
+    For an ASCII address it accepts exactly what ``normalise_email`` accepts: spaces
+    around it, any case, the marks ``_LOCAL`` allows before the @ (no dot first, last or
+    twice, at most 64), and a domain of at least two labels ``_LABEL`` allows. K (the
+    Kelvin sign) is the one other character whose lower case is ASCII. A domain in
+    another script is accepted with any character but an ASCII mark, a space or a control:
+    whether IDNA (UTS 46) takes it is beyond a regular expression.
+    """
+    atom = r"[A-Za-z0-9!$&'*+=^_`{|}~\u212a-]+"
+    local = rf"(?=[^@]{{1,64}}@){atom}(?:\.{atom})*"
+    label = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    invisible = r"\x00-\x20\x7f-\xa0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f"
+    invisible += r"\u205f-\u206f\u3000\ufeff"  # spaces, controls, formats
+    marks = r"!-,/:-@\[-`{-~"  # every ASCII character but letters, digits, - and .
+    other_script = rf"[^\x00-\x7f{invisible}]"  # in the domain, and not a space after it
+    international = rf"(?=[A-Za-z0-9.-]*{other_script})[^@{marks}{invisible}]+"
+    return rf"^\s*{local}@(?:{label}(?:\.{label})+|{international})\s*$"
+
+
+EMAIL_PATTERN = _email_pattern()
+"""What an e-mail address looks like, for JSON Schemas: see ``_email_pattern``."""

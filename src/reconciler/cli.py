@@ -220,16 +220,31 @@ def validate(ctx: click.Context, output_format: str) -> None:
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON Schema of a site file (for editors and CI).
+@click.option(
+    "--file",
+    "kind",
+    type=click.Choice(["site", "reconciler", "people"]),
+    default="site",
+    show_default=True,
+    help="Whose schema: a site file, reconciler.yaml or people.yaml.",
+)
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a site file, reconciler.yaml or people.yaml (for editors
+    and CI). It refuses what validate refuses within one file; rules across files
+    (an unknown handle, the file's name) are validate's alone.
 
     \b
-    Example, in a site file's first line:
-      # yaml-language-server: $schema=../schema/site.schema.json
+    Examples:
+      reconciler schema > schema/site.schema.json
+      reconciler schema --file reconciler > schema/reconciler.schema.json
+      reconciler schema --file people > schema/people.schema.json
+    and in a file's first line, for an editor:
+      # yaml-language-server: $schema=../schema/site.schema.json     (sites/*.yaml)
+      # yaml-language-server: $schema=schema/reconciler.schema.json  (reconciler.yaml)
     """
     from reconciler.operations.schema import SchemaOperation
 
-    click.echo(SchemaOperation().run(), nl=False)
+    click.echo(SchemaOperation(kind).run(), nl=False)
 
 
 def _colour() -> bool:

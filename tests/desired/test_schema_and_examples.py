@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from desired_support import Repo
 
-from reconciler.desired.sitefile import SiteFile, site_json_schema
+from reconciler.desired.schemas import json_schema
+from reconciler.desired.sitefile import SiteFile
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_SCHEMA = ROOT / "schema" / "site.schema.json"
@@ -21,10 +22,23 @@ EXAMPLE_SITES = sorted((ROOT / "sites").glob("*.y*ml"))
 def test_the_committed_schema_is_up_to_date() -> None:
     committed = COMMITTED_SCHEMA.read_text(encoding="utf-8")
 
-    assert committed.rstrip("\n") == site_json_schema().rstrip("\n"), (
+    assert committed.rstrip("\n") == json_schema("site").rstrip("\n"), (
         "schema/site.schema.json is out of date with the SiteFile model; "
         "run `reconciler schema > schema/site.schema.json` and commit the result"
     )
+
+
+@pytest.mark.parametrize("kind", ["reconciler", "people"])
+def test_the_committed_schemas_of_reconciler_and_people_yaml_are_up_to_date(
+    kind: str, repo: Repo
+) -> None:
+    committed = (ROOT / "schema" / f"{kind}.schema.json").read_text(encoding="utf-8")
+
+    assert committed == json_schema(kind), (
+        f"schema/{kind}.schema.json is out of date with its model; run "
+        f"`reconciler schema --file {kind} > schema/{kind}.schema.json` and commit the result"
+    )
+    assert repo.run("schema", "--file", kind).stdout == committed
 
 
 def test_reconciler_schema_prints_the_committed_schema(repo: Repo) -> None:
@@ -37,7 +51,7 @@ def test_reconciler_schema_prints_the_committed_schema(repo: Repo) -> None:
 
 
 def test_the_schema_describes_every_key_of_a_site_file() -> None:
-    schema = json.loads(site_json_schema())
+    schema = json.loads(json_schema("site"))
 
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["additionalProperties"] is False

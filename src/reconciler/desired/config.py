@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
+from reconciler.explain import describe
 from reconciler.model import EXPERT_KEYWORD, Email
 from reconciler.platform.kinds import PlatformBlock
 
@@ -18,6 +21,33 @@ SITES_DIR = "sites"
 SANDBOX_DB = Path(".reconciler") / "sandbox.db"  # the embedded sandbox, git-ignored
 SANDBOX_SEED = "sandbox.seed.yaml"
 HANDLE_PATTERN = r"^[a-z][a-z0-9_.-]*$"
+ISO_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _whole_number(value: Any) -> Any:
+    """A count as written, a number: not text or a boolean that pydantic would read as
+    one (``"3"``, ``true``), which the JSON Schema refuses too."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError(
+            "whole_number", "must be a whole number, not {shown}", {"shown": describe(value)}
+        )
+    return value
+
+
+def _written_date(value: Any) -> Any:
+    """A day as written, ``2026-11-27``: not a number pydantic would read as a timestamp
+    or a date and time at midnight, which the JSON Schema refuses too."""
+    if (
+        value is None
+        or isinstance(value, date)
+        or (isinstance(value, str) and re.match(ISO_DATE_PATTERN, value))
+    ):
+        return value
+    raise PydanticCustomError("date_type", "must be a date such as 2026-11-27")
+
+
+Count = Annotated[int, BeforeValidator(_whole_number)]
+Day = Annotated[date, BeforeValidator(_written_date)]
 
 
 ActionName = Literal[
@@ -38,14 +68,14 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_handovers: int = Field(default=10, ge=0)
-    max_removals: int = Field(default=20, ge=0)
+    max_handovers: Count = Field(default=10, ge=0)
+    max_removals: Count = Field(default=20, ge=0)
     require_approval: tuple[ActionName, ...] | None = Field(
         default=None,
         description="Actions held back unless their pull request was approved; when set, "
         "every apply checks approvals (default list: transfer.start)",
     )
-    approvals: int = Field(
+    approvals: Count = Field(
         default=1, ge=1, description="Approvals a gated change needs from people with write access"
     )
 
@@ -75,7 +105,7 @@ class Person(BaseModel):
 
     email: Email
     name: str | None = None
-    left: date | None = Field(
+    left: Day | None = Field(
         default=None,
         description="The day the person left: every managed site drops them (offboarding)",
     )

@@ -6,7 +6,6 @@ desired state of each site come out, together with every problem found.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +31,6 @@ from reconciler.model import (
 )
 from reconciler.platform.kinds import DEFAULT_KIND, PlatformBlock
 
-SCHEMA_ID = "https://github.com/site-reconciler/schema/site.schema.json"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -496,7 +494,7 @@ def _over_cap_warnings(site: DesiredSite, document: Document) -> list[Problem]:
     ]
 
 
-_UNMANAGED_WHEN_LEFT_OUT = {
+NO_VALUE_REFUSED = {  # key -> what to write instead; the JSON Schema refuses null there too
     "collaborators": "write `collaborators: {}` for nobody but the owner, or remove the "
     "key to leave access as it is",
     "billing_contact": "remove the key for the owner, or write an address",
@@ -510,7 +508,7 @@ def _empty_value_problems(data: dict[str, Any], document: Document) -> list[Prob
     what the writer meant (e.g. every entry commented out): say so instead of guessing."""
     return [
         Problem(location=document.key_at((key,)), message=f"{key} has no value; {hint}")
-        for key, hint in _UNMANAGED_WHEN_LEFT_OUT.items()
+        for key, hint in NO_VALUE_REFUSED.items()
         if key in data and data[key] is None
     ]
 
@@ -571,10 +569,3 @@ def _stem(file: str) -> str:
     name = file.rpartition("/")[2]
     dot = name.rfind(".")
     return name[:dot] if 0 < dot < len(name) - 1 else name
-
-
-def site_json_schema() -> str:
-    """The JSON Schema of a site file, generated from ``SiteFile``: one source of truth."""
-    schema = SiteFile.model_json_schema()
-    schema["$id"] = SCHEMA_ID
-    return json.dumps(schema, indent=2, sort_keys=False) + "\n"
