@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 # WORKERS=0 runs them in this process (one at a time).
 WORKERS ?= 2
 
-.PHONY: setup demo check lint test browser bench clean
+.PHONY: setup demo check lint test browser bench clean lock install-size
 
 setup: $(VENV)/.installed
 
@@ -62,6 +62,19 @@ bench: setup
 	done; \
 	if [ -n "$$failed" ]; then echo "make bench: targets missed in:$$failed"; exit 1; fi; \
 	echo "make bench: every target holds"
+
+# The composite action's hash-pinned lock, from pyproject.toml's [tool.pip-tools]
+# options (needs the package index). Keeps today's pins where they still fit; upgrade
+# every pin with `make lock LOCK_ARGS=--upgrade`, one with `LOCK_ARGS='-P rich'`.
+# PyPI only: a machine's pip configuration (extra indexes, local wheel folders) would
+# add hashes of files that the runners' index does not serve.
+lock: setup
+	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile --quiet --index-url=https://pypi.org/simple $(LOCK_ARGS) pyproject.toml
+
+# What `pip install .` adds in a fresh venv (target: at most 40 MB); needs the index.
+install-size: setup
+	$(BIN)/python scripts/install_size.py
+	$(BIN)/python scripts/install_size.py --extra github
 
 clean:
 	rm -rf $(VENV) build .reconciler .pytest_cache .mypy_cache .ruff_cache .coverage

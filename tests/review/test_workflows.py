@@ -6,10 +6,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,3 +177,122 @@ def test_a_force_push_that_kept_the_old_commit_is_skipped(clone: Path) -> None:
 
     assert output == "usable=false"
     assert "the push rewrote main's history (a force push)" in summary
+
+
+# --- the lock the action installs from -------------------------------------------------
+
+LOCK = ACTION.parent / "requirements.txt"
+
+
+def locked() -> dict[str, tuple[str, list[str]]]:
+    """The lock's pins: name -> (version, hashes)."""
+    text = LOCK.read_text(encoding="utf-8").replace("\\\n", " ")
+    pins = {}
+    for line in text.splitlines():
+        line = line.partition("#")[0].strip()
+        if not line:
+            continue
+        requirement, *options = line.split()
+        name, _, version = requirement.partition("==")
+        assert version, f"not pinned to one version: {line}"
+        hashes = [o.removeprefix("--hash=sha256:") for o in options]
+        assert hashes, f"no hash: {line}"
+        assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes), line
+        pins[canonicalize_name(name)] = (version, hashes)
+    return pins
+
+
+def test_the_lock_pins_every_core_and_github_dependency_by_hash() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = [
+        *project["project"]["dependencies"],
+        *project["project"]["optional-dependencies"]["github"],
+        *project["build-system"]["requires"],  # reconciler itself is built offline
+    ]
+    pins = locked()
+    for line in wanted:
+        requirement = Requirement(line)
+        version, _ = pins[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(version), f"{line}: the lock has {version}"
+    assert "site-reconciler" not in pins  # the action installs it from its own checkout
+    header = LOCK.read_text(encoding="utf-8").split("\n\n")[0]  # how it was made
+    assert "pip-compile --allow-unsafe --build-deps-for=wheel --extra=github" in header
+
+
+def test_the_action_installs_only_the_lock_with_hashes_then_reconciler_offline() -> None:
+    install = next(s for s in load(ACTION)["runs"]["steps"] if s["name"] == "Install reconciler")
+    script = install["run"]
+    assert '--require-hashes --only-binary=:all: --no-deps -r "$lock"' in script
+    assert '--no-deps --no-build-isolation --no-index "$target"' in script
+    assert "python -m pip check" in script
+
+
+@pytest.fixture
+def action_checkout(tmp_path: Path) -> Path:
+    """A checkout of this repository as the runner lays it out, with a fake `python`
+    that records what pip is asked and a `reconciler` on PATH once installed."""
+    root = tmp_path / "checkout"
+    action = root / ".github" / "actions" / "reconciler"
+    action.mkdir(parents=True)
+    (action / "requirements.txt").write_text("click==8.1.7 --hash=sha256:00\n")
+    (root / "src" / "reconciler").mkdir(parents=True)
+    (root / "src" / "reconciler" / "cli.py").write_text("# one\n")
+    (root / "pyproject.toml").write_text("[project]\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    python = bin_dir / "python"
+    python.write_text(
+        "#!/bin/bash\n"
+        'if [[ "$1" == -c ]]; then exec ' + sys.executable + ' "$@"; fi\n'
+        'echo "$*" >>"$PIP_LOG"\n'
+        'if [[ "$*" == *--no-index* ]]; then\n'
+        '  made="$(dirname "$0")/reconciler"; printf "#!/bin/sh\\n" >"$made"; chmod +x "$made"\n'
+        "fi\n"
+    )
+    python.chmod(0o755)
+    return root
+
+
+def run_install(checkout: Path, install: str = "") -> list[str]:
+    step = next(s for s in load(ACTION)["runs"]["steps"] if s["name"] == "Install reconciler")
+    log = checkout.parent / "pip.log"
+    log.write_text("")
+    temp = checkout.parent / "runner-temp"
+    temp.mkdir(exist_ok=True)
+    env = {
+        "PATH": f"{checkout.parent / 'bin'}:/usr/bin:/bin",
+        "GITHUB_ACTION_PATH": str(checkout / ".github" / "actions" / "reconciler"),
+        "RUNNER_TEMP": str(temp),
+        "INSTALL": install,
+        "PIP_LOG": str(log),
+    }
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", step["run"]],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    return calls if calls else [done.stdout.strip()]
+
+
+def test_the_action_installs_once_a_job_for_the_same_source(action_checkout: Path) -> None:
+    first = run_install(action_checkout)
+    again = run_install(action_checkout)
+    (action_checkout / "src" / "reconciler" / "cli.py").write_text("# two\n")
+    changed = run_install(action_checkout)
+    other = run_install(action_checkout, install="/elsewhere/reconciler")
+
+    lock = action_checkout / ".github/actions/reconciler/requirements.txt"
+    assert first[0].endswith(f"--require-hashes --only-binary=:all: --no-deps -r {lock}")
+    assert first[1].endswith(
+        "--no-deps --no-build-isolation --no-index "
+        f"{action_checkout}/.github/actions/reconciler/../../.."
+    )
+    assert first[2] == "-m pip check"
+    assert again == ["reconciler is installed from this source already: not installing it again"]
+    assert changed == first
+    assert other[1].endswith("--no-index /elsewhere/reconciler")

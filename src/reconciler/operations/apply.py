@@ -15,6 +15,7 @@ from typing import Protocol
 
 from reconciler.desired.config import Policy
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.extras import needed
 from reconciler.operations.configuration import load_config
 from reconciler.operations.journal import Journal
 from reconciler.operations.plan import changed_scope
@@ -174,8 +175,9 @@ class ApplyOperation:
     def _approval_gate(
         self, stack: ExitStack, repository: GitRepository | None, policy: Policy
     ) -> Gate:
-        from reconciler.review.approval import ApprovalGate
-        from reconciler.review.github import GitHubClient
+        with needed("github", "the approval gate (--require-approval, policy.require_approval)"):
+            from reconciler.review.approval import ApprovalGate
+            from reconciler.review.github import GitHubClient
 
         assert repository is not None  # _checked_repository refuses a missing one
         github = stack.enter_context(GitHubClient.from_environ(self.environ))
