@@ -90,6 +90,4 @@ def test_the_core_applies_without_the_github_extra(merged: GitRepo) -> None:
 
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert [(r["action"], r["outcome"]) for r in report["results"]] == [
-        ("transfer.start", "done")
-    ]
+    assert [(r["action"], r["outcome"]) for r in report["results"]] == [("transfer.start", "done")]
