@@ -187,7 +187,7 @@ LOCK = ACTION.parent / "requirements.txt"
 def locked() -> dict[str, tuple[str, list[str]]]:
     """The lock's pins: name -> (version, hashes)."""
     text = LOCK.read_text(encoding="utf-8").replace("\\\n", " ")
-    pins = {}
+    pins: dict[str, tuple[str, list[str]]] = {}
     for line in text.splitlines():
         line = line.partition("#")[0].strip()
         if not line:
