@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 # git more than on the CPU, so two workers pay even on a busy 2-core machine.
 # WORKERS=0 runs them in this process (one at a time).
 WORKERS ?= 2
+# This repository's workflows and those of the example site repositories.
+WORKFLOW_FILES = $(wildcard .github/workflows/*.yml examples/*/.github/workflows/*.yml)
 
 .PHONY: setup demo check lint test browser bench clean lock install-size
 
@@ -34,7 +36,9 @@ lint: setup
 		MYPYPATH=tests $(BIN)/mypy $$dir || exit 1; \
 	done
 	$(BIN)/lint-imports
-	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck
+	$(BIN)/actionlint -shellcheck $(BIN)/shellcheck $(WORKFLOW_FILES)
+	@# The workflows' security audit, without the network (no GitHub API token needed).
+	$(BIN)/zizmor --offline --quiet .github $(wildcard examples/*/)
 
 # The HTML status page is tested in Debian's Chromium, driven by Playwright.
 browser:

@@ -35,21 +35,101 @@ def steps_of(workflow: Any) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
 
+OWN_ACTION = "pixel-studio/reconciler/.github/actions/reconciler"
+REUSABLE = {name: WORKFLOWS / f"reusable-{name}.yml" for name in ("plan", "apply", "drift")}
+CALLERS = {"plan": "pull-request.yml", "apply": "apply.yml", "drift": "drift.yml"}
+EXAMPLE = ROOT / "examples" / "site-repository"
+
+
+def all_files() -> list[Path]:
+    return [*sorted(WORKFLOWS.glob("*.yml")), ACTION, *sorted(EXAMPLE.glob(".github/*/*.yml"))]
+
+
+def uses_lines(path: Path) -> list[re.Match[str]]:
+    return list(
+        re.finditer(r"^\s*(?:- )?uses:\s*(\S+)(.*)$", path.read_text(encoding="utf-8"), re.M)
+    )
+
+
 def test_every_action_is_pinned_by_commit_with_its_version_in_a_comment() -> None:
-    files = [*sorted(WORKFLOWS.glob("*.yml")), ACTION]
-    uses = [
-        (path.name, match)
-        for path in files
-        for match in re.finditer(
-            r"^\s*(?:- )?uses:\s*(\S+)(.*)$", path.read_text(encoding="utf-8"), re.M
-        )
+    remote = [
+        (path.name, m)
+        for path in all_files()
+        for m in uses_lines(path)
+        if m.group(1).startswith("actions/")
     ]
-    remote = [(name, m) for name, m in uses if not m.group(1).startswith("./")]
     assert remote, "the workflows use GitHub's actions"
     for name, match in remote:
         action, _, ref = match.group(1).partition("@")
         sha, version = PINS[action]
         assert (ref, match.group(2).strip()) == (sha, f"# {version}"), f"{name}: {match.group(0)}"
+
+
+def own_action_pins() -> set[str]:
+    pins = set()
+    for path in REUSABLE.values():
+        for match in uses_lines(path):
+            assert not match.group(1).startswith("./"), f"{path.name}: ./ is the caller's"
+            if match.group(1).startswith("pixel-studio/"):
+                action, _, ref = match.group(1).partition("@")
+                assert action == OWN_ACTION, match.group(0)
+                assert re.fullmatch(r"[0-9a-f]{40}", ref), match.group(0)
+                pins.add(ref)
+    return pins
+
+
+def test_the_reusable_workflows_never_use_the_callers_folder() -> None:
+    """In a site repository's run, `./` is the site repository's own folder."""
+    own_action_pins()
+
+
+def test_each_reusable_workflow_is_called_by_this_repository_with_its_secret() -> None:
+    for name, caller in CALLERS.items():
+        workflow = load(REUSABLE[name])
+        assert list(workflow["on"]) == ["workflow_call"], name
+        (job,) = load(WORKFLOWS / caller)["jobs"].values()
+        assert job["uses"] == f"./.github/workflows/reusable-{name}.yml", caller
+        assert set(job) <= {"uses", "with", "secrets", "permissions"}, caller
+        assert set(job["secrets"]) == set(workflow["on"]["workflow_call"]["secrets"]), caller
+        assert "inherit" not in str(job["secrets"])
+
+
+def test_permissions_are_per_job_and_least_for_each() -> None:
+    expected = {
+        ("reusable-plan.yml", "plan"): {"contents": "read", "pull-requests": "write"},
+        ("reusable-drift.yml", "drift"): {"contents": "read", "issues": "write"},
+        ("reusable-apply.yml", "apply-merge"): {"contents": "write", "pull-requests": "write"},
+        ("reusable-apply.yml", "apply-all"): {"contents": "write", "pull-requests": "read"},
+        ("reusable-apply.yml", "refuse-other-branches"): {},
+    }
+    workflows = [*sorted(WORKFLOWS.glob("*.yml")), *sorted(EXAMPLE.glob(".github/workflows/*"))]
+    for path in workflows:
+        workflow = load(path)
+        assert workflow["permissions"] == {}, f"{path.name}: permissions belong to the jobs"
+        for name, job in workflow["jobs"].items():
+            assert "permissions" in job, f"{path.name}: {name}"
+            if (path.name, name) in expected:
+                assert job["permissions"] == expected[path.name, name]
+
+
+def test_no_checkout_leaves_the_token_behind() -> None:
+    for path in all_files():
+        for step in steps_of(load(path)) if path != ACTION else []:
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, path.name
+
+
+def test_only_the_notes_steps_give_git_the_token() -> None:
+    apply = load(REUSABLE["apply"])
+    for job in apply["jobs"].values():
+        for step in job["steps"]:
+            given = "github.token" in str(step.get("env", {}))
+            if given and "run" in step:
+                assert step["name"] in {"Fetch the git notes", "Push the git notes"}
+                assert "GIT_CONFIG_VALUE_0" in step["run"]  # in the environment, not argv
+                assert "::add-mask::" in step["run"]
+    for path in all_files():
+        assert "git config" not in path.read_text(encoding="utf-8") or path == REUSABLE["apply"]
 
 
 def test_the_action_installs_from_its_own_checkout_by_default() -> None:
@@ -63,9 +143,9 @@ def test_the_action_installs_from_its_own_checkout_by_default() -> None:
 
 
 def test_pull_requests_plan_with_the_read_token_and_skip_forks() -> None:
-    workflow = load(WORKFLOWS / "pull-request.yml")
-    text = (WORKFLOWS / "pull-request.yml").read_text(encoding="utf-8")
-    assert "secrets.PLATFORM_TOKEN" not in text
+    workflow = load(REUSABLE["plan"])
+    for path in (REUSABLE["plan"], WORKFLOWS / "pull-request.yml"):
+        assert "secrets.PLATFORM_TOKEN" not in path.read_text(encoding="utf-8")
     plan = next(s for s in steps_of(workflow) if s.get("id") == "plan")
     assert plan["env"] == {"PLATFORM_TOKEN": "${{ secrets.PLATFORM_READ_TOKEN }}"}
     same_repo = "github.event.pull_request.head.repo.full_name == github.repository"
@@ -74,22 +154,75 @@ def test_pull_requests_plan_with_the_read_token_and_skip_forks() -> None:
     assert same_repo in comment["if"]
     assert "c.user.login === bot" in comment["with"]["script"]
     assert "error.status !== 403" in comment["with"]["script"]
-    assert workflow["env"]["BOT_LOGIN"] == "github-actions[bot]"
+    assert workflow["jobs"]["plan"]["env"]["BOT_LOGIN"] == "github-actions[bot]"
+
+
+def test_pull_requests_check_formatting_and_post_the_whole_plan() -> None:
+    steps = steps_of(load(REUSABLE["plan"]))
+    fmt = next(s for s in steps if s.get("id") == "fmt")
+    assert (fmt["with"]["command"], fmt["with"]["args"]) == ("fmt", "--check")
+    failing = next(s for s in steps if s.get("name", "").startswith("Fail"))
+    assert "steps.fmt.outputs.exit-code != '0'" in failing["if"]
+    plan = next(s for s in steps if s.get("id") == "plan")
+    assert plan["with"]["job-summary"] == "markdown"
+    comment = next(s for s in steps if s.get("name", "").startswith("Comment"))
+    assert "text = read(process.env.PLAN_FILE);" in comment["with"]["script"]  # all of it
+    validate = next(s for s in steps if s.get("id") == "validate")
+    assert validate["with"]["annotations"] == "true"
 
 
 def test_only_main_in_the_platform_environment_gets_the_write_token() -> None:
-    workflow = load(WORKFLOWS / "apply.yml")
+    workflow = load(REUSABLE["apply"])
     jobs = workflow["jobs"]
     for name in ("apply-merge", "apply-all"):
         assert jobs[name]["environment"] == "platform"
     assert "github.ref == 'refs/heads/main'" in jobs["apply-all"]["if"]
     assert "github.ref != 'refs/heads/main'" in jobs["refuse-other-branches"]["if"]
-    for path in (WORKFLOWS / "drift.yml", WORKFLOWS / "pull-request.yml"):
-        assert "secrets.PLATFORM_TOKEN" not in path.read_text(encoding="utf-8"), path
-    apply_step = next(s for s in jobs["apply-merge"]["steps"] if s.get("uses", "").startswith("./"))
-    assert "--changed-since ${{ github.event.before }}" in apply_step["with"]["args"]
+    for path in (*REUSABLE.values(), *WORKFLOWS.glob("*.yml")):
+        if path.name not in ("reusable-apply.yml", "apply.yml"):
+            assert "secrets.PLATFORM_TOKEN" not in path.read_text(encoding="utf-8"), path
+    apply_step = next(s for s in jobs["apply-merge"]["steps"] if s.get("id") == "apply")
+    assert apply_step["uses"].startswith((OWN_ACTION + "@", "$/.github/actions/reconciler"))
+    assert apply_step["with"]["args"] == (
+        "--yes --require-approval ${{ steps.base.outputs.args }} --format json"
+    )
+    assert apply_step["with"]["job-summary"] == "apply-report"
     names = [s.get("name", "") for s in jobs["apply-all"]["steps"]]
-    assert names.index("Show the plan in the job summary") < names.index("Apply exactly that plan")
+    plan = next(s for s in jobs["apply-all"]["steps"] if s.get("id") == "plan")
+    assert plan["with"]["job-summary"] == "markdown"  # shown before it is applied
+    assert names.index("Plan") < names.index("Apply exactly that plan")
+
+
+def test_a_push_that_touches_no_desired_state_runs_nothing() -> None:
+    for path in (WORKFLOWS / "apply.yml", EXAMPLE / ".github/workflows/apply.yml"):
+        if not path.exists():
+            continue
+        push = load(path)["on"]["push"]
+        assert push == {
+            "branches": ["main"],
+            "paths": ["sites/**", "people.yaml", "reconciler.yaml"],
+        }, path
+
+
+def test_the_manual_run_takes_a_list_of_sites() -> None:
+    caller = load(WORKFLOWS / "apply.yml")
+    assert caller["on"]["workflow_dispatch"]["inputs"]["sites"]["default"] == ""
+    (job,) = caller["jobs"].values()
+    assert job["with"] == {"sites": "${{ inputs.sites }}"}
+
+
+def test_actionlint_passes_every_workflow() -> None:
+    actionlint = Path(sys.executable).parent / "actionlint"
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    files = [*sorted(WORKFLOWS.glob("*.yml")), *sorted(EXAMPLE.glob(".github/workflows/*"))]
+    done = subprocess.run(
+        [actionlint, "-shellcheck", shellcheck, *files],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # --- the push's before commit, by running the workflow's own shell step ----------------
@@ -122,7 +255,7 @@ def clone(tmp_path: Path) -> Path:
 
 
 def find_before(clone: Path, before: str, forced: str = "false") -> tuple[str, str]:
-    job = load(WORKFLOWS / "apply.yml")["jobs"]["apply-merge"]
+    job = load(REUSABLE["apply"])["jobs"]["apply-merge"]
     script = next(s for s in job["steps"] if s.get("id") == "before")["run"]
     output, summary = clone / "output.txt", clone / "summary.md"
     env = {
@@ -296,3 +429,103 @@ def test_the_action_installs_once_a_job_for_the_same_source(action_checkout: Pat
     assert again == ["reconciler is installed from this source already: not installing it again"]
     assert changed == first
     assert other[1].endswith("--no-index /elsewhere/reconciler")
+
+
+# --- the last complete apply, and the manual run's sites, by running the steps ---------
+
+
+def run_step(clone: Path, job: str, step_id: str, **env: str) -> tuple[int, str, str, str]:
+    steps = load(REUSABLE["apply"])["jobs"][job]["steps"]
+    script = next(s for s in steps if s.get("id") == step_id)["run"]
+    output, summary = clone / "output.txt", clone / "summary.md"
+    output.write_text("")
+    summary.write_text("")
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", script],
+        cwd=clone,
+        env={
+            **os.environ,
+            "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return done.returncode, output.read_text(), summary.read_text(), done.stdout
+
+
+def note(clone: Path, commit: str, block: str) -> None:
+    git(clone, "notes", "--ref=reconciler", "add", "-f", "-m", block, commit)
+
+
+COMPLETE = "reconciler-apply v1 commit={} scope={} finished=true failed=0 held=0"
+
+
+def test_with_a_complete_apply_recorded_the_merge_applies_since_the_last_apply(
+    clone: Path,
+) -> None:
+    base = git(clone, "rev-parse", "HEAD~1")
+    note(clone, base, "reconciler apply at ...\n\n" + COMPLETE.format(base, "since-last-apply"))
+    git(clone, "commit", "--quiet", "--allow-empty", "-m", "three")
+
+    code, output, summary, _ = run_step(clone, "apply-merge", "base", BEFORE=base)
+
+    assert (code, output, summary) == (0, "args=--since-last-apply\n", "")
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "reconciler-apply v1 commit=x scope=all finished=true failed=1 held=0",
+        "reconciler-apply v1 commit=x scope=all finished=true failed=0 held=2",
+        "reconciler-apply v1 commit=x scope=all finished=false failed=0 held=0",
+        "reconciler-apply v1 commit=x scope=sites finished=true failed=0 held=0",
+        "reconciler-apply v1 commit=x scope=changed-since finished=true failed=0 held=0",
+        "reconciler apply at 2026-11-27T10:00:00Z",  # an older version's note
+    ],
+)
+def test_without_a_complete_apply_the_merge_falls_back_to_its_before_commit_and_says_so(
+    clone: Path, block: str
+) -> None:
+    before = git(clone, "rev-parse", "HEAD~1")
+    note(clone, before, block)
+
+    code, output, summary, _ = run_step(clone, "apply-merge", "base", BEFORE=before)
+
+    assert (code, output) == (0, f"args=--changed-since {before}\n")
+    assert summary.startswith("No complete apply is recorded yet")
+    assert f"(`{before[:12]}`), not `--since-last-apply`" in summary
+
+
+def test_a_complete_apply_off_the_first_parent_line_is_not_the_base(clone: Path) -> None:
+    git(clone, "checkout", "--quiet", "-b", "topic")
+    git(clone, "commit", "--quiet", "--allow-empty", "-m", "on a branch")
+    side = git(clone, "rev-parse", "HEAD")
+    note(clone, side, COMPLETE.format(side, "all"))
+    git(clone, "checkout", "--quiet", "main")
+    before = git(clone, "rev-parse", "HEAD")
+    git(clone, "merge", "--quiet", "--no-ff", "-m", "merge", "topic")
+
+    _, output, _, _ = run_step(clone, "apply-merge", "base", BEFORE=before)
+
+    assert output == f"args=--changed-since {before}\n"
+
+
+@pytest.mark.parametrize(
+    ("sites", "args"),
+    [("", ""), ("acme-bakery", " --site acme-bakery"), ("a b,c", " --site a --site b --site c")],
+)
+def test_the_manual_run_names_each_site_with_site(clone: Path, sites: str, args: str) -> None:
+    code, output, _, _ = run_step(clone, "apply-all", "sites", SITES=sites)
+
+    assert (code, output) == (0, f"args={args}\n")
+
+
+@pytest.mark.parametrize("sites", ["acme;rm -rf ~", "--all", "$(id)", "a/../b"])
+def test_the_manual_run_refuses_what_is_not_a_site_id(clone: Path, sites: str) -> None:
+    code, output, _, log = run_step(clone, "apply-all", "sites", SITES=sites)
+
+    assert (code, output) == (1, "")
+    assert "not a site id" in log
