@@ -5,6 +5,13 @@ Every answer is built by ``payload(Model, overrides)``: an example of the github
 every field that description marks required, with the test's values laid over it, and
 then validated against the model. A field GitHub requires and the fake forgot, or a
 value of the wrong type, fails the test that made it.
+
+Beside today's answers it serves, once checked, answers as GitHub sends them but its
+description does not say: ``release="older"`` leaves out the fields an older GitHub
+Enterprise Server release of the same API version does not send (a label's
+``archived_by``, a team's ``type``, the permission's ``role_name`` and its user's), and
+``pull(..., fork_deleted=True)`` has the ``head`` of a pull request whose fork was
+deleted (``repo``, ``user`` and ``label`` null).
 """
 
 from __future__ import annotations
@@ -24,10 +31,13 @@ from githubkit_schemas.v2022_11_28.models import (
     ContentFile,
     FullRepository,
     PullRequest,
+    PullRequestPropLabelsItems,
     PullRequestReview,
     PullRequestSimple,
     RepositoryCollaboratorPermission,
     SimpleUser,
+    Team,
+    TeamSimple,
 )
 from pydantic import BaseModel
 
@@ -80,6 +90,7 @@ _SCALARS: dict[Any, Any] = {
     "integer": lambda _schema: 1,
     "number": lambda _schema: 1.0,
     "boolean": lambda _schema: False,
+    "null": lambda _schema: None,
     "string": _string,
 }
 
@@ -115,6 +126,7 @@ class FakePull:
     merged: bool = True
     base: str = "main"
     merge_commit_sha: str | None = None
+    fork_deleted: bool = False
 
 
 @dataclass
@@ -125,8 +137,16 @@ class FakeReview:
     bot: bool = False
 
 
-def pull(number: int, author: str, *, merged: bool = True, base: str = "main") -> FakePull:
-    return FakePull(number, author, merged, base)
+def pull(
+    number: int,
+    author: str,
+    *,
+    merged: bool = True,
+    base: str = "main",
+    merge_commit_sha: str | None = None,
+    fork_deleted: bool = False,
+) -> FakePull:
+    return FakePull(number, author, merged, base, merge_commit_sha, fork_deleted)
 
 
 def review(
@@ -143,6 +163,7 @@ class FakeGitHub:
     token: str = TOKEN
     repository: str = REPOSITORY
     default_branch: str = "main"
+    release: str = "today"  # or "older": fields an older GHES release does not send
     pulls: dict[str, list[FakePull]] = field(default_factory=dict)  # by commit sha
     reviews: dict[int, list[FakeReview]] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)  # login -> role; else 404
@@ -236,7 +257,7 @@ class FakeGitHub:
 
     def pull_payload(self, spec: FakePull, *, simple: bool) -> dict[str, Any]:
         model = PullRequestSimple if simple else PullRequest
-        return payload(
+        answer = payload(
             model,
             number=spec.number,
             state="closed" if spec.merged else "open",
@@ -244,8 +265,21 @@ class FakeGitHub:
             merged_at=MERGED_AT if spec.merged else None,
             merge_commit_sha=spec.merge_commit_sha,
             base={"ref": spec.base},
+            head={"sha": f"{spec.number:040x}"},
+            labels=[{**example(PullRequestPropLabelsItems), "name": "handover"}],
+            requested_teams=[
+                {**example(Team if simple else TeamSimple), "slug": "account-managers"}
+            ],
             **({} if simple else {"merged": spec.merged}),
         )
+        if spec.fork_deleted:
+            answer["head"] = {**answer["head"], "repo": None, "user": None, "label": None}
+        if self.release == "older":
+            for label in answer["labels"]:
+                del label["archived_by"]
+            for team in answer["requested_teams"]:
+                del team["type"]
+        return answer
 
     def review_payload(self, spec: FakeReview, index: int) -> dict[str, Any]:
         return payload(
@@ -260,12 +294,15 @@ class FakeGitHub:
 
     def permission_payload(self, login: str, role: str) -> dict[str, Any]:
         permission = {"maintain": "write", "triage": "read"}.get(role, role)
-        return payload(
+        answer = payload(
             RepositoryCollaboratorPermission,
             permission=permission,
             role_name=role,
             user={**example_collaborator(), "login": login},
         )
+        if self.release == "older":
+            del answer["role_name"], answer["user"]["role_name"]
+        return answer
 
     def content_payload(self, name: str, text: str) -> dict[str, Any]:
         return payload(

@@ -3,17 +3,24 @@ of DESIGN.md section 8, pagination, rate limits, errors, and a fake that cannot 
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import re
 import socket
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import githubkit.core
 import pytest
 from fake_github import TOKEN, FakeGitHub, example, payload, pull, review
-from githubkit_schemas.v2022_11_28.models import PullRequestReview, PullRequestSimple
+from githubkit_schemas.v2022_11_28.models import (
+    PullRequestReview,
+    PullRequestSimple,
+    RepositoryCollaboratorPermission,
+)
 from pydantic import ValidationError
 
 from reconciler.errors import ConfigError
@@ -294,3 +301,267 @@ def test_the_fake_carries_every_field_github_marks_required() -> None:
         assert set(required) <= set(example(model)), model.__name__
     with pytest.raises(ValidationError, match="state"):
         payload(PullRequestReview, state=None)  # a wrong type fails where the fake makes it
+
+
+# --- decision fields only (DESIGN.md section 8) ---------------------------------------
+
+
+def test_the_older_fake_leaves_out_what_an_older_release_does_not_send(
+    github: FakeGitHub,
+) -> None:
+    github.release = "older"
+    pulled = github.pull_payload(pull(12, "alice"), simple=False)
+    listed = github.pull_payload(pull(12, "alice"), simple=True)
+    permission = github.permission_payload("bob", "maintain")
+
+    for answer in (pulled, listed):
+        assert answer["labels"], "the fake's pull requests carry a label"
+        assert "archived_by" not in answer["labels"][0]
+        assert answer["requested_teams"], "and a requested team"
+        assert "type" not in answer["requested_teams"][0]
+    assert "role_name" not in permission
+    assert "role_name" not in permission["user"]
+    with pytest.raises(ValidationError):
+        RepositoryCollaboratorPermission.model_validate(permission)  # not today's shape
+
+
+def test_answers_of_an_older_release_are_read(github: FakeGitHub) -> None:
+    """An older GitHub Enterprise Server release of API version 2022-11-28 sends no
+    label `archived_by`, no team `type`, no `role_name`: none of them decides anything."""
+    github.release = "older"
+    github.pulls["abc123"] = [pull(12, "alice", merge_commit_sha="d" * 40)]
+    github.reviews[12] = [review("bob", "APPROVED", "c0ffee")]
+    github.permissions = {"bob": "maintain", "eve": "triage"}
+
+    with GitHubClient.from_environ(github.environ) as client:
+        assert client.pulls_for_commit("abc123") == [
+            PullRequest(12, "alice", "closed", "2024-03-10T12:00:00Z", "main", "d" * 40)
+        ]
+        assert client.pull(12).merge_commit_sha == "d" * 40
+        assert [r.reviewer for r in client.reviews(12)] == ["bob"]
+        # Without role_name, `permission` says what the role is based on.
+        assert client.permission("bob") == "write"
+        assert client.permission("eve") == "read"
+
+
+def test_a_pull_request_whose_fork_was_deleted_is_read(github: FakeGitHub) -> None:
+    github.pulls["abc123"] = [pull(12, "alice", fork_deleted=True)]
+
+    with GitHubClient.from_environ(github.environ) as client:
+        assert [p.number for p in client.pulls_for_commit("abc123")] == [12]
+        assert client.pull(12).base_ref == "main"
+
+
+def test_only_the_decision_fields_are_needed(github: FakeGitHub) -> None:
+    """Answers that hold the decision fields and nothing else are complete ones."""
+    kept = {
+        "repository": {"default_branch": "trunk"},
+        "pull": {
+            "number": 12,
+            "user": {"login": "alice", "type": "User"},
+            "merged_at": "2024-03-10T12:00:00Z",
+            "base": {"ref": "trunk"},
+            "merge_commit_sha": None,
+            "head": {"sha": "c0ffee"},
+        },
+        "review": {
+            "id": 7,
+            "user": {"login": "bob", "type": "User"},
+            "state": "APPROVED",
+            "commit_id": "c0ffee",
+            "submitted_at": "2024-03-09T12:00:00Z",
+        },
+        "permission": {"permission": "admin"},
+        "file": {"content": base64.b64encode(b"id: acme\n").decode(), "encoding": "base64"},
+    }
+    github.repository_payload = lambda: kept["repository"]  # type: ignore[method-assign]
+    github.pull_payload = lambda spec, simple: kept["pull"]  # type: ignore[method-assign]
+    github.review_payload = lambda spec, index: kept["review"]  # type: ignore[method-assign]
+    github.permission_payload = lambda login, role: kept["permission"]  # type: ignore[method-assign]
+    github.content_payload = lambda name, text: kept["file"]  # type: ignore[method-assign]
+    github.pulls["abc123"] = [pull(12, "alice")]
+    github.reviews[12] = [review("bob", "APPROVED", "c0ffee")]
+    github.permissions = {"bob": "admin"}
+    github.files[("sites/acme.yaml", "c0ffee")] = "id: acme\n"
+
+    with GitHubClient.from_environ(github.environ) as client:
+        assert client.default_branch() == "trunk"
+        assert client.pulls_for_commit("abc123") == [
+            PullRequest(12, "alice", "", "2024-03-10T12:00:00Z", "trunk")
+        ]
+        assert client.pull(12).author == "alice"
+        assert client.reviews(12) == [
+            Review("bob", "APPROVED", "c0ffee", False, "2024-03-09T12:00:00Z")
+        ]
+        assert client.permission("bob") == "admin"
+        assert client.file_at("sites/acme.yaml", "c0ffee") == "id: acme\n"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "drop", "where"),
+    [
+        ("repository", ("default_branch",), "default_branch: Field required"),
+        ("commit-pulls", ("number",), "0.number: Field required"),
+        ("commit-pulls", ("user", "login"), "0.user.login: Field required"),
+        ("commit-pulls", ("user", "type"), "0.user.type: Field required"),
+        ("commit-pulls", ("merged_at",), "0.merged_at: Field required"),
+        ("commit-pulls", ("base", "ref"), "0.base.ref: Field required"),
+        ("pull", ("merge_commit_sha",), "merge_commit_sha: Field required"),
+        ("pull", ("head", "sha"), "head.sha: Field required"),
+        ("reviews", ("id",), "0.id: Field required"),
+        ("reviews", ("user", "type"), "0.user.type: Field required"),
+        ("reviews", ("commit_id",), "0.commit_id: Field required"),
+        ("permission", ("permission",), "permission: Field required"),
+        ("file", ("content",), "content: Field required"),
+        ("file", ("encoding",), "encoding: Field required"),
+    ],
+)
+def test_a_missing_decision_field_is_a_refusal_that_names_it(
+    github: FakeGitHub, endpoint: str, drop: tuple[str, ...], where: str
+) -> None:
+    def dropped(answer: dict[str, Any]) -> dict[str, Any]:
+        inner = answer
+        for key in drop[:-1]:
+            inner = inner[key]
+        del inner[drop[-1]]
+        return answer
+
+    call, request = _serve_one(github, endpoint, dropped)
+    with GitHubClient.from_environ(github.environ) as client, pytest.raises(GitHubError) as raised:
+        call(client)
+
+    assert raised.value.message == (
+        f"GitHub answered GET {request} with a body that does not match its REST "
+        f"description ({where})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "field", "value", "where"),
+    [
+        ("repository", "default_branch", None, "default_branch: Input should be a valid string"),
+        ("commit-pulls", "number", "12", "0.number: Input should be a valid integer"),
+        (
+            "commit-pulls",
+            "merged_at",
+            "soon",
+            "0.merged_at: Input should be a valid datetime or date, input is too short",
+        ),
+        ("pull", "base", "main", "base: Input should be an object"),
+        (
+            "pull",
+            "user",
+            {"login": 7, "type": "User"},
+            "user.login: Input should be a valid string",
+        ),
+        ("reviews", "state", 1, "0.state: Input should be a valid string"),
+        (
+            "reviews",
+            "submitted_at",
+            "soon",
+            "0.submitted_at: Input should be a valid datetime or date, input is too short",
+        ),
+        ("permission", "role_name", 5, "role_name: Input should be a valid string"),
+        ("file", "encoding", "none", "encoding: Input should be 'base64'"),
+    ],
+)
+def test_a_malformed_decision_field_is_a_refusal_that_names_it(
+    github: FakeGitHub, endpoint: str, field: str, value: Any, where: str
+) -> None:
+    call, request = _serve_one(github, endpoint, lambda answer: {**answer, field: value})
+    with GitHubClient.from_environ(github.environ) as client, pytest.raises(GitHubError) as raised:
+        call(client)
+
+    assert raised.value.message == (
+        f"GitHub answered GET {request} with a body that does not match its REST "
+        f"description ({where})"
+    )
+
+
+def test_a_listing_that_is_not_a_list_is_refused(github: FakeGitHub) -> None:
+    github.pulls["abc123"] = [pull(12, "alice")]
+    github._page = lambda path, items, query: (200, {"items": items}, {})  # type: ignore[method-assign]
+
+    with GitHubClient.from_environ(github.environ) as client, pytest.raises(GitHubError) as raised:
+        client.pulls_for_commit("abc123")
+
+    assert raised.value.message == (
+        "GitHub answered GET /repos/pixel/sites/commits/abc123/pulls with a body that does "
+        "not match its REST description (the body: Input should be a valid list)"
+    )
+
+
+def test_a_field_on_a_later_page_is_named_by_its_place_in_the_listing(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github.page_size = 2
+    github.reviews[7] = [review(f"r{i}", "COMMENTED", "c0ffee") for i in range(3)]
+
+    def broken_third(spec: Any, index: int) -> dict[str, Any]:
+        answer = FakeGitHub.review_payload(github, spec, index)
+        if index == 2:
+            del answer["state"]
+        return answer
+
+    monkeypatch.setattr(github, "review_payload", broken_third)
+    with GitHubClient.from_environ(github.environ) as client, pytest.raises(GitHubError) as raised:
+        client.reviews(7)
+
+    assert raised.value.message.endswith("(2.state: Field required)")
+
+
+Call = Callable[[GitHubClient], object]
+
+
+def _serve_one(
+    github: FakeGitHub, endpoint: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+) -> tuple[Call, str]:
+    """Serve one endpoint's answer changed by ``change``: the call and its request."""
+    github.pulls["abc123"] = [pull(12, "alice")]
+    github.reviews[12] = [review("bob", "APPROVED", "c0ffee")]
+    github.permissions = {"bob": "write"}
+    github.files[("sites/acme.yaml", "c0ffee")] = "id: acme\n"
+    real = {
+        "repository": github.repository_payload,
+        "commit-pulls": github.pull_payload,
+        "pull": github.pull_payload,
+        "reviews": github.review_payload,
+        "permission": github.permission_payload,
+        "file": github.content_payload,
+    }[endpoint]
+    attribute = {
+        "repository": "repository_payload",
+        "commit-pulls": "pull_payload",
+        "pull": "pull_payload",
+        "reviews": "review_payload",
+        "permission": "permission_payload",
+        "file": "content_payload",
+    }[endpoint]
+
+    def changed(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        answer = real(*args, **kwargs)
+        if endpoint in ("commit-pulls", "pull") and kwargs.get("simple") != (
+            endpoint == "commit-pulls"
+        ):
+            return answer
+        return change(json.loads(json.dumps(answer)))
+
+    setattr(github, attribute, changed)
+    calls: dict[str, tuple[Call, str]] = {
+        "repository": (lambda c: c.default_branch(), "/repos/pixel/sites"),
+        "commit-pulls": (
+            lambda c: c.pulls_for_commit("abc123"),
+            "/repos/pixel/sites/commits/abc123/pulls",
+        ),
+        "pull": (lambda c: c.pull(12), "/repos/pixel/sites/pulls/12"),
+        "reviews": (lambda c: c.reviews(12), "/repos/pixel/sites/pulls/12/reviews"),
+        "permission": (
+            lambda c: c.permission("bob"),
+            "/repos/pixel/sites/collaborators/bob/permission",
+        ),
+        "file": (
+            lambda c: c.file_at("sites/acme.yaml", "c0ffee"),
+            "/repos/pixel/sites/contents/sites/acme.yaml?ref=c0ffee",
+        ),
+    }
+    return calls[endpoint]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_github import TOKEN, FakeGitHub, pull, review
+from fake_github import TOKEN, FakeGitHub, FakePull, FakeReview, pull, review
 from git_support import GitRepo, site_yaml
 
 from reconciler.errors import ConfigError
@@ -735,3 +735,134 @@ def test_the_gate_in_a_shallow_clone_says_to_fetch_the_history(
         pytest.raises(ConfigError, match="the clone has no history before HEAD"),
     ):
         ApprovalGate(client, repository).gate(handover())
+
+
+# --- the decision fields only: older releases, deleted forks (DESIGN section 8) --------
+
+
+@pytest.mark.parametrize("release", ["today", "older"])
+def test_a_properly_approved_handover_goes_through_from_either_release(
+    world: World, release: str
+) -> None:
+    world.github.release = release
+    world.github.permissions["bob"] = "maintain"
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
+
+    assert world.gate() is None
+
+
+def test_a_handover_whose_fork_was_deleted_goes_through(world: World) -> None:
+    world.github.pulls[world.handover_sha] = [pull(12, "carol", fork_deleted=True)]
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
+
+    assert world.gate() is None
+
+
+def test_a_squash_merge_from_a_deleted_fork_of_an_older_release_goes_through(
+    squashed: tuple[GitRepo, FakeGitHub, str],
+) -> None:
+    repo, github, sha = squashed
+    github.release = "older"
+    github.pulls[sha] = [pull(21, "carol", fork_deleted=True)]
+    reviewed = "f" * 40
+    github.files[("sites/acme-bakery.yaml", reviewed)] = site_yaml(
+        "acme-bakery", ANNA, collaborators={}
+    )
+    github.reviews[21] = [review("bob", "APPROVED", reviewed)]
+
+    assert gate_of(repo, github, handover()) is None
+
+
+def _bypasses(world: World) -> dict[str, tuple[list[FakePull], list[FakeReview]]]:
+    """Each known bypass: the pull requests of the handover's commit and its reviews,
+    by the refusal they get."""
+    sha, before = world.handover_sha, world.before_sha
+    merged = [pull(12, "carol")]
+    return {
+        "dave has read permission on pixel/sites, not write": (
+            merged,
+            [review("dave", "APPROVED", sha)],
+        ),
+        "pull request #12 was never merged": (
+            [pull(12, "carol", merged=False)],
+            [review("bob", "APPROVED", sha)],
+        ),
+        "pull request #12 was merged into staging, not into the default branch main": (
+            [pull(12, "carol", base="staging")],
+            [review("bob", "APPROVED", sha)],
+        ),
+        f"bob approved {before[:12]}, a commit without the change ({sha[:12]})": (
+            merged,
+            [review("bob", "APPROVED", before)],
+        ),
+        "renovate[bot] is a bot": (merged, [review("renovate[bot]", "APPROVED", sha, bot=True)]),
+        "CAROL is the pull request's author": (merged, [review("CAROL", "APPROVED", sha)]),
+    }
+
+
+@pytest.mark.parametrize("release", ["today", "older"])
+def test_each_known_bypass_is_still_refused_from_either_release(world: World, release: str) -> None:
+    world.github.release = release
+    world.github.permissions.update({"dave": "read", "renovate[bot]": "write", "CAROL": "write"})
+    for why, (pulls, reviews) in _bypasses(world).items():
+        world.github.pulls[world.handover_sha] = [
+            pull(p.number, p.author, merged=p.merged, base=p.base, fork_deleted=True) for p in pulls
+        ]
+        world.github.reviews[12] = reviews
+
+        refusal = reason(world.gate())
+
+        assert refusal is not None, why
+        assert why in refusal
+
+
+@pytest.mark.parametrize("release", ["today", "older"])
+def test_a_squash_merge_whose_reviewed_commit_github_cannot_find_is_refused(
+    squashed: tuple[GitRepo, FakeGitHub, str], release: str
+) -> None:
+    repo, github, sha = squashed
+    github.release = release
+    gone = "9" * 40  # neither in this clone nor on GitHub (404)
+    github.reviews[21] = [review("bob", "APPROVED", gone)]
+
+    assert reason(gate_of(repo, github, handover())) == (
+        "handover not approved: pull request #21 has 0 of the 1 approval it needs (bob "
+        f"approved {gone[:12]}, a commit without the change ({sha[:12]}))"
+    )
+
+
+@pytest.mark.parametrize("release", ["today", "older"])
+def test_changes_requested_on_the_second_page_of_reviews_is_refused(
+    world: World, release: str
+) -> None:
+    world.github.release = release
+    world.github.page_size = 2
+    sha = world.handover_sha
+    world.github.reviews[12] = [
+        review("bob", "APPROVED", sha),
+        review("carol", "COMMENTED", sha),
+        review("alice", "CHANGES_REQUESTED", sha),  # the second page
+    ]
+
+    assert reason(world.gate()) == (
+        "handover not approved: pull request #12 has changes requested by alice"
+    )
+    assert world.github.requests.count("/repos/pixel/sites/pulls/12/reviews") == 2
+
+
+def test_a_review_without_a_decision_field_holds_the_handover_back(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def without_commit(spec: FakeReview, index: int) -> dict[str, Any]:
+        answer = FakeGitHub.review_payload(world.github, spec, index)
+        del answer["commit_id"]
+        return answer
+
+    monkeypatch.setattr(world.github, "review_payload", without_commit)
+    world.github.reviews[12] = [review("bob", "APPROVED", world.handover_sha)]
+
+    assert reason(world.gate()) == (
+        "handover not approved: could not check the approval on GitHub: GitHub answered GET "
+        "/repos/pixel/sites/pulls/12/reviews with a body that does not match its REST "
+        "description (0.commit_id: Field required)"
+    )

@@ -240,3 +240,27 @@ def test_a_re_ask_is_reviewed_like_a_new_handover(
     assert "done    acme-bakery: transfer.start HANDOVER to anna@acme-bakery.example" in (
         result.output
     )
+
+
+def test_an_older_github_release_and_a_deleted_fork_approve_a_reviewed_handover(
+    flow: tuple[GitRepo, EmbeddedSandbox], github: FakeGitHub
+) -> None:
+    """GitHub Enterprise Server of an older release (no label `archived_by`, no team
+    `type`, no `role_name`), and the fork of the pull request deleted after the merge."""
+    repo, _ = flow
+    handover = repo.head()
+    repo.checkout("main")
+    repo.merge("handover", "Merge pull request #12 from carol/handover")
+    github.release = "older"
+    github.permissions["bob"] = "maintain"
+    github.pulls[handover] = [pull(12, "carol", fork_deleted=True)]
+    github.reviews[12] = [review("bob", "APPROVED", handover)]
+
+    result = run(
+        repo, "apply", "--yes", "--require-approval", "--changed-since", "HEAD^1", **github.environ
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "done    acme-bakery: transfer.start HANDOVER to anna@acme-bakery.example" in (
+        result.output
+    )

@@ -1,9 +1,15 @@
 """The few GitHub REST endpoints the approval gate reads, through githubkit.
 
-githubkit (not PyGithub) because it types every answer with models generated from
-GitHub's official REST description (an answer that does not fit fails here, loudly),
-and it recognises GitHub's rate limits (403/429 with ``retry-after``, or
-``x-ratelimit-remaining: 0``) and waits them out: within a bound that we set.
+githubkit (not PyGithub) for the transport: the endpoints and API version, the token,
+and GitHub's rate limits (403/429 with ``retry-after``, or ``x-ratelimit-remaining:
+0``), which it waits out within a bound that we set.
+
+Its answers are read as raw JSON, not through its models of the latest REST
+description: the gate reads the fields it decides on (DESIGN.md section 8) and nothing
+else strictly, so that an answer without fields it does not need (an older GitHub
+Enterprise Server release of the same API version, a deleted fork's ``head.repo:
+null``) is judged as a complete one. A decision field missing or malformed is a
+refusal that names it.
 
 ::
 
@@ -24,10 +30,10 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Annotated, Any, Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,7 +41,7 @@ from githubkit import GitHub, TokenAuthStrategy
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestError, RequestFailed
 from githubkit.response import Response
 from githubkit.retry import RetryOption
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, ReconcilerError
@@ -50,9 +56,6 @@ PER_PAGE = 100
 MAX_PAGES = 50
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
 ROLES = frozenset({*WRITE_PERMISSIONS, "triage", "read"})
-
-if TYPE_CHECKING:
-    from githubkit_schemas.v2022_11_28.models import PullRequestReview
 
 log = logging.getLogger("reconciler.review.github")
 T = TypeVar("T")
@@ -75,6 +78,8 @@ class PullRequest:
     merged_at: str | None
     base_ref: str
     merge_commit_sha: str | None = None
+    head_sha: str | None = field(default=None, compare=False)
+    author_is_bot: bool = field(default=False, compare=False)
 
     @property
     def merged(self) -> bool:
@@ -88,6 +93,92 @@ class Review:
     commit_id: str | None
     is_bot: bool = False
     submitted_at: str | None = None
+
+
+# --- the decision fields (DESIGN.md section 8): all the gate reads of an answer ---------
+
+
+class _Fields(BaseModel):
+    """Some fields of an answer: the others are ignored, whatever they hold; these are
+    required with their exact JSON type (no "12" for 12)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+# A moment as GitHub writes it (an ISO 8601 string; strict mode takes no string).
+_Moment = Annotated[datetime, Field(strict=False)]
+
+
+class _User(_Fields):
+    login: str
+    type: str
+
+
+class _Base(_Fields):
+    ref: str
+
+
+class _Head(_Fields):
+    sha: str
+
+
+class _Repository(_Fields):
+    default_branch: str
+
+
+class _Pull(_Fields):
+    number: int
+    user: _User | None  # null for a deleted account
+    merged_at: _Moment | None
+    base: _Base
+    merge_commit_sha: str | None
+    head: _Head
+
+
+class _Review(_Fields):
+    id: int
+    user: _User | None  # null for a deleted account ("ghost")
+    state: str
+    commit_id: str | None
+    submitted_at: _Moment | None = None  # a pending review has none
+
+
+class _Permission(_Fields):
+    permission: str
+    role_name: str | None = None  # where present: an older release does not send it
+
+
+class _File(_Fields):
+    content: str
+    encoding: Literal["base64"]
+
+
+_REPOSITORY = TypeAdapter(_Repository)
+_PULL = TypeAdapter(_Pull)
+_PULLS = TypeAdapter(list[_Pull])
+_REVIEWS = TypeAdapter(list[_Review])
+_PERMISSION = TypeAdapter(_Permission)
+_FILE = TypeAdapter(_File)
+M = TypeVar("M", bound=BaseModel)
+
+
+def _decided(adapter: TypeAdapter[T], data: Any, path: str, *, first: int = 0) -> T:
+    """The decision fields of GitHub's answer to GET ``path``; a GitHubError naming the
+    first one missing or malformed (an item by its place in the whole listing, from
+    ``first``)."""
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = [
+            part + first if isinstance(part, int) and i == 0 else part
+            for i, part in enumerate(error["loc"])
+        ]
+        message = "Input should be an object" if error["type"] == "model_type" else error["msg"]
+        raise GitHubError(
+            f"GitHub answered GET {path} with a body that does not match its REST "
+            f"description ({'.'.join(map(str, where)) or 'the body'}: {message})"
+        ) from None
 
 
 class RateLimitWait:
@@ -192,65 +283,49 @@ class GitHubClient:
         """GET /repos/{repo}: the branch that merges must reach."""
         path = f"/repos/{self.repository}"
         with self._calling(path):
-            return str(self._rest.repos.get(self.owner, self.name).parsed_data.default_branch)
+            data = self._rest.repos.get(self.owner, self.name).json()
+        return _decided(_REPOSITORY, data, path).default_branch
 
     def pulls_for_commit(self, sha: str) -> list[PullRequest]:
         """GET /repos/{repo}/commits/{sha}/pulls: the pull requests that contain a commit."""
         path = f"/repos/{self.repository}/commits/{sha}/pulls"
-        return [
-            PullRequest(
-                number=item.number,
-                author=item.user.login if item.user else "",
-                state=item.state,
-                merged_at=_iso(item.merged_at),
-                base_ref=item.base.ref,
-                merge_commit_sha=item.merge_commit_sha,
-            )
-            for item in self._pages(
-                path,
-                lambda page: self._rest.repos.list_pull_requests_associated_with_commit(
-                    self.owner, self.name, sha, per_page=PER_PAGE, page=page
-                ),
-            )
-        ]
+        pages = self._pages(
+            path,
+            _PULLS,
+            lambda page: self._rest.repos.list_pull_requests_associated_with_commit(
+                self.owner, self.name, sha, per_page=PER_PAGE, page=page
+            ),
+        )
+        return [_pull_request(item, raw) for item, raw in pages]
 
     def pull(self, number: int) -> PullRequest:
         """GET /repos/{repo}/pulls/{n}: whether and where it was merged."""
         path = f"/repos/{self.repository}/pulls/{number}"
         with self._calling(path):
-            item = self._rest.pulls.get(self.owner, self.name, number).parsed_data
-            return PullRequest(
-                number=item.number,
-                author=item.user.login,
-                state=item.state,
-                merged_at=_iso(item.merged_at),
-                base_ref=item.base.ref,
-                merge_commit_sha=item.merge_commit_sha,
-            )
+            data = self._rest.pulls.get(self.owner, self.name, number).json()
+        return _pull_request(_decided(_PULL, data, path), data)
 
     def reviews(self, number: int) -> list[Review]:
         """GET /repos/{repo}/pulls/{n}/reviews: every review, oldest first."""
         path = f"/repos/{self.repository}/pulls/{number}/reviews"
-        reviews: list[Review] = []
-        item: PullRequestReview
-        for item in self._pages(
+        pages = self._pages(
             path,
+            _REVIEWS,
             lambda page: self._rest.pulls.list_reviews(
                 self.owner, self.name, number, per_page=PER_PAGE, page=page
             ),
-        ):
-            if item.user is None:  # a deleted account ("ghost")
-                continue
-            reviews.append(
-                Review(
-                    reviewer=item.user.login,
-                    state=item.state,
-                    commit_id=item.commit_id,
-                    is_bot=item.user.type == "Bot" or item.user.login.endswith("[bot]"),
-                    submitted_at=_iso(item.submitted_at or None),
-                )
+        )
+        return [
+            Review(
+                reviewer=item.user.login,
+                state=item.state,
+                commit_id=item.commit_id,
+                is_bot=item.user.type == "Bot" or item.user.login.endswith("[bot]"),
+                submitted_at=_iso(item.submitted_at),
             )
-        return reviews
+            for item, _ in pages
+            if item.user is not None  # a deleted account ("ghost")
+        ]
 
     def permission(self, login: str) -> str:
         """GET /repos/{repo}/collaborators/{login}/permission: admin, maintain, write,
@@ -260,29 +335,30 @@ class GitHubClient:
             with self._calling(path):
                 data = self._rest.repos.get_collaborator_permission_level(
                     self.owner, self.name, login
-                ).parsed_data
+                ).json()
         except GitHubError as exc:
             if exc.status == 404:  # not a collaborator: GitHub says "not a user" here
                 return "none"
             raise
-        return str(data.role_name if data.role_name in ROLES else data.permission)
+        answer = _decided(_PERMISSION, data, path)
+        return answer.role_name if answer.role_name in ROLES else answer.permission
 
     def file_at(self, path_in_repo: str, ref: str) -> str | None:
         """GET /repos/{repo}/contents/{path}?ref=: a file's text at a commit; None when
-        the file does not exist there."""
+        the file does not exist there (or is a folder)."""
         path = f"/repos/{self.repository}/contents/{path_in_repo}?ref={ref}"
         try:
             with self._calling(path):
                 data = self._rest.repos.get_content(
                     self.owner, self.name, path_in_repo, ref=ref
-                ).parsed_data
+                ).json()
         except GitHubError as exc:
             if exc.status == 404:
                 return None
             raise
-        content = getattr(data, "content", None)
-        if getattr(data, "type", None) != "file" or not isinstance(content, str):
+        if isinstance(data, list):  # a folder's listing
             return None
+        content = _decided(_FILE, data, path).content
         try:
             return base64.b64decode(content).decode("utf-8", errors="replace")
         except (binascii.Error, ValueError):
@@ -292,14 +368,22 @@ class GitHubClient:
 
     # --- transport --------------------------------------------------------------------
 
-    def _pages(self, path: str, fetch: Callable[[int], Response[list[T]]]) -> Iterator[T]:
-        """Every item of a listing, page by page (by number, never by following a URL
-        elsewhere), at most MAX_PAGES pages."""
+    def _pages(
+        self,
+        path: str,
+        adapter: TypeAdapter[list[M]],
+        fetch: Callable[[int], Response[Any, Any]],
+    ) -> Iterator[tuple[M, Any]]:
+        """Every item of a listing with its raw JSON, page by page (by number, never by
+        following a URL elsewhere), at most MAX_PAGES pages."""
+        seen = 0
         for page in range(1, MAX_PAGES + 1):
             with self._calling(path):
                 response = fetch(page)
-                items = response.parsed_data
-            yield from items
+                data = response.json()
+            items = _decided(adapter, data, path, first=seen)
+            yield from zip(items, data, strict=True)
+            seen += len(items)
             link = _NEXT.search(response.headers.get("link", ""))
             if link is None:
                 return
@@ -330,13 +414,6 @@ class GitHubClient:
             raise GitHubError(
                 f"could not reach GitHub at {self.api_url} for GET {path}: {type(exc.exc).__name__}"
             ) from None
-        except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(part) for part in first["loc"])
-            raise GitHubError(
-                f"GitHub answered GET {path} with a body that does not match its REST "
-                f"description ({where}: {first['msg']})"
-            ) from None
         except (GitHubException, httpx.HTTPError, ValueError) as exc:
             raise GitHubError(
                 f"GitHub's answer to GET {path} could not be read: {type(exc).__name__}"
@@ -358,6 +435,20 @@ class GitHubClient:
         if hint:
             text += f": {hint}"
         return GitHubError(text, status=status)
+
+
+def _pull_request(item: _Pull, raw: Any) -> PullRequest:
+    state = raw.get("state") if isinstance(raw, dict) else None  # shown, never decided on
+    return PullRequest(
+        number=item.number,
+        author=item.user.login if item.user else "",
+        state=state if isinstance(state, str) else "",
+        merged_at=_iso(item.merged_at),
+        base_ref=item.base.ref,
+        merge_commit_sha=item.merge_commit_sha,
+        head_sha=item.head.sha,
+        author_is_bot=item.user is not None and item.user.type == "Bot",
+    )
 
 
 def _iso(value: Any) -> str | None:
