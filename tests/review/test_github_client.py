@@ -352,9 +352,11 @@ def test_a_pull_request_whose_fork_was_deleted_is_read(github: FakeGitHub) -> No
         assert client.pull(12).base_ref == "main"
 
 
-def test_only_the_decision_fields_are_needed(github: FakeGitHub) -> None:
+def test_only_the_decision_fields_are_needed(
+    github: FakeGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Answers that hold the decision fields and nothing else are complete ones."""
-    kept = {
+    kept: dict[str, dict[str, Any]] = {
         "repository": {"default_branch": "trunk"},
         "pull": {
             "number": 12,
@@ -374,11 +376,14 @@ def test_only_the_decision_fields_are_needed(github: FakeGitHub) -> None:
         "permission": {"permission": "admin"},
         "file": {"content": base64.b64encode(b"id: acme\n").decode(), "encoding": "base64"},
     }
-    github.repository_payload = lambda: kept["repository"]  # type: ignore[method-assign]
-    github.pull_payload = lambda spec, simple: kept["pull"]  # type: ignore[method-assign]
-    github.review_payload = lambda spec, index: kept["review"]  # type: ignore[method-assign]
-    github.permission_payload = lambda login, role: kept["permission"]  # type: ignore[method-assign]
-    github.content_payload = lambda name, text: kept["file"]  # type: ignore[method-assign]
+    for attribute, name in [
+        ("repository_payload", "repository"),
+        ("pull_payload", "pull"),
+        ("review_payload", "review"),
+        ("permission_payload", "permission"),
+        ("content_payload", "file"),
+    ]:
+        monkeypatch.setattr(github, attribute, lambda *_, name=name, **__: kept[name])
     github.pulls["abc123"] = [pull(12, "alice")]
     github.reviews[12] = [review("bob", "APPROVED", "c0ffee")]
     github.permissions = {"bob": "admin"}
@@ -521,14 +526,6 @@ def _serve_one(
     github.reviews[12] = [review("bob", "APPROVED", "c0ffee")]
     github.permissions = {"bob": "write"}
     github.files[("sites/acme.yaml", "c0ffee")] = "id: acme\n"
-    real = {
-        "repository": github.repository_payload,
-        "commit-pulls": github.pull_payload,
-        "pull": github.pull_payload,
-        "reviews": github.review_payload,
-        "permission": github.permission_payload,
-        "file": github.content_payload,
-    }[endpoint]
     attribute = {
         "repository": "repository_payload",
         "commit-pulls": "pull_payload",
@@ -537,6 +534,7 @@ def _serve_one(
         "permission": "permission_payload",
         "file": "content_payload",
     }[endpoint]
+    real: Callable[..., dict[str, Any]] = getattr(github, attribute)
 
     def changed(*args: Any, **kwargs: Any) -> dict[str, Any]:
         answer = real(*args, **kwargs)
