@@ -243,7 +243,7 @@ def test_a_re_ask_is_reviewed_like_a_new_handover(
 
 
 def test_an_older_github_release_and_a_deleted_fork_approve_a_reviewed_handover(
-    flow: tuple[GitRepo, EmbeddedSandbox], github: FakeGitHub
+    flow: tuple[GitRepo, ThreadedSandbox], github: FakeGitHub
 ) -> None:
     """GitHub Enterprise Server of an older release (no label `archived_by`, no team
     `type`, no `role_name`), and the fork of the pull request deleted after the merge."""
