@@ -636,6 +636,9 @@ def journal(ctx: click.Context, record: bool) -> None:
 
 
 def main() -> None:
+    # A library's warning may quote a file (ruamel shows the lines of an anchor used
+    # twice): through the log, each of its lines is shown as data (_LogFormatter).
+    logging.captureWarnings(True)
     cli(prog_name="reconciler")
 
 

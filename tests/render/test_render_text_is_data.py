@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -220,3 +223,26 @@ def test_plan_on_invalid_files_lists_each_problem_on_its_line(tmp_path: Path) ->
     assert result.exit_code == 1
     assert_no_command_lines(result.output)
     assert r"sites/b\n  ::add-mask::studio-token.yaml:1:5: error: id 'b'" in result.stderr
+
+
+def test_a_python_warning_that_quotes_a_file_starts_no_command(tmp_path: Path) -> None:
+    """ruamel warns of an anchor used twice with the file's lines, indented; the runner
+    trims the spaces, so a line of the file that starts with ``::`` would be a command.
+    Warnings go through the log, which shows each line as data."""
+    repo = Repo(tmp_path)
+    repo.write("reconciler.yaml", f"expert: {EXPERT}\n")
+    repo.site("a", "id: a\nowner: expert\nname: &x Bakery\n::add-mask::secret: &x 1\n")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert "found duplicate anchor 'x'" in done.stderr  # the warning is still shown
+    assert_no_command_lines(done.stdout + done.stderr)
