@@ -529,3 +529,54 @@ def test_the_manual_run_refuses_what_is_not_a_site_id(clone: Path, sites: str) -
 
     assert (code, output) == (1, "")
     assert "not a site id" in log
+
+
+# --- our own action, pinned; the example site repository ---------------------------------
+
+
+def test_the_reusable_workflows_use_the_action_of_one_commit_whose_action_is_this_one() -> None:
+    """The reusable workflows name this repository and a commit (the release steps re-pin
+    it, CONTRIBUTING.md); that commit's action is the action of this tree."""
+    pins = own_action_pins()
+    assert len(pins) == 1, pins
+    (pin,) = pins
+    git(ROOT, "merge-base", "--is-ancestor", pin, "HEAD")  # on this repository's history
+    changed = git(ROOT, "diff", "--stat", pin, "--", ".github/actions/reconciler")
+    assert changed == "", f"re-pin the reusable workflows: the action changed since {pin}"
+
+
+def example_calls() -> list[tuple[str, str, dict[str, Any]]]:
+    calls = []
+    for path in sorted((EXAMPLE / ".github" / "workflows").glob("*.yml")):
+        for job in load(path)["jobs"].values():
+            assert set(job) <= {"uses", "with", "secrets", "permissions"}, path.name
+            workflow, _, ref = job["uses"].partition("@")
+            calls.append((workflow, ref, job))
+    return calls
+
+
+def test_the_example_site_repository_only_calls_the_reusable_workflows() -> None:
+    calls = example_calls()
+    assert sorted(w.rsplit("/", 1)[1] for w, _, _ in calls) == sorted(
+        f"reusable-{name}.yml" for name in REUSABLE
+    )
+    for workflow, ref, job in calls:
+        assert workflow.startswith("pixel-studio/reconciler/.github/workflows/reusable-")
+        assert re.fullmatch(r"[0-9a-f]{40}", ref)
+        git(ROOT, "merge-base", "--is-ancestor", ref, "HEAD")
+        path = workflow.removeprefix("pixel-studio/reconciler/")
+        called = YAML(typ="safe").load(git(ROOT, "show", f"{ref}:{path}"))["on"]["workflow_call"]
+        assert set(job.get("with", {})) <= set(called.get("inputs", {})), workflow
+        assert set(job.get("secrets", {})) <= set(called.get("secrets", {})), workflow
+        assert "inherit" not in str(job.get("secrets"))
+
+
+def test_the_example_site_repository_is_valid() -> None:
+    done = subprocess.run(
+        [Path(sys.executable).parent / "reconciler", "--root", EXAMPLE, "validate"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert (done.returncode, done.stdout) == (0, "1 site file valid\n"), done.stderr
