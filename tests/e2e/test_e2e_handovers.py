@@ -331,7 +331,7 @@ def test_a_client_without_an_account_is_blocked_at_plan_time_then_comes_back(
     assert served.platform.store.site("glow-salon").pending_transfer is not None
 
 
-def test_preflight_makes_one_dry_run_per_handover(served: Repo) -> None:
+def test_preflight_asks_about_every_handover_in_one_batch(served: Repo) -> None:
     seed(served, [MIA, ANNA], [site("a"), site("b")])
     served.write("sites/a.yaml", f"id: a\nowner: {MIA}\ncollaborators: {{}}\n")
     served.write("sites/b.yaml", f"id: b\nowner: {ANNA}\ncollaborators: {{}}\npackage: free\n")
@@ -340,7 +340,7 @@ def test_preflight_makes_one_dry_run_per_handover(served: Repo) -> None:
 
     plan(served)
 
-    assert posts(served.platform.url) - before == 2
+    assert posts(served.platform.url) - before == 1  # POST /v1/dry-runs, both in it
     assert served.platform.store.transfers_of("a") == []  # a dry run changes nothing
 
 

@@ -18,7 +18,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Self, TypeVar
@@ -52,8 +52,13 @@ from reconciler.platform.errors import (
 )
 from reconciler.platform.pacing import Pacer, parse_ratelimit
 from reconciler.platform.schema import (
+    MAX_DRY_RUN_BATCH,
     MAX_PAGE_SIZE,
     Account,
+    DryRunBatch,
+    DryRunResult,
+    DryRunResults,
+    DryRunWrite,
     Purchase,
     Site,
     SitePage,
@@ -405,6 +410,42 @@ class PlatformClient:
         """Would the platform sell this package? None if so, else its refusal."""
         return self.dry_run(base.Purchase(site_id, Package(package)), if_match=if_match)
 
+    def dry_run_batch(
+        self, writes: Sequence[tuple[base.Write, int | None]]
+    ) -> list[PlatformError | None]:
+        """Would the platform make these writes (each with its If-Match)? One request,
+        ``POST /v1/dry-runs``, of at most :data:`MAX_DRY_RUN_BATCH` writes.
+
+        Each answer, in order, is what :meth:`dry_run` of that write gives: None if it
+        would be accepted, else the same error with the same message (a 412 is a
+        ``StaleVersion``); an error that is no refusal is an answer here too, since it is
+        the write's alone. An error of the batch request itself is raised: a platform
+        without batches answers it 404 or 405.
+        """
+        if len(writes) > MAX_DRY_RUN_BATCH:
+            raise ValueError(f"a batch of dry runs holds at most {MAX_DRY_RUN_BATCH} writes")
+        wire = [_dry_run_write(write, if_match) for write, if_match in writes]
+        body = DryRunBatch(writes=wire).model_dump(mode="json")
+        response = self._request("POST", "/v1/dry-runs", json=body, changes_nothing=True)
+        results = self._parse(DryRunResults, response).results
+        if len(results) != len(wire):
+            raise PlatformError(
+                f"POST /v1/dry-runs: the platform answered {len(results)} results for "
+                f"{len(wire)} writes",
+                status=response.status_code,
+            )
+        return [self._answer_of(asked, result) for asked, result in zip(wire, results, strict=True)]
+
+    def _answer_of(self, asked: DryRunWrite, result: DryRunResult) -> PlatformError | None:
+        """One result of a batch as the single dry run's answer (or error) would be."""
+        if result.status < 400:
+            return None
+        body = "" if result.problem is None else result.problem.model_dump_json()
+        return error_for_response(
+            result.status, body, operation=f"{asked.method} {asked.path}",
+            secrets=(self._token.reveal(),),
+        )  # fmt: skip
+
     # -- the one place where requests are sent, retried and mapped to errors --
 
     def _request(
@@ -417,11 +458,12 @@ class PlatformClient:
         if_match: int | None = None,
         idempotency_key: str | None = None,
         dry_run: bool = False,
+        changes_nothing: bool = False,
     ) -> requests.Response:
         headers = {"Accept": "application/json"}
         if dry_run:  # changes nothing, so there is nothing to repeat safely
             params = {**(params or {}), "dry_run": "true"}
-        elif method != "GET":
+        elif method != "GET" and not changes_nothing:
             # One key for the whole logical operation, reused by every retry.
             headers["Idempotency-Key"] = idempotency_key or str(uuid.uuid4())
         if if_match is not None:
@@ -561,6 +603,15 @@ def request_of(write: base.Write) -> tuple[str, str, dict[str, object] | None]:
         case base.Purchase():
             body = {"package": Package(write.package).value}
             return "POST", _path("v1", "sites", site, "purchases"), body
+
+
+def _dry_run_write(write: base.Write, if_match: int | None) -> DryRunWrite:
+    """One write of a batch of dry runs, as :func:`request_of` would send it alone."""
+    method, path, body = request_of(write)
+    return DryRunWrite(
+        method=method, path=path, body=body,
+        if_match=None if if_match is None else f'"{if_match}"',
+    )  # fmt: skip
 
 
 def _path(*segments: str) -> str:

@@ -1,8 +1,9 @@
 """The platform kind ``reconciler``: the platform API of DESIGN.md section 6 as a
 :class:`~reconciler.platform.base.Platform`, spoken by :class:`PlatformClient`.
 
-It has every capability. A batch of dry runs is answered by single dry runs
-(``?dry_run=true``), several at once: each mostly waits for the platform.
+It has every capability. A batch of dry runs goes as ``POST /v1/dry-runs`` in chunks of
+at most 500; a platform without that endpoint (it answers 404 or 405) gets single dry
+runs (``?dry_run=true``), several at once, from then on.
 
 The client (and ``requests`` with it) is made on first use, so that checking a
 configuration (``validate``) costs no HTTP stack.
@@ -10,6 +11,7 @@ configuration (``validate``) costs no HTTP stack.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,13 +35,23 @@ from reconciler.platform.config import (
 )
 from reconciler.platform.errors import PlatformError
 from reconciler.platform.kinds import PlatformBlock, SecretMissing
-from reconciler.platform.schema import TransferDirection, to_observed, to_record
+from reconciler.platform.schema import (
+    MAX_DRY_RUN_BATCH,
+    TransferDirection,
+    to_observed,
+    to_record,
+)
 
 if TYPE_CHECKING:
     from reconciler.platform.client import PlatformClient
 
+logger = logging.getLogger("reconciler.platform")
+
 DRY_RUN_PARALLELISM = 8
-"""Single dry runs at once, for a batch: each mostly waits for the platform."""
+"""Single dry runs at once, for a batch on a platform without batches: each mostly
+waits for the platform."""
+NO_BATCHES = frozenset({404, 405})
+"""What a platform without ``POST /v1/dry-runs`` answers it."""
 
 
 def reconciler_platform(block: PlatformBlock, environ: Mapping[str, str]) -> ReconcilerPlatform:
@@ -69,6 +81,7 @@ class ReconcilerPlatform:
         self._options = client_options
         self._client: PlatformClient | None = None
         self._lock = threading.Lock()
+        self._batches = True  # until the platform shows it has none
 
     @classmethod
     def over(cls, client: PlatformClient) -> ReconcilerPlatform:
@@ -115,9 +128,32 @@ class ReconcilerPlatform:
     # -- dry runs --
 
     def dry_run(self, batch: Sequence[DryRun]) -> list[DryRunAnswer]:
+        """Batches of at most 500, answered in the batch's order; single dry runs on a
+        platform without batches."""
+        answers: list[DryRunAnswer] = []
+        for start in range(0, len(batch), MAX_DRY_RUN_BATCH):
+            chunk = batch[start : start + MAX_DRY_RUN_BATCH]
+            answers += self._batched(chunk) if self._batches else self._singly(chunk)
+        return answers
+
+    def _batched(self, chunk: Sequence[DryRun]) -> list[DryRunAnswer]:
+        try:
+            return self.client.dry_run_batch([(a.write, a.if_match) for a in chunk])
+        except PlatformError as failed:
+            if failed.status not in NO_BATCHES:  # each write would have met it
+                return [failed] * len(chunk)
+            answered = failed.status
+        self._batches = False
+        logger.info(
+            "%s has no batches of dry runs (POST /v1/dry-runs answered %s); single dry "
+            "runs from now on",
+            self.url,
+            answered,
+        )
+        return self._singly(chunk)
+
+    def _singly(self, batch: Sequence[DryRun]) -> list[DryRunAnswer]:
         """Single dry runs, several at once, answered in the batch's order."""
-        if not batch:
-            return []
         with ThreadPoolExecutor(DRY_RUN_PARALLELISM, thread_name_prefix="dry-run") as pool:
             return list(pool.map(self._dry_run, batch))
 
