@@ -11,7 +11,7 @@ WORKERS ?= 2
 # This repository's workflows and those of the example site repositories.
 WORKFLOW_FILES = $(wildcard .github/workflows/*.yml examples/*/.github/workflows/*.yml)
 
-.PHONY: setup demo check lint test browser bench clean lock install-size
+.PHONY: setup demo check lint test browser bench clean lock install-size property
 
 setup: $(VENV)/.installed
 
@@ -53,6 +53,12 @@ contract: setup
 	$(BIN)/python scripts/api_contract.py --seed 1 --max-examples 20
 
 check: lint test contract
+
+# "One reviewed change is enough" over many more generated states than make check's 300
+# (tests/reconcile/test_reconcile_one_change_is_enough.py; a few minutes).
+property: setup
+	HYPOTHESIS_PROFILE=property $(BIN)/pytest -q -p no:cacheprovider \
+		tests/reconcile/test_reconcile_one_change_is_enough.py
 
 # Every benchmark runs, whatever an earlier one found; exit 0 only when every target holds.
 BENCHMARKS := bench_validate bench_startup bench_list_sites bench_sandbox_listing bench_plan \
