@@ -43,6 +43,31 @@ class Package(StrEnum):
 COLLABORATOR_CAP = {Package.FREE: 2, Package.PREMIUM: 10}
 """How many collaborators a site's package allows (platform rule 9)."""
 
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+"""An ISO 4217 currency code (``EUR``, ``USD``)."""
+
+
+class BillingPeriod(StrEnum):
+    """How often a paid package is charged (and renews)."""
+
+    MONTH = "month"
+    YEAR = "year"
+
+
+class PackagePrice(BaseModel):
+    """What a site's paid package costs the owner each period (DESIGN.md section 6)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount_cents: int = Field(ge=0, description="In the currency's minor unit (cents)")
+    currency: str = Field(pattern=CURRENCY_PATTERN, description="ISO 4217", examples=["EUR"])
+    period: BillingPeriod
+
+    @property
+    def per_year_cents(self) -> int:
+        """What a year of it costs: twelve months of a monthly price."""
+        return self.amount_cents * (12 if self.period is BillingPeriod.MONTH else 1)
+
 
 class AccountKind(StrEnum):
     EXPERT = "expert"
@@ -184,6 +209,11 @@ class ObservedSite(BaseModel):
     billing_contact: Email
     package: Package
     package_paid_until: datetime | None = None
+    package_price: PackagePrice | None = None
+    """What the package costs the owner; None for a free one (or a platform that does
+    not say)."""
+    package_renews_at: datetime | None = None
+    """When the paid package next renews, on the owner's card; None for a free one."""
     collaborators: Mapping[Email, Role]
     pending_transfer: PendingTransfer | None = None
     last_transfer: EndedTransfer | None = None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from platform_support import ANNA, BEN, STUDIO, TOKENS
 
-from reconciler.model import Package, Role
+from reconciler.model import BillingPeriod, Package, PackagePrice, Role
 from reconciler.platform.client import WriteResult
 from reconciler.platform.errors import (
     Conflict,
@@ -34,6 +36,28 @@ def test_listing_takes_one_request_per_page(sandbox: ThreadedSandbox) -> None:
         assert ids == sorted(ids)
         assert len(ids) == 10
         assert client.stats().by_route == {"GET /v1/sites": 3}
+
+
+def test_the_listing_carries_each_sites_price_and_renewal_in_its_pages(
+    sandbox: ThreadedSandbox,
+) -> None:
+    monthly = PackagePrice(amount_cents=1290, currency="USD", period=BillingPeriod.MONTH)
+    renews = datetime(2027, 1, 15, tzinfo=UTC)
+    with sandbox.store.transaction() as tx:
+        for n in range(7):
+            tx.put_site(f"paid-{n}", name="Paid", owner=STUDIO, billing_contact=STUDIO,
+                        package=Package.PREMIUM, collaborators={}, package_price=monthly,
+                        package_paid_until=renews)  # fmt: skip
+    with SandboxClient(sandbox.url, TOKENS[STUDIO]) as client:
+        observed = [to_observed(site) for site in client.iter_sites(page_size=4)]
+        requests = client.stats().by_route
+
+    paid = [site for site in observed if site.id.startswith("paid-")]
+    assert len(paid) == 7
+    assert {(s.package_price, s.package_renews_at) for s in paid} == {(monthly, renews)}
+    free = [site for site in observed if site.package is Package.FREE]
+    assert {(s.package_price, s.package_renews_at) for s in free} == {(None, None)}
+    assert requests == {"GET /v1/sites": 3}  # 10 sites, 4 a page: still one request a page
 
 
 def test_writes_return_the_new_version(studio: SandboxClient) -> None:

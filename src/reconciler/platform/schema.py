@@ -13,11 +13,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
 from reconciler.model import (
+    CURRENCY_PATTERN,
     AccountKind,
+    BillingPeriod,
     Email,
     EndedTransfer,
     ObservedSite,
     Package,
+    PackagePrice,
     PendingTransfer,
     Role,
     TransferEnd,
@@ -43,6 +46,7 @@ __all__ = [
     "Account",
     "AccountKind",
     "BillingContactRequest",
+    "BillingPeriod",
     "CollaboratorRequest",
     "DryRunBatch",
     "DryRunResult",
@@ -52,6 +56,7 @@ __all__ = [
     "InvoiceList",
     "LastTransfer",
     "Package",
+    "PackagePrice",
     "ProblemDetails",
     "Purchase",
     "PurchaseRequest",
@@ -158,6 +163,14 @@ class Site(_Wire):
     billing_contact: Email
     package: Package
     package_paid_until: datetime | None = None
+    package_price: PackagePrice | None = Field(
+        default=None,
+        description="What the package costs the owner each period; null for a free package",
+    )
+    package_renews_at: datetime | None = Field(
+        default=None,
+        description="When the paid package next renews, on the owner's card; null for free",
+    )
     collaborators: dict[Email, Role] = Field(default_factory=dict)
     pending_transfer: Transfer | None = None
     last_transfer: LastTransfer | None = None
@@ -195,6 +208,7 @@ class Purchase(_Wire):
     site_id: str
     package: Package
     amount_cents: int
+    currency: str = Field(pattern=CURRENCY_PATTERN, description="ISO 4217", examples=["EUR"])
     paid_by: Email
     invoice_id: str
     created_at: datetime
@@ -206,6 +220,7 @@ class Invoice(_Wire):
     billed_to: Email
     package: Package
     amount_cents: int
+    currency: str = Field(pattern=CURRENCY_PATTERN, description="ISO 4217", examples=["EUR"])
     issued_at: datetime
 
 
@@ -312,6 +327,8 @@ def to_observed(site: Site) -> ObservedSite:
         billing_contact=site.billing_contact,
         package=site.package,
         package_paid_until=site.package_paid_until,
+        package_price=site.package_price,
+        package_renews_at=site.package_renews_at,
         collaborators=site.collaborators,
         pending_transfer=pending,
         last_transfer=ended,

@@ -20,7 +20,15 @@ from reconciler.desired.loader import MAX_NODES, parse_yaml
 from reconciler.desired.problems import errors_in
 from reconciler.desired.reading import FILE_LIMIT, FileRefused, SizeLimit, read_text
 from reconciler.errors import ConfigError
-from reconciler.model import COLLABORATOR_CAP, SITE_ID_PATTERN, AccountKind, Email, Package, Role
+from reconciler.model import (
+    COLLABORATOR_CAP,
+    SITE_ID_PATTERN,
+    AccountKind,
+    Email,
+    Package,
+    PackagePrice,
+    Role,
+)
 from reconciler.sandbox.store import SandboxStore
 
 _SYNTAX = "YAML syntax error: "
@@ -57,12 +65,16 @@ class SeedSite(BaseModel):
     billing_contact: Email | None = None
     package: Package = Package.FREE
     package_paid_until: datetime | None = None
+    package_price: PackagePrice | None = None
+    """A paid package's price, when not the list price (another currency, monthly)."""
     collaborators: dict[Email, Role] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if self.owner in self.collaborators:
             raise ValueError(f"the owner {self.owner} cannot also be a collaborator")
+        if self.package_price is not None and self.package is Package.FREE:
+            raise ValueError("a free package has no package_price")
         cap = COLLABORATOR_CAP[self.package]
         if len(self.collaborators) > cap:
             raise ValueError(f"the {self.package.value} package allows at most {cap} collaborators")
@@ -176,6 +188,7 @@ def apply_seed(store: SandboxStore, seed: Seed, *, source: Path | str = "seed") 
                 package=site.package,
                 collaborators=site.collaborators,
                 package_paid_until=site.package_paid_until,
+                package_price=site.package_price,
             )
     return SeedResult(accounts=len(seed.accounts), sites=len(seed.sites))
 

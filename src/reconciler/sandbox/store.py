@@ -19,9 +19,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import COLLABORATOR_CAP, AccountKind, Package, Role, normalise_email
+from reconciler.model import (
+    COLLABORATOR_CAP,
+    AccountKind,
+    BillingPeriod,
+    Package,
+    PackagePrice,
+    Role,
+    normalise_email,
+)
 from reconciler.platform.schema import (
     Account,
     Invoice,
@@ -49,9 +58,25 @@ _MIGRATIONS = (
     ("transfers", "ended_at", "ALTER TABLE transfers ADD COLUMN ended_at TEXT",
      "UPDATE transfers SET ended_at = CASE status WHEN 'expired' THEN expires_at"
      " ELSE created_at END WHERE status != 'pending'"),
+    # Databases made before sites, invoices and purchases carried money (their paid
+    # packages were bought at the list price, which was in euros).
+    ("sites", "price_cents", "ALTER TABLE sites ADD COLUMN price_cents INTEGER",
+     "ALTER TABLE sites ADD COLUMN price_currency TEXT",
+     "ALTER TABLE sites ADD COLUMN price_period TEXT",
+     "UPDATE sites SET price_cents = 11880, price_currency = 'EUR', price_period = 'year'"
+     " WHERE package != 'free'"),
+    ("invoices", "currency",
+     "ALTER TABLE invoices ADD COLUMN currency TEXT NOT NULL DEFAULT 'EUR'"),
+    ("purchases", "currency",
+     "ALTER TABLE purchases ADD COLUMN currency TEXT NOT NULL DEFAULT 'EUR'"),
 )  # fmt: skip
-PACKAGE_PERIOD = timedelta(days=365)
-PRICE_CENTS = {Package.FREE: 0, Package.PREMIUM: 11_880}
+PERIOD_LENGTH = {BillingPeriod.YEAR: timedelta(days=365), BillingPeriod.MONTH: timedelta(days=30)}
+"""How long a paid period lasts in the sandbox (a month is 30 days here)."""
+LIST_PRICE = {
+    Package.PREMIUM: PackagePrice(amount_cents=11_880, currency="EUR", period=BillingPeriod.YEAR)
+}
+"""What the platform charges for a package bought through the API; a seeded site may be
+on another price (another currency, monthly)."""
 NO_VERSION = -1
 """What an If-Match that names no possible version stands for: it matches none."""
 
@@ -65,7 +90,7 @@ CREATE TABLE IF NOT EXISTS read_tokens (
 CREATE TABLE IF NOT EXISTS sites (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL,
     billing_contact TEXT NOT NULL, package TEXT NOT NULL, package_paid_until TEXT,
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL, price_cents INTEGER, price_currency TEXT, price_period TEXT
 );
 CREATE INDEX IF NOT EXISTS sites_by_owner ON sites (owner, id);
 CREATE TABLE IF NOT EXISTS collaborators (
@@ -85,11 +110,12 @@ CREATE INDEX IF NOT EXISTS transfers_by_recipient ON transfers (to_email, create
 CREATE TABLE IF NOT EXISTS purchases (
     id TEXT PRIMARY KEY, site_id TEXT NOT NULL, package TEXT NOT NULL,
     amount_cents INTEGER NOT NULL, paid_by TEXT NOT NULL, invoice_id TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL, currency TEXT NOT NULL DEFAULT 'EUR'
 );
 CREATE TABLE IF NOT EXISTS invoices (
     id TEXT PRIMARY KEY, site_id TEXT NOT NULL, billed_to TEXT NOT NULL,
-    package TEXT NOT NULL, amount_cents INTEGER NOT NULL, issued_at TEXT NOT NULL
+    package TEXT NOT NULL, amount_cents INTEGER NOT NULL, issued_at TEXT NOT NULL,
+    currency TEXT NOT NULL DEFAULT 'EUR'
 );
 CREATE INDEX IF NOT EXISTS invoices_by_site ON invoices (site_id);
 -- Who sees which site (its owner and its collaborators), kept by triggers: the listing
@@ -552,10 +578,14 @@ class Transaction:
                 owner=row["owner"],
                 billing_contact=row["billing_contact"],
                 package=Package(row["package"]),
-                package_paid_until=(
+                package_paid_until=(paid_until := (
                     None if row["package_paid_until"] is None
                     else _from_text(row["package_paid_until"])
-                ),
+                )),
+                package_price=(price := _price_of(row)),
+                # The sandbox renews a paid package at the end of its period, on the
+                # owner's card (it charges nothing by itself: the clock only moves).
+                package_renews_at=None if price is None else paid_until,
                 collaborators=collaborators.get(row["id"], {}),
                 pending_transfer=pending.get(row["id"]),
                 last_transfer=last.get(row["id"]),
@@ -691,12 +721,14 @@ class Transaction:
         site = self.site_for_write(caller, site_id, if_match)
         _require_owner(caller, site, "buy a package (the owner pays and is invoiced)")
         _check_purchasable(site, package)
+        price = LIST_PRICE[package]
         invoice = Invoice(
             id=_new_id("in"),
             site_id=site_id,
             billed_to=site.owner,
             package=package,
-            amount_cents=PRICE_CENTS[package],
+            amount_cents=price.amount_cents,
+            currency=price.currency,
             issued_at=self.now,
         )
         purchase = Purchase(
@@ -704,27 +736,38 @@ class Transaction:
             site_id=site_id,
             package=package,
             amount_cents=invoice.amount_cents,
+            currency=invoice.currency,
             paid_by=site.owner,
             invoice_id=invoice.id,
             created_at=self.now,
         )
         self._insert_invoice(invoice)
         self._conn.execute(
-            "INSERT INTO purchases VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (purchase.id, site_id, package.value, purchase.amount_cents, purchase.paid_by,
-             invoice.id, _to_text(self.now)),
+            "INSERT INTO purchases (id, site_id, package, amount_cents, currency, paid_by,"
+            " invoice_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (purchase.id, site_id, package.value, purchase.amount_cents, purchase.currency,
+             purchase.paid_by, invoice.id, _to_text(self.now)),
         )  # fmt: skip
         self._conn.execute(
             "UPDATE sites SET package = ?, package_paid_until = ? WHERE id = ?",
-            (package.value, _to_text(self.now + PACKAGE_PERIOD), site_id),
+            (package.value, _to_text(self.now + PERIOD_LENGTH[price.period]), site_id),
         )
+        self._set_price(site_id, price)
         return purchase, self._bump_version(site_id)
 
     def _insert_invoice(self, invoice: Invoice) -> None:
         self._conn.execute(
-            "INSERT INTO invoices VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO invoices (id, site_id, billed_to, package, amount_cents, currency,"
+            " issued_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (invoice.id, invoice.site_id, invoice.billed_to, invoice.package.value,
-             invoice.amount_cents, _to_text(invoice.issued_at)),
+             invoice.amount_cents, invoice.currency, _to_text(invoice.issued_at)),
+        )  # fmt: skip
+
+    def _set_price(self, site_id: str, price: PackagePrice | None) -> None:
+        self._conn.execute(
+            "UPDATE sites SET price_cents = ?, price_currency = ?, price_period = ? WHERE id = ?",
+            (None, None, None, site_id) if price is None
+            else (price.amount_cents, price.currency, price.period.value, site_id),
         )  # fmt: skip
 
     def invoices(self, caller: str, site_id: str) -> tuple[list[Invoice], int]:
@@ -736,11 +779,13 @@ class Transaction:
 
     def all_invoices(self, site_id: str) -> list[Invoice]:
         rows = self._conn.execute(
-            "SELECT * FROM invoices WHERE site_id = ? ORDER BY issued_at, id", (site_id,)
+            "SELECT id, site_id, billed_to, package, amount_cents, currency, issued_at"
+            " FROM invoices WHERE site_id = ? ORDER BY issued_at, id",
+            (site_id,),
         ).fetchall()
         return [
             Invoice(id=r[0], site_id=r[1], billed_to=r[2], package=Package(r[3]),
-                    amount_cents=r[4], issued_at=_from_text(r[5]))
+                    amount_cents=r[4], currency=r[5], issued_at=_from_text(r[6]))
             for r in rows
         ]  # fmt: skip
 
@@ -905,25 +950,37 @@ class Transaction:
         package: Package,
         collaborators: Mapping[str, Role],
         package_paid_until: datetime | None = None,
+        package_price: PackagePrice | None = None,
     ) -> None:
-        """Create a site, or set it to exactly this state; unchanged means no new version."""
+        """Create a site, or set it to exactly this state; unchanged means no new version.
+
+        A paid package without ``package_price`` is at the list price (or keeps its
+        price); without ``package_paid_until`` its period starts now (or is kept)."""
+        price = None if package is Package.FREE else (package_price or LIST_PRICE[package])
         paid_until = package_paid_until
-        if paid_until is None and package is Package.PREMIUM:
-            paid_until = self.now + PACKAGE_PERIOD
+        if paid_until is None and price is not None:
+            paid_until = self.now + PERIOD_LENGTH[price.period]
         if not self.site_exists(site_id):
             self.insert_sites([(site_id, name, owner, billing_contact, package, paid_until,
                                 collaborators)])  # fmt: skip
+            self._set_price(site_id, price)
             return
         current = self.load_site(site_id)
-        if package_paid_until is None and current.package is package:
-            paid_until = current.package_paid_until
+        if current.package is package:
+            if package_paid_until is None:
+                paid_until = current.package_paid_until
+            if package_price is None:
+                price = current.package_price
         wanted = current.model_copy(
             update={"name": name, "owner": owner, "billing_contact": billing_contact,
                     "package": package, "package_paid_until": paid_until,
+                    "package_price": price,
+                    "package_renews_at": None if price is None else paid_until,
                     "collaborators": dict(collaborators)}
         )  # fmt: skip
         if wanted == current:
             return
+        self._set_price(site_id, price)
         self._conn.execute(
             "UPDATE sites SET name = ?, owner = ?, billing_contact = ?, package = ?,"
             " package_paid_until = ? WHERE id = ?",
@@ -938,10 +995,15 @@ class Transaction:
         """Insert new sites in bulk (benchmarks, seeding); returns how many."""
         count = 0
         for site_id, name, owner, billing, package, paid_until, collaborators in sites:
+            price = LIST_PRICE.get(package)
             self._conn.execute(
-                "INSERT INTO sites VALUES (?, ?, ?, ?, ?, ?, 1)",
+                "INSERT INTO sites (id, name, owner, billing_contact, package,"
+                " package_paid_until, version, price_cents, price_currency, price_period)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
                 (site_id, name, owner, billing, package.value,
-                 None if paid_until is None else _to_text(paid_until)),
+                 None if paid_until is None else _to_text(paid_until),
+                 *((None, None, None) if price is None
+                   else (price.amount_cents, price.currency, price.period.value))),
             )  # fmt: skip
             self._insert_collaborators(site_id, collaborators)
             count += 1
@@ -962,6 +1024,17 @@ LIST_PAGE_QUERY = (
     "SELECT site_id FROM access WHERE email = ? AND site_id > ? ORDER BY site_id LIMIT ?"
 )
 """One page of the sites a caller sees: a range of the access index, already in order."""
+
+
+def _price_of(row: Mapping[str, Any]) -> PackagePrice | None:
+    """The price columns of a site's row; None for a free package."""
+    if row["price_cents"] is None or row["package"] == Package.FREE.value:
+        return None
+    return PackagePrice.model_construct(
+        amount_cents=row["price_cents"],
+        currency=row["price_currency"],
+        period=BillingPeriod(str(row["price_period"])),
+    )
 
 
 def _transfer_from_row(row: tuple[object, ...]) -> Transfer:
