@@ -29,6 +29,9 @@ PEOPLE_WORDS = [
 FUZZ = settings(
     max_examples=200,
     deadline=None,
+    # The same 200 inputs on every run: CI fails on a change, not on the day's luck. What a
+    # random search once found is kept as a case in test_yaml_inputs.py (a reused anchor).
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 

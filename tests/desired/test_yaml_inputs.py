@@ -96,6 +96,20 @@ BAD_INPUTS = {
         "id: a\nowner: expert\ncollaborators: &c {tom: *c}\n",
         ["sites/a.yaml:3:16: error: contains an alias of itself; write the values out instead"],
     ),
+    "an anchor defined twice": (
+        "id: a\nowner: &who expert\nbilling_contact: &who expert\n",
+        [
+            "sites/a.yaml:3:18: error: anchor '&who' is defined twice (first at line 2); "
+            "give each anchor its own name"
+        ],
+    ),
+    "an anchor named ':' defined twice": (
+        "&: : &:\n",
+        [
+            "sites/a.yaml:1:6: error: anchor '&:' is defined twice (first at line 1); "
+            "give each anchor its own name"
+        ],
+    ),
     "a python object tag": (
         "!!python/object:os.system\nid: a\nowner: expert\n",
         [f"sites/a.yaml:1:1: error: unsupported YAML tag '!!python/object:os.system'; {TAG_HINT}"],

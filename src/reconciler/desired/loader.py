@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
+    AliasEvent,
     CollectionEndEvent,
     CollectionStartEvent,
     Event,
@@ -111,7 +112,7 @@ def parse_yaml(
     refusal of too many values, how many such a file holds. An empty document is a
     problem unless ``allow_empty`` (then its data is None).
     """
-    refused = guard(text, file, max_nodes, usual)
+    refused = guard(text, file, max_nodes, usual) or _reused_anchor(text, file)
     if refused is not None:
         return Parsed(None, (refused,))
     node = _node_of(text, file)
@@ -197,6 +198,44 @@ def _refuse_before_composing(text: str, max_nodes: int, usual: str) -> tuple[int
                 depth -= 1
     except YAMLError:
         return None  # reported by the composer, with its message
+    finally:
+        _dispose(parser)
+    return None
+
+
+def _reused_anchor(text: str, file: str) -> Problem | None:
+    """An anchor defined twice, which the composers only warn about (the later one wins,
+    so an alias would silently mean the second value). Scanned with the parser that
+    will compose the text: libyaml's, or the pure-Python one for what libyaml refuses."""
+    if "&" not in text:
+        return None
+    try:
+        return _reused_anchor_with(_Loader, text, file)
+    except YAMLError:
+        try:
+            return _reused_anchor_with(_PureLoader, text, file)
+        except YAMLError:
+            return None  # reported by the composer, with its message
+
+
+def _reused_anchor_with(loader_class: Any, text: str, file: str) -> Problem | None:
+    parser = loader_class(text)
+    first_lines: dict[str, int] = {}
+    try:
+        while not isinstance(event := parser.get_event(), StreamEndEvent):
+            anchor = getattr(event, "anchor", None)
+            if anchor is None or isinstance(event, AliasEvent):
+                continue
+            line, column, _ = _at(event, "")
+            if anchor in first_lines:
+                message = (
+                    f"anchor '&{anchor}' is defined twice (first at line "
+                    f"{first_lines[anchor]}); give each anchor its own name"
+                )
+                return Problem(
+                    location=Location(file=file, line=line, column=column), message=message
+                )
+            first_lines[anchor] = line
     finally:
         _dispose(parser)
     return None
