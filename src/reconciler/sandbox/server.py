@@ -14,17 +14,16 @@ route answers is :mod:`reconciler.sandbox.api`'s; this module is the HTTP edge
   a negative, non-numeric or repeated-and-different ``Content-Length`` (400), a
   declared body over 1 MiB (413), before the body is read and before the token is;
 
-then the injected faults (latency, 429 with ``RateLimit`` fields, 503, dropped
-answers), then the API. Every answer is dated by the platform's clock, and every
-error, these included, is ``application/problem+json``. A connection whose body was
-left unread is closed after the answer, draining what the client still sends for a
-moment so that it can read the answer.
+then the :class:`~reconciler.sandbox.front.Front` (the injected faults: latency, 429
+with ``RateLimit`` fields, 503, dropped answers; the counters), then the API. Every
+answer is dated by the platform's clock, and every error, these included, is
+``application/problem+json``. A connection whose body was left unread is closed after
+the answer, draining what the client still sends for a moment so that it can read the
+answer.
 """
 
 from __future__ import annotations
 
-import email.utils
-import hashlib
 import http.client
 import logging
 import os
@@ -43,14 +42,14 @@ from types import TracebackType
 from typing import Any
 
 from reconciler.desired.config import SANDBOX_DB
-from reconciler.sandbox.api import Api, Match, Request
+from reconciler.sandbox.api import Api, Request
 from reconciler.sandbox.exchange import Answer, problem, title_of
-from reconciler.sandbox.faults import Dice, FaultSpec, RateLimiter
+from reconciler.sandbox.faults import FaultSpec
+from reconciler.sandbox.front import MAX_BODY_BYTES, TOO_LARGE, Front
 from reconciler.sandbox.store import Clock, SandboxStore
 
 logger = logging.getLogger("reconciler.sandbox")
 
-MAX_BODY_BYTES = 1 << 20  # 1 MiB
 MAX_LINE_BYTES = 65536  # the request line, and each header line (http.client's limit)
 IDLE_TIMEOUT_SECONDS = 60.0  # a connection that sends nothing for this long is closed
 LINGER_SECONDS = 5.0  # how long an unread body is drained after its refusal
@@ -119,7 +118,7 @@ def body_length(headers: http.client.HTTPMessage) -> int:
         raise Refused(400, "Content-Length is given more than once, with different values.")
     digits = declared[0].lstrip("0") or "0"
     if len(digits) > len(str(MAX_BODY_BYTES)) or int(digits) > MAX_BODY_BYTES:
-        raise Refused(413, f"The body is over {MAX_BODY_BYTES:,} bytes (1 MiB); send less.")
+        raise Refused(413, TOO_LARGE)
     return int(digits)
 
 
@@ -127,77 +126,6 @@ def check_header_values(headers: http.client.HTTPMessage) -> None:
     for name, value in headers.items():
         if _CONTROL.search(name) or _CONTROL.search(value):
             raise Refused(400, f"The header {name[:40]!r} holds a control character.")
-
-
-class Front:
-    """What the server does around the API: faults, counters, the answer's fields."""
-
-    def __init__(
-        self,
-        api: Api,
-        faults: FaultSpec | None = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.api = api
-        self.faults = faults or FaultSpec()
-        self.dice = Dice(self.faults)
-        self.sleep = sleep
-        rate = self.faults.rate_limit
-        self.limiter = None if rate is None else RateLimiter(rate, monotonic=monotonic)
-
-    def serve(
-        self, request: Request, match: Match, gone: Callable[[], bool] = lambda: False
-    ) -> Answer | str:
-        """The answer to ``request``, faults included; or, when none is sent, the
-        counters' word for why: ``dropped`` (injected: the work was done) or
-        ``abandoned`` (the client hung up during the injected latency, as a client
-        killed mid-request does: the request is not carried out)."""
-        if match.route is not None and not match.route.faulted:
-            return self.api.answer(request, match)
-        if self.faults.latency_ms:
-            self.sleep(self.faults.latency_ms / 1000)
-            if gone():
-                return "abandoned"
-        announced = self._announce(request.headers.get("authorization"))
-        refusal = self._refusal(announced)
-        if refusal is not None:
-            return refusal
-        answer = self.api.answer(request, match)
-        if self.dice.drop():
-            return "dropped"
-        headers = {**answer.headers, **announced}
-        return Answer(answer.status, answer.body, answer.media_type, headers)
-
-    def _announce(self, authorization: str | None) -> dict[str, str]:
-        """Spend the request's quota; the RateLimit fields that announce what is left
-        (draft-ietf-httpapi-ratelimit-headers-11), with Retry-After when none is."""
-        if self.limiter is None:
-            return {}
-        key = "anonymous" if authorization is None else _digest(authorization)
-        quota = self.limiter.take(key)
-        fields = {
-            "RateLimit-Policy": self.limiter.policy,
-            "RateLimit": f'"default";r={quota.remaining};t={quota.reset}',
-        }
-        if not quota.allowed:
-            fields["Retry-After"] = str(quota.reset)  # the same moment as t
-        return fields
-
-    def _refusal(self, announced: dict[str, str]) -> Answer | None:
-        """A 429 above the rate limit, or an injected 503; None to go ahead."""
-        if "Retry-After" in announced:
-            detail = f"More than {self.faults.rate_limit:g} requests per second; slow down."
-            return problem(429, detail, announced)
-        if self.dice.fail():
-            detail = "The platform is temporarily unavailable (injected fault); retry later."
-            return problem(503, detail, {**announced, "Retry-After": "1"})
-        return None
-
-
-def _digest(authorization: str) -> str:
-    return hashlib.sha256(authorization.encode("latin-1", "replace")).hexdigest()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -216,7 +144,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._handle()
         except Refused as refusal:
-            self._finish("-", refusal.answer, linger=True)
+            route = f"{self.command or '-'} (refused)"
+            self.server.front.api.stats.count(route, str(refusal.answer.status))
+            self._finish(refusal.answer, linger=True)
         except (TimeoutError, ConnectionError):
             return  # the client went quiet or away: nothing to answer
 
@@ -244,14 +174,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         names = {name.lower(): value for name, value in reversed(headers.items())}
         request = Request(line.method, line.path, line.query, names, body)
-        match = self.server.front.api.match(line.method, line.path)
-        route = f"{line.method} {match.template}"
-        answer = self.server.front.serve(request, match, self._client_gone)
+        answer = self.server.front.respond(request, self._client_gone)
         if isinstance(answer, str):  # no answer is sent: close without one
-            self.server.front.api.stats.count(route, answer)
             self.close_connection = True
             return
-        self._finish(route, answer)
+        self._finish(answer)
 
     def _client_gone(self) -> bool:
         """Whether the client closed its side (its socket reads as ended)."""
@@ -269,11 +196,8 @@ class _Handler(BaseHTTPRequestHandler):
         except http.client.HTTPException:
             raise Refused(431, "More than 100 header fields.") from None
 
-    def _finish(self, route: str, answer: Answer, *, linger: bool = False) -> None:
-        """Count, send, and (for a refusal at the edge) close without reading on."""
-        if route == "-":
-            route = f"{self.command or '-'} (refused)"
-        self.server.front.api.stats.count(route, str(answer.status))
+    def _finish(self, answer: Answer, *, linger: bool = False) -> None:
+        """Send, and (for a refusal at the edge) close without reading on."""
         if "Connection" in answer.headers:
             self.close_connection = True
         self._send(answer)
@@ -321,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """``Date`` by the platform's clock, which ``sandbox clock advance`` moves."""
-        return email.utils.format_datetime(self.server.front.api.store.now(), usegmt=True)
+        return self.server.front.date()
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("sandbox: " + format, *args)
