@@ -13,6 +13,7 @@ This module is the only one that imports ``requests``.
 from __future__ import annotations
 
 import email.utils
+import http
 import logging
 import random
 import threading
@@ -26,7 +27,9 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import BaseModel, ValidationError
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
 
 from reconciler.model import Package, Role
 from reconciler.net import REDACTED, redact
@@ -190,6 +193,66 @@ def _new_session() -> requests.Session:
     session = requests.Session()
     # Retries are ours (they need the idempotency key); urllib3 must not retry on its own.
     adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+InProcessAnswer = tuple[int, Mapping[str, str], bytes]
+"""What an in-process platform answers: the status, the header fields and the body."""
+InProcessHandler = Callable[[str, str, Mapping[str, str], bytes], InProcessAnswer | None]
+"""``handler(method, target, headers, body)``, the target being the path and query as
+sent (percent-encoded); None when no answer comes (the connection is lost)."""
+
+
+class _InProcessAdapter(BaseAdapter):
+    """requests' transport to a platform in this process: the prepared request goes to
+    ``handler`` instead of a socket, and its answer comes back as a ``Response``, so
+    that everything above the socket (retries, errors, ETags, the ``Date``) runs as it
+    does over HTTP. As httpx's ``Client(transport=...)``."""
+
+    def __init__(self, handler: InProcessHandler) -> None:
+        super().__init__()
+        self._handler = handler
+
+    def send(  # requests' signature, keyword defaults included
+        self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+        verify: Any = True, cert: Any = None, proxies: Any = None,
+    ) -> requests.Response:  # fmt: skip
+        url = urlsplit(request.url or "")
+        target = url.path + (f"?{url.query}" if url.query else "")
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        answered = self._handler(request.method or "GET", target, dict(request.headers), body)
+        if answered is None:
+            raise requests.exceptions.ConnectionError(
+                "the in-process platform sent no answer", request=request
+            )
+        status, headers, content = answered
+        response = requests.Response()
+        response.status_code = status
+        response.headers = CaseInsensitiveDict(headers)
+        response.encoding = get_encoding_from_headers(response.headers)
+        response._content = b"" if request.method == "HEAD" else content
+        response.url = request.url or ""
+        response.request = request
+        response.reason = http.HTTPStatus(status).phrase if status in _STATUSES else ""
+        return response
+
+    def close(self) -> None:
+        return None
+
+
+_STATUSES = frozenset(status.value for status in http.HTTPStatus)
+
+
+def in_process_session(handler: InProcessHandler) -> requests.Session:
+    """A session whose every request goes to ``handler`` in this process, never to the
+    network: pass it as ``PlatformClient(session=...)``."""
+    session = requests.Session()
+    session.trust_env = False  # no proxy or .netrc from the environment
+    adapter = _InProcessAdapter(handler)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
