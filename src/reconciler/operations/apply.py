@@ -22,6 +22,7 @@ from reconciler.operations.plan import changed_scope
 from reconciler.operations.planfile import load_plan
 from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.sandbox_child import SandboxChild
+from reconciler.platform.base import Platform
 from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
 from reconciler.reconcile.plan import Plan
 from reconciler.render.report import as_note
@@ -68,6 +69,7 @@ class ApplyOperation:
     allow_dirty: bool = False
     changed_since: str | None = None
     sandbox: SandboxChild | None = None  # the embedded sandbox, if started early
+    platform: Platform | None = None  # instead of the configured one (tests)
 
     def run(self, hooks: ApplyHooks) -> ApplyResult:
         """Check, plan (or load), gate, confirm, apply, record: one step each below.
@@ -82,7 +84,9 @@ class ApplyOperation:
             repository = self._checked_repository(stack, hooks, gated)
             scope = changed_scope(self.root, self.changed_since)
             reconciler = stack.enter_context(
-                Reconciler.open(self.root, self.environ, self.sandbox, config=config)
+                Reconciler.open(
+                    self.root, self.environ, self.sandbox, config=config, platform=self.platform
+                )
             )
             gate = None
             if gated and not self.skip_approval:

@@ -22,6 +22,7 @@ class HistoryOperation:
     root: Path
     site: str
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    platform: Platform | None = None  # instead of the configured one (tests)
 
     def run(self) -> SiteHistory:
         """Oldest first; refused when no commit touches the site's file."""
@@ -47,7 +48,7 @@ class HistoryOperation:
         from reconciler.operations.workspace import open_platform
 
         config = load_config(self.root)
-        with open_platform(self.root, config, self.environ) as platform:
+        with open_platform(self.root, config, self.environ, platform=self.platform) as platform:
             found = transfers_of(platform, self.site)
         return sorted(found, key=lambda t: t.created_at)
 

@@ -10,6 +10,7 @@ from reconciler.desired.loader import inspect_repository
 from reconciler.operations.adopt import Adopter, ImportReport
 from reconciler.operations.configuration import load_config
 from reconciler.operations.workspace import observe, open_platform
+from reconciler.platform.base import Platform
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,12 @@ class ImportOperation:
     root: Path
     environ: Mapping[str, str]
     site_ids: Collection[str] | None
+    platform: Platform | None = None  # instead of the configured one (tests)
 
     def run(self) -> ImportReport:
         config = load_config(self.root)
         outcome = inspect_repository(self.root, config)
-        with open_platform(self.root, config, self.environ) as platform:
+        with open_platform(self.root, config, self.environ, platform=self.platform) as platform:
             observed = observe(platform)
         adopter = Adopter(self.root, config, outcome.people)
         return adopter.import_sites(observed, self.site_ids)

@@ -9,6 +9,7 @@ from pathlib import Path
 from reconciler.operations.planfile import save_plan
 from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.sandbox_child import SandboxChild
+from reconciler.platform.base import Platform
 from reconciler.reconcile.plan import Plan
 
 
@@ -20,6 +21,7 @@ class PlanOperation:
     force: bool = False
     out: Path | None = None
     sandbox: SandboxChild | None = None  # the embedded sandbox, if started early
+    platform: Platform | None = None  # instead of the configured one (tests)
 
     def run(self, show: Callable[[Plan], None]) -> Plan:
         """Make the plan, ``show`` it, then check the policy and save it to ``out``.
@@ -28,7 +30,8 @@ class PlanOperation:
         reviewer sees what was refused.
         """
         scope, note = changed_scope(self.root, self.changed_since)
-        with Reconciler.open(self.root, self.environ, self.sandbox) as reconciler:
+        opened = Reconciler.open(self.root, self.environ, self.sandbox, platform=self.platform)
+        with opened as reconciler:
             plan = reconciler.plan(scope=scope, scope_note=note)
         show(plan)
         reconciler.check_policy(plan, force=self.force)

@@ -59,26 +59,29 @@ class Reconciler:
         sandbox: SandboxChild | None = None,
         *,
         config: Config | None = None,
+        platform: Platform | None = None,
     ) -> Iterator[Reconciler]:
         """Read the repository and, meanwhile, connect to the platform and list its sites.
 
         Neither needs the other (listing needs only reconciler.yaml), and on thousands of
         sites both take a while: the listing mostly waits for the platform's answers.
         ``sandbox``: the embedded sandbox's child, if the command started it early;
-        ``config``: reconciler.yaml, if the command has read it already.
+        ``config``: reconciler.yaml, if the command has read it already;
+        ``platform``: the platform to use instead of the configured one (a test's).
         """
         config = config or load_config(root)
         with ExitStack() as stack:
 
             def connect() -> tuple[Platform, dict[str, ObservedSite]]:
-                platform = stack.enter_context(open_platform(root, config, environ, sandbox))
-                return platform, observe(platform)
+                opened = open_platform(root, config, environ, sandbox, platform=platform)
+                session = stack.enter_context(opened)
+                return session, observe(session)
 
             with ThreadPoolExecutor(1, thread_name_prefix="observe") as pool:
                 connecting = pool.submit(connect)
                 state = load_repository(root, config)  # on error, the pool waits for connect
-            platform, observed = connecting.result()
-            yield cls(state, platform, observed)
+            session, observed = connecting.result()
+            yield cls(state, session, observed)
 
     def observed(self, *, refresh: bool = False) -> dict[str, ObservedSite]:
         if self._observed is None or refresh:

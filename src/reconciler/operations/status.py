@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.operations.reconcile import Reconciler
+from reconciler.platform.base import Platform
 from reconciler.reconcile.status import StatusReport, build_status
 
 
@@ -15,12 +16,13 @@ from reconciler.reconcile.status import StatusReport, build_status
 class StatusOperation:
     root: Path
     environ: Mapping[str, str]
+    platform: Platform | None = None  # instead of the configured one (tests)
 
     def run(self) -> StatusReport:
         """Read the platform exactly as ``plan`` does (the same list requests, the sent
         transfers and dry runs it makes, the same plan, the platform's clock), then
         describe every site, managed or not."""
-        with Reconciler.open(self.root, self.environ) as reconciler:
+        with Reconciler.open(self.root, self.environ, platform=self.platform) as reconciler:
             reconciler.every_sent = True  # "Ended (30d)" counts every transfer sent
             plan = reconciler.plan()
             observed = reconciler.observed()

@@ -32,13 +32,24 @@ log = logging.getLogger("reconciler")
 
 @contextmanager
 def open_platform(
-    root: Path, config: Config, environ: Mapping[str, str], sandbox: SandboxChild | None = None
+    root: Path,
+    config: Config,
+    environ: Mapping[str, str],
+    sandbox: SandboxChild | None = None,
+    *,
+    platform: Platform | None = None,
 ) -> Iterator[Platform]:
     """The configured platform, checked to act as the configured expert.
 
     ``sandbox`` is the embedded sandbox's child if the command started it early (see
     :func:`~reconciler.operations.sandbox_child.early_sandbox`); its caller stops it.
+    ``platform``: one made by the caller instead (a test's in-memory platform,
+    :mod:`reconciler.sandbox.memory`), checked alike; its caller closes it.
     """
+    if platform is not None:
+        check_identity(platform, config.expert)
+        yield platform
+        return
     if config.platform is not None:
         platform = configured_platform(config, environ)
         try:
