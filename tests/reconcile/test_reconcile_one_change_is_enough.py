@@ -2,8 +2,9 @@
 desired state the expert can reach, plan, apply once, and the next plan has no changes.
 
 Generated observed and desired states of a site, on the sandbox's own store and rules
-(one sandbox on 127.0.0.1 for the module, a new site for each case), through the same
-Reconciler and HTTP client that ``plan`` and ``apply`` use. "Can reach": the file
+(a new in-memory platform for each case: the sandbox's routes and the real client with
+no socket between them, reconciler.sandbox.memory), through the same Reconciler and
+client that ``plan`` and ``apply`` use. "Can reach": the file
 validates (no owner among its collaborators, the expert listed only when it hands
 over), every person has an account, and the final collaborators fit the final package
 (the package the expert buys when it keeps the site; today's when it hands over, the
@@ -16,9 +17,9 @@ file may name: 300); ``make property`` the longer ``property`` profile
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,11 @@ from reconciler.desired.config import Config, People
 from reconciler.desired.loader import DesiredState
 from reconciler.model import COLLABORATOR_CAP, DesiredSite, Package, Role
 from reconciler.operations.reconcile import Reconciler
-from reconciler.platform.client import PlatformClient
 from reconciler.platform.reconciler import ReconcilerPlatform
+from reconciler.sandbox.memory import MemorySandbox
 from reconciler.sandbox.seed import Seed, apply_seed
-from reconciler.sandbox.server import ThreadedSandbox
 
-SITE = "bakery"  # the site of a case; each case seeds a new one, bakery-N
+SITE = "bakery"  # the site of a case; each case has a platform of its own
 PEOPLE = [TOM, FREDA, MAX, EVE]
 CLIENTS = [CLIENT, OTHER_CLIENT]
 ROLES = st.sampled_from(list(Role))
@@ -47,8 +47,6 @@ settings.register_profile(
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    # one sandbox for the module: every case seeds a site of its own in it
-    # (the fixture is module-scoped, so hypothesis' function-scope check does not apply)
 )
 settings.register_profile("property", parent=settings.get_profile("default"), max_examples=1000)
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
@@ -97,42 +95,40 @@ def reachable(want: DesiredSite, have: dict[str, Any]) -> bool:
 
 
 ACCOUNTS = [EXPERT_ACCOUNTS, *PEOPLE, *CLIENTS]
-_NUMBERS = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedSandbox]:
-    with ThreadedSandbox(tmp_path_factory.mktemp("property") / "platform.db") as running:
-        people = [{"email": email, "kind": "customer"} for email in ACCOUNTS]
-        expert = {"email": EXPERT, "kind": "expert", "token": "studio-token"}
-        apply_seed(running.store, Seed.model_validate({"accounts": [expert, *people]}))
-        yield running
-
-
-@pytest.fixture(scope="module")
-def platform(sandbox: ThreadedSandbox) -> Iterator[ReconcilerPlatform]:
-    """The expert's platform, one connection for every case of the module."""
-    with PlatformClient(sandbox.url, "studio-token") as client:
-        yield ReconcilerPlatform.over(client)
-
-
-def _seed(sandbox: ThreadedSandbox, have: dict[str, Any]) -> str:
-    """A new site as ``have`` describes it; its id."""
-    site_id = f"{SITE}-{next(_NUMBERS)}"
-    site = {
-        "id": site_id,
-        "name": site_id,
-        "owner": EXPERT,
-        "billing_contact": have["billing_contact"],
-        "package": have["package"].value,
-        "collaborators": have["collaborators"],
+SEED = Seed.model_validate(
+    {
+        "accounts": [
+            {"email": EXPERT, "kind": "expert", "token": "studio-token"},
+            *({"email": email, "kind": "customer"} for email in ACCOUNTS),
+        ]
     }
-    apply_seed(sandbox.store, Seed.model_validate({"sites": [site]}))
-    if have["pending"] is not None:
-        to, stay = have["pending"]
-        with sandbox.store.transaction() as tx:
-            tx.start_transfer(EXPERT, site_id, to, stay, None)
-    return site_id
+)
+
+
+@contextmanager
+def platform_with(have: dict[str, Any]) -> Iterator[ReconcilerPlatform]:
+    """A new in-memory platform (a millisecond's work) holding every account and one
+    site as ``have`` describes it; the expert's platform on it."""
+    with MemorySandbox() as sandbox:
+        apply_seed(sandbox.store, SEED)
+        site = {
+            "id": SITE,
+            "name": SITE,
+            "owner": EXPERT,
+            "billing_contact": have["billing_contact"],
+            "package": have["package"].value,
+            "collaborators": have["collaborators"],
+        }
+        apply_seed(sandbox.store, Seed.model_validate({"sites": [site]}))
+        if have["pending"] is not None:
+            to, stay = have["pending"]
+            with sandbox.store.transaction() as tx:
+                tx.start_transfer(EXPERT, SITE, to, stay, None)
+        platform = sandbox.platform("studio-token")
+        try:
+            yield platform
+        finally:
+            platform.close()
 
 
 def _state(want: DesiredSite) -> DesiredState:
@@ -141,14 +137,12 @@ def _state(want: DesiredSite) -> DesiredState:
     )
 
 
-def check_one_change_is_enough(
-    sandbox: ThreadedSandbox, platform: ReconcilerPlatform, want: DesiredSite, have: dict[str, Any]
-) -> None:
-    want = want.model_copy(update={"id": _seed(sandbox, have)})
-    first = Reconciler(_state(want), platform)
-    plan = first.plan(scope=[want.id])
-    report = first.apply(plan, parallelism=1)
-    again = Reconciler(_state(want), platform).plan(scope=[want.id])
+def check_one_change_is_enough(want: DesiredSite, have: dict[str, Any]) -> None:
+    with platform_with(have) as platform:
+        first = Reconciler(_state(want), platform)
+        plan = first.plan(scope=[want.id])
+        report = first.apply(plan, parallelism=1)
+        again = Reconciler(_state(want), platform).plan(scope=[want.id])
 
     assert report.ok, [(r.change, r.reason) for r in report.results if r.reason]
     assert again.changes == (), (plan.changes, again.changes, again.notes)
@@ -158,20 +152,14 @@ def check_one_change_is_enough(
 @pytest.mark.parametrize("owner", [EXPERT, CLIENT, OTHER_CLIENT])
 @given(data=st.data(), have=platforms())
 def test_one_reviewed_change_is_enough(
-    sandbox: ThreadedSandbox,
-    platform: ReconcilerPlatform,
-    owner: str,
-    data: st.DataObject,
-    have: dict[str, Any],
+    owner: str, data: st.DataObject, have: dict[str, Any]
 ) -> None:
     want = data.draw(files(owner))
     assume(reachable(want, have))
-    check_one_change_is_enough(sandbox, platform, want, have)
+    check_one_change_is_enough(want, have)
 
 
-def test_found_case_a_handover_that_keeps_the_expert_makes_room(
-    sandbox: ThreadedSandbox, platform: ReconcilerPlatform
-) -> None:
+def test_found_case_a_handover_that_keeps_the_expert_makes_room() -> None:
     """Issue 18: the file hands over, keeps the expert, removes eve and lowers tom."""
     want = DesiredSite.model_validate(
         {"id": SITE, "owner": CLIENT, "collaborators": {EXPERT: "editor", TOM: "viewer"}}
@@ -182,4 +170,4 @@ def test_found_case_a_handover_that_keeps_the_expert_makes_room(
         "billing_contact": EXPERT,
         "pending": None,
     }
-    check_one_change_is_enough(sandbox, platform, want, have)
+    check_one_change_is_enough(want, have)
