@@ -4,7 +4,9 @@ The platform state is made through the sandbox's own store (its rules and its cl
 as the clients would have made it: handovers accepted with and without the expert
 staying, pending (one expiring within three days), declined, expired; a client without
 an account; a client's site the expert lost access to (drift); a site without a file;
-a site whose name is hostile HTML.
+a site whose name is hostile HTML. Money: the studio's own site is premium at the list
+price (EUR, a year), the work-in-progress site premium at USD 12.90 a month, renewing
+first; the site handed over to Anna is premium too, on her card.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from reconciler.cli import cli
-from reconciler.model import AccountKind, Package, Role
+from reconciler.model import AccountKind, BillingPeriod, Package, PackagePrice, Role
 from reconciler.sandbox.store import SandboxStore
 from support.repo import EXPERT as EXPERT
 
@@ -33,7 +35,15 @@ FAY = "fay@fay-flowers.example"
 NOBODY = "new@no-account.example"
 TOM = "tom@freelance.example"
 HOSTILE = "<img src=x onerror=alert(1)>"
-PAID_UNTIL = datetime(2027, 3, 31, tzinfo=UTC)
+_TODAY = datetime.now(UTC).replace(microsecond=0)
+PAID_UNTIL = _TODAY + timedelta(days=120)
+"""When studio-site's yearly premium renews (relative: the sandbox's clock is today's)."""
+RENEWS_SOON = _TODAY + timedelta(days=20)
+"""When wip-site's monthly premium renews: the expert's next renewal."""
+MONTHLY_USD = PackagePrice(amount_cents=1290, currency="USD", period=BillingPeriod.MONTH)
+PREMIUM = {"studio-site": (PAID_UNTIL, None), "wip-site": (RENEWS_SOON, MONTHLY_USD),
+           "stay-site": (PAID_UNTIL, None)}  # fmt: skip
+"""Premium sites: when they renew, and their price (None: the list price, EUR a year)."""
 
 # site id -> (site file, or None for no file)
 FILES: dict[str, str | None] = {
@@ -105,7 +115,8 @@ def _make_platform(db: Path) -> None:
         with store.transaction() as tx:
             for site_id in FILES:
                 owner = FAY if site_id == "drift-site" else EXPERT
-                premium = site_id == "studio-site"
+                premium = site_id in PREMIUM
+                paid_until, price = PREMIUM.get(site_id, (None, None))
                 tx.put_site(
                     site_id,
                     name=HOSTILE
@@ -114,7 +125,8 @@ def _make_platform(db: Path) -> None:
                     owner=owner,
                     billing_contact=owner,
                     package=Package.PREMIUM if premium else Package.FREE,
-                    package_paid_until=PAID_UNTIL if premium else None,
+                    package_paid_until=paid_until,
+                    package_price=price,
                     collaborators={CARA: Role.VIEWER} if site_id == "wip-site" else {},
                 )
     _hand_over(db, "stay-site", ANNA, stay=True, accept=True, at=now - timedelta(days=40))

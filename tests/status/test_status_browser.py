@@ -7,7 +7,6 @@ when it is missing). Without a browser this test fails, loudly, rather than skip
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from status_support import CARA, EXPERT, FILES, HOSTILE, Portfolio
+from status_support import CARA, EXPERT, FILES, HOSTILE, RENEWS_SOON, Portfolio
 
 from reconciler.model import DesiredSite, ObservedSite
 from reconciler.reconcile.plan import build_plan
@@ -56,9 +55,8 @@ def browser() -> Iterator[Any]:
 
 
 def details_of(page: Any, site_id: str) -> Any:
-    """The <details> of a site's row, found by its summary (the site id)."""
-    summary = page.locator("#sites summary").filter(has_text=re.compile(f"^{site_id}$"))
-    return summary.locator("xpath=..")
+    """The <details> of a site's row (whose summary is the site's name)."""
+    return page.locator(f'#sites tr[data-i="{site_id}"] details')
 
 
 class Watched:
@@ -91,10 +89,17 @@ class Watched:
 
     def ids_shown(self) -> list[str]:
         ids: list[str] = self.page.eval_on_selector_all(
+            "#sites tbody tr.on", "rows => rows.map(r => r.dataset.i)"
+        )
+        return ids
+
+    def names_shown(self) -> list[str]:
+        """What the Site column shows: each site's name."""
+        names: list[str] = self.page.eval_on_selector_all(
             "#sites tbody tr.on",
             "rows => rows.map(r => r.querySelector('summary').textContent)",
         )
-        return ids
+        return names
 
 
 @pytest.fixture
@@ -114,17 +119,77 @@ def test_page_shows_the_totals_and_every_site(watched: Watched) -> None:
     assert page.locator('[data-total="owned_by_expert"]').inner_text() == "9"
     assert page.locator('[data-total="unmanaged"]').inner_text() == "1"
     assert page.locator("svg[role=img] rect").count() >= 2
-    assert watched.ids_shown() == sorted(FILES)
+    names = watched.names_shown()
+    assert names == sorted(names, key=str.casefold)  # the rows, by the names they show
+    assert sorted(watched.ids_shown()) == sorted(FILES)
     assert page.locator("#shown").inner_text() == "12 of 12 sites shown"
+
+
+def test_page_shows_what_the_expert_pays_a_year_and_what_renews_next(watched: Watched) -> None:
+    page = watched.page
+
+    # studio-site: EUR 118.80 a year; wip-site: USD 12.90 a month. stay-site's premium
+    # is Anna's to pay, and the seven free sites cost nothing.
+    assert page.locator('[data-total="expert_pays"]').inner_text() == "2"
+    yearly = page.locator('[data-total="expert_pays_per_year"]')
+    assert yearly.inner_text() == "EUR 118.80, USD 154.80"
+    card = yearly.locator("xpath=..")
+    assert "premium: EUR 118.80 (1 site), USD 154.80 (1 site)" in card.inner_text()
+    renewal = page.locator('[data-total="expert_renews_next"]')
+    assert renewal.inner_text() == f"{RENEWS_SOON:%Y-%m-%d}"
+    assert (
+        "Wip Site (wip-site), premium, USD 12.90 a month"
+        in renewal.locator("xpath=..").inner_text()
+    )
+    details = watched.details_of("wip-site")
+    details.locator("summary").click()
+    assert f"USD 12.90 a month, renews {RENEWS_SOON:%Y-%m-%d}, paid by the expert" in (
+        details.inner_text()
+    )
+
+
+def test_the_chart_counts_every_site_as_the_totals_do(watched: Watched) -> None:
+    caption = watched.page.locator("figure figcaption").inner_text()
+
+    # left-site was handed over and left: its client's, its package unknown to the
+    # expert; drift-site's owner is unknown (the expert lost it).
+    assert caption == (
+        "The expert: 7 free, 2 premium, 0 unknown; Clients: 0 free, 1 premium, 1 unknown; "
+        "Unknown owner: 0 free, 0 premium, 1 unknown"
+    )
+    texts = watched.page.eval_on_selector_all(
+        "svg[role=img] > text", "texts => texts.map(t => t.textContent)"
+    )
+    assert sum(int(t) for t in texts if t.isdigit()) == len(FILES)  # the bars' counts
+
+
+def test_the_table_names_each_site_and_its_state_is_the_jsons(
+    watched: Watched, portfolio: Portfolio
+) -> None:
+    rows = {site["id"]: site for site in portfolio.status_json()["sites"]}
+    page = watched.page
+
+    names = dict(zip(watched.ids_shown(), watched.names_shown(), strict=True))
+    assert names["studio-site"] == "Studio Site"
+    assert names["hostile-site"] == HOSTILE
+    assert names["drift-site"] == "drift-site"  # not visible, and its file names nothing
+    states = page.eval_on_selector_all(
+        "#sites tbody tr", "rows => rows.map(r => [r.dataset.i, r.cells[7].textContent.trim()])"
+    )
+    assert dict(states) == {i: row["state"].replace("_", " ") for i, row in rows.items()}
+    studio = watched.details_of("studio-site")
+    studio.locator("summary").click()
+    assert "Id\nstudio-site" in studio.inner_text()
 
 
 def test_sorting_and_filtering_the_table(watched: Watched) -> None:
     page = watched.page
 
+    names = watched.names_shown()
+    watched.sort_by("Site")  # by name
+    assert watched.names_shown() == sorted(names, key=str.casefold)
     watched.sort_by("Site")
-    assert watched.ids_shown() == sorted(FILES)
-    watched.sort_by("Site")
-    assert watched.ids_shown() == sorted(FILES, reverse=True)
+    assert watched.names_shown() == sorted(names, key=str.casefold, reverse=True)
     watched.sort_by("Handover")
     assert watched.ids_shown()[:2] == ["soon-site", "pending-site"]  # the soonest to expire
     ended = ["stay-site", "expired-site", "left-site", "declined-site"]  # oldest first

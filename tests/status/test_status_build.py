@@ -131,7 +131,8 @@ def test_a_site_is_in_sync_only_with_a_file_no_change_and_nothing_to_do() -> Non
     assert [c.action.value for c in rows["handover"].planned] == ["transfer.start"]
     assert rows["gone"].in_sync is False  # a file for a site the expert cannot see
     assert (rows["unmanaged"].managed, rows["unmanaged"].in_sync) == (False, False)
-    assert report.totals.expert_pays == {"free": 3, "premium": 0}
+    assert report.totals.expert_pays == {"premium": 0}  # free sites are not paid for
+    assert (report.totals.expert_pays_per_year, report.totals.expert_renews_next) == ((), None)
     assert (report.totals.managed, report.totals.unmanaged) == (3, 1)
 
 
@@ -141,3 +142,75 @@ def test_the_json_leaves_out_what_only_the_pages_show() -> None:
     data = report.model_dump(mode="json")
     assert "planned" not in data["sites"][0]
     assert set(data) == {"format_version", "sites", "totals"}
+
+
+def paid(
+    site: str,
+    owner: str = EXPERT,
+    *,
+    cents: int,
+    currency: str = "EUR",
+    period: str = "year",
+    renews: datetime | None = None,
+) -> ObservedSite:
+    price = {"amount_cents": cents, "currency": currency, "period": period}
+    return have(site, owner, package="premium", package_paid_until=renews,
+                package_renews_at=renews, package_price=price)  # fmt: skip
+
+
+def test_the_expert_pays_a_year_by_currency_and_package_only_for_its_own_paid_sites() -> None:
+    sites = [
+        paid("a-site", cents=11_880, renews=NOW + timedelta(days=90)),
+        paid("b-site", cents=990, period="month", renews=NOW + timedelta(days=9)),
+        paid("c-site", cents=1290, currency="USD", period="month", renews=NOW + timedelta(days=40)),
+        paid("d-site", ANNA, cents=50_000, renews=NOW + timedelta(days=1)),  # Anna's card
+        have("e-site"),  # free: costs nothing
+    ]
+    report = status([want(s.id, s.owner) for s in sites], sites)
+
+    totals = report.totals
+    assert totals.expert_pays == {"premium": 3}
+    assert [c.model_dump() for c in totals.expert_pays_per_year] == [
+        {"package": "premium", "currency": "EUR", "amount_cents": 11_880 + 12 * 990, "sites": 2},
+        {"package": "premium", "currency": "USD", "amount_cents": 12 * 1290, "sites": 1},
+    ]
+    assert totals.expert_renews_next is not None
+    assert (totals.expert_renews_next.site, totals.expert_renews_next.amount_cents) == (
+        "b-site",
+        990,
+    )
+    assert totals.expert_renews_next.renews_at == NOW + timedelta(days=9)
+
+
+def test_the_next_renewal_is_not_one_already_past_and_ties_go_by_id() -> None:
+    soon = NOW + timedelta(days=3)
+    sites = [
+        paid("z-site", cents=100, renews=soon),
+        paid("m-site", cents=100, renews=soon),
+        paid("a-site", cents=100, renews=NOW - timedelta(seconds=1)),  # past: not "next"
+    ]
+    report = status([want(s.id) for s in sites], sites)
+
+    assert report.totals.expert_renews_next is not None
+    assert report.totals.expert_renews_next.site == "m-site"
+
+
+def test_a_paid_package_whose_price_the_platform_does_not_say_still_counts_as_paid() -> None:
+    site = have("a-site", package="premium")
+    report = status([want("a-site")], [site])
+
+    assert report.totals.expert_pays == {"premium": 1}
+    assert report.totals.expert_pays_per_year == ()
+    assert report.totals.expert_renews_next is None
+
+
+def test_each_site_has_one_state_word_the_most_pressing_first() -> None:
+    report = status(
+        [want("same"), want("handover", ANNA), want("gone")],
+        [have("same"), have("handover"), have("unmanaged")],
+    )
+
+    states = {row.id: row.state for row in report.sites}
+    assert states == {
+        "same": "in_sync", "handover": "changes", "gone": "missing", "unmanaged": "unmanaged",
+    }  # fmt: skip

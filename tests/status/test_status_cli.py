@@ -24,6 +24,7 @@ from status_support import (
     GUS,
     HOSTILE,
     PAID_UNTIL,
+    RENEWS_SOON,
     Portfolio,
     build_portfolio,
 )
@@ -34,14 +35,20 @@ from reconciler.sandbox.server import ThreadedSandbox
 
 SITE_FIELDS = [
     "id", "name", "owner", "desired_owner", "billing_contact", "paid_by", "package",
-    "package_paid_until", "collaborators", "pending_transfer", "last_transfer", "managed",
-    "in_sync", "notes",
+    "package_paid_until", "package_price", "package_renews_at", "collaborators",
+    "pending_transfer", "last_transfer", "managed", "in_sync", "state", "notes",
 ]  # fmt: skip
 TOTAL_FIELDS = [
     "sites", "managed", "unmanaged", "owned_by_expert", "owned_by_clients", "expert_pays",
-    "handovers_pending", "handovers_expiring", "handovers_ended_30d", "waiting", "blocked",
-    "drift",
+    "expert_pays_per_year", "expert_renews_next", "handovers_pending", "handovers_expiring",
+    "handovers_ended_30d", "waiting", "blocked", "drift",
 ]  # fmt: skip
+STATES = {
+    "studio-site": "in_sync", "wip-site": "in_sync", "stay-site": "in_sync",
+    "left-site": "in_sync", "pending-site": "waiting", "soon-site": "waiting",
+    "declined-site": "blocked", "expired-site": "blocked", "noaccount-site": "blocked",
+    "drift-site": "drift", "hostile-site": "in_sync", "unmanaged-site": "unmanaged",
+}  # fmt: skip
 
 
 def test_json_has_exactly_the_fields_of_the_contract(portfolio: Portfolio) -> None:
@@ -71,6 +78,12 @@ def test_every_visible_site_shows_what_the_platform_holds(portfolio: Portfolio) 
         assert row["billing_contact"] == held.billing_contact
         assert row["paid_by"] == ("expert" if held.owner == EXPERT else "client")
         assert row["package"] == held.package.value
+        price = held.package_price
+        assert row["package_price"] == (None if price is None else price.model_dump(mode="json"))
+        renews = row["package_renews_at"]
+        assert (None if renews is None else datetime.fromisoformat(renews)) == (
+            held.package_renews_at
+        )
         assert row["collaborators"] == {e: r.value for e, r in held.collaborators.items()}
         pending = held.pending_transfer
         if pending is None:
@@ -94,7 +107,26 @@ def test_totals_add_up_to_the_sandbox(portfolio: Portfolio) -> None:
     assert totals["owned_by_expert"] == sum(1 for s in held.values() if s.owner == EXPERT) == 9
     clients = sum(1 for i in visible if held[i].owner != EXPERT)  # stay-site
     assert totals["owned_by_clients"] == clients + 1 == 2  # and left-site, by its transfer
-    assert totals["expert_pays"] == {"free": 8, "premium": 1}
+    # Only paid packages: the expert's 7 free sites cost nothing; stay-site is premium
+    # on Anna's card, not the expert's.
+    assert totals["expert_pays"] == {"premium": 2}
+    yearly: Counter[tuple[str, str]] = Counter()
+    for site in held.values():
+        if site.owner == EXPERT and site.package_price is not None:
+            yearly[(site.package_price.currency, site.package.value)] += (
+                site.package_price.per_year_cents
+            )
+    assert yearly == {("EUR", "premium"): 11_880, ("USD", "premium"): 12 * 1290}
+    assert totals["expert_pays_per_year"] == [
+        {"package": "premium", "currency": "EUR", "amount_cents": 11_880, "sites": 1},
+        {"package": "premium", "currency": "USD", "amount_cents": 15_480, "sites": 1},
+    ]
+    renews = totals["expert_renews_next"]
+    assert datetime.fromisoformat(renews.pop("renews_at")) == RENEWS_SOON
+    assert renews == {
+        "site": "wip-site", "name": "Wip Site", "package": "premium", "amount_cents": 1290,
+        "currency": "USD", "period": "month",
+    }  # fmt: skip
     pending = [s.pending_transfer for s in held.values() if s.pending_transfer is not None]
     assert totals["handovers_pending"] == len(pending) == 2
     assert totals["handovers_expiring"] == 1  # soon-site: started 12 days ago
@@ -144,6 +176,12 @@ def test_each_kind_of_site_reads_as_a_user_expects(portfolio: Portfolio) -> None
     assert (left["last_transfer"]["status"], left["last_transfer"]["to"]) == ("accepted", BOB)
     assert [n["kind"] for n in left["notes"]] == ["info"]
     assert left["in_sync"] is True  # handed over and left, as the file says
+    assert {site_id: row["state"] for site_id, row in rows.items()} == STATES
+    assert rows["stay-site"]["package_price"] == {
+        "amount_cents": 11880, "currency": "EUR", "period": "year",
+    }  # fmt: skip
+    assert rows["pending-site"]["package_price"] is None
+    assert rows["pending-site"]["package_renews_at"] is None
     unmanaged = rows["unmanaged-site"]
     assert (unmanaged["managed"], unmanaged["desired_owner"]) == (False, None)
     assert [n["kind"] for n in unmanaged["notes"]] == ["unmanaged"]
@@ -176,6 +214,12 @@ def test_csv_has_one_row_per_site_with_the_scalar_fields(portfolio: Portfolio) -
     assert by_id["pending-site"]["pending_to"] == CARA
     assert datetime.fromisoformat(by_id["pending-site"]["pending_expires_at"])
     assert by_id["studio-site"]["package"] == "premium"
+    wip = by_id["wip-site"]
+    assert (wip["package_price_cents"], wip["package_price_currency"]) == ("1290", "USD")
+    assert wip["package_price_period"] == "month"
+    assert datetime.fromisoformat(wip["package_renews_at"]) == RENEWS_SOON
+    assert by_id["pending-site"]["package_price_cents"] == ""
+    assert {site_id: row["state"] for site_id, row in by_id.items()} == STATES
     assert by_id["unmanaged-site"]["managed"] == "false"
     assert by_id["hostile-site"]["name"] == HOSTILE
 
@@ -205,10 +249,13 @@ def test_text_shows_totals_first_then_a_row_per_site(portfolio: Portfolio) -> No
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"Portfolio of {EXPERT} as of ")
     assert lines[1] == "Sites:       12 (11 managed, 1 unmanaged)"
-    assert lines[3] == "Expert pays: free 8, premium 1"
-    assert lines[4] == "Handovers:   2 pending, 1 expiring within 3 days"
-    assert lines[5].startswith("Ended (30d): accepted ")
-    assert lines[6].startswith(f"Attention:   2 waiting (on {CARA}: 1, {GUS}: 1)")
+    assert lines[3] == "Expert pays: premium 2: EUR 118.80, USD 154.80 a year"
+    assert lines[4] == (
+        f"Renews next: {RENEWS_SOON:%Y-%m-%d} Wip Site (wip-site), premium, USD 12.90 a month"
+    )
+    assert lines[5] == "Handovers:   2 pending, 1 expiring within 3 days"
+    assert lines[6].startswith("Ended (30d): accepted ")
+    assert lines[7].startswith(f"Attention:   2 waiting (on {CARA}: 1, {GUS}: 1)")
     header = next(i for i, line in enumerate(lines) if line.startswith("SITE "))
     table = lines[header + 1 : header + 1 + len(FILES)]
     assert [line.split()[0] for line in table] == sorted(FILES)

@@ -14,7 +14,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.model import DesiredSite, EndedTransfer, ObservedSite, Package, TransferRecord
+from reconciler.model import (
+    BillingPeriod,
+    DesiredSite,
+    EndedTransfer,
+    ObservedSite,
+    Package,
+    PackagePrice,
+    TransferRecord,
+)
 from reconciler.reconcile.changes import Change, Note
 from reconciler.reconcile.diff import EXPIRING
 from reconciler.reconcile.plan import Plan
@@ -26,6 +34,11 @@ ENDED_STATUSES = ("accepted", "declined", "cancelled", "expired")
 _AGREEING_NOTES = frozenset({"info"})
 
 PaidBy = Literal["expert", "client"]
+State = Literal[
+    "drift", "blocked", "missing", "changes", "waiting", "warning", "in_sync", "unmanaged"
+]
+"""One word for a site, the most pressing first; as the status page shows it."""
+PAID_PACKAGES = tuple(package for package in Package if package is not Package.FREE)
 
 
 class _Frozen(BaseModel):
@@ -69,11 +82,21 @@ class SiteStatus(_Frozen):
     paid_by: PaidBy | None
     package: Package | None
     package_paid_until: datetime | None
+    package_price: PackagePrice | None = Field(
+        description="what the package costs its owner each period; null for free"
+    )
+    package_renews_at: datetime | None = Field(
+        description="when the paid package next renews, on its owner's card"
+    )
     collaborators: Mapping[str, str]
     pending_transfer: PendingHandover | None
     last_transfer: EndedHandover | None
     managed: bool
     in_sync: bool
+    state: State = Field(
+        description="drift, blocked, missing (a file for a site the expert cannot see), "
+        "changes (the plan would write), waiting, warning, in_sync or unmanaged"
+    )
     notes: tuple[StatusNote, ...]
     planned: tuple[Change, ...] = Field(default=(), exclude=True)
     """The plan's changes for the site: shown in text and HTML, not part of the JSON."""
@@ -92,13 +115,42 @@ class SiteStatus(_Frozen):
         return self.desired_owner
 
 
+class YearlyCost(_Frozen):
+    """What the expert's own sites of one package cost a year in one currency."""
+
+    package: str
+    currency: str
+    amount_cents: int = Field(description="a year: twelve times a monthly price")
+    sites: int
+
+
+class Renewal(_Frozen):
+    """The paid package that renews next on the expert's card."""
+
+    site: str
+    name: str | None
+    package: str
+    renews_at: datetime
+    amount_cents: int = Field(description="what that renewal charges")
+    currency: str
+    period: BillingPeriod
+
+
 class Totals(_Frozen):
     sites: int
     managed: int
     unmanaged: int
     owned_by_expert: int
     owned_by_clients: int
-    expert_pays: Mapping[str, int] = Field(description="sites the expert owns, by package")
+    expert_pays: Mapping[str, int] = Field(
+        description="sites the expert owns on a paid package, by package"
+    )
+    expert_pays_per_year: tuple[YearlyCost, ...] = Field(
+        description="what the expert's paid packages cost a year, by currency and package"
+    )
+    expert_renews_next: Renewal | None = Field(
+        description="the expert's paid package that renews next (not before now)"
+    )
     handovers_pending: int
     handovers_expiring: int = Field(description="pending, expiring within three days")
     handovers_ended_30d: Mapping[str, int] = Field(description="last transfers, by status")
@@ -209,6 +261,7 @@ def _site_status(
     )
     owner = _owner(have, ended)
     agree = all(note.kind in _AGREEING_NOTES for note in site_notes)
+    kinds = {note.kind for note in site_notes}
     # Built without validating again: every value comes typed from the model and the plan,
     # and a portfolio has thousands of rows.
     return SiteStatus.model_construct(
@@ -220,14 +273,37 @@ def _site_status(
         paid_by=None if owner is None else ("expert" if owner == expert else "client"),
         package=None if have is None else have.package,
         package_paid_until=None if have is None else have.package_paid_until,
+        package_price=None if have is None else have.package_price,
+        package_renews_at=None if have is None else have.package_renews_at,
         collaborators={} if have is None else {e: r.value for e, r in have.collaborators.items()},
         pending_transfer=_pending(have, now),
         last_transfer=_last(have) if have is not None else ended,
         managed=want is not None,
         in_sync=want is not None and not planned and agree,
+        state=_state(want is not None, kinds, owner, bool(planned)),
         notes=site_notes,
         planned=planned,
     )
+
+
+def _state(managed: bool, kinds: set[str], owner: str | None, planned: bool) -> State:
+    """The most pressing first: drift, blocked, missing (a file for a site the expert
+    cannot see), changes (the plan would write), waiting, warning; else in sync."""
+    if not managed:
+        return "unmanaged"
+    if "drift" in kinds:
+        return "drift"
+    if "blocked" in kinds:
+        return "blocked"
+    if owner is None:
+        return "missing"
+    if planned:
+        return "changes"
+    if "waiting" in kinds:
+        return "waiting"
+    if "warning" in kinds:
+        return "warning"
+    return "in_sync"
 
 
 def _last(have: ObservedSite) -> EndedHandover | None:
@@ -269,7 +345,8 @@ def _totals(
     managed = sum(1 for row in rows if row.managed)
     pending = [row.pending_transfer for row in rows if row.pending_transfer is not None]
     recent = _ended_recently(rows, now, every_sent)
-    pays = Counter(row.package.value for row in rows if row.owner == expert and row.package)
+    paid = [row for row in rows if row.owner == expert and row.package in PAID_PACKAGES]
+    pays = Counter(row.package.value for row in paid if row.package is not None)
     ended = Counter(recent)
     return Totals(
         sites=len(rows),
@@ -277,7 +354,9 @@ def _totals(
         unmanaged=len(rows) - managed,
         owned_by_expert=sum(1 for row in rows if row.owner == expert),
         owned_by_clients=sum(1 for row in rows if row.owner is not None and row.owner != expert),
-        expert_pays={package.value: pays[package.value] for package in Package},
+        expert_pays={package.value: pays[package.value] for package in PAID_PACKAGES},
+        expert_pays_per_year=_per_year(paid),
+        expert_renews_next=_renews_next(paid, now),
         handovers_pending=len(pending),
         handovers_expiring=sum(1 for p in pending if p.expires_at - now <= EXPIRING),
         handovers_ended_30d={status: ended[status] for status in ENDED_STATUSES},
@@ -285,6 +364,44 @@ def _totals(
         blocked=sum(1 for row in rows if row.has_note("blocked")),
         drift=sum(1 for row in rows if row.has_note("drift")),
     )
+
+
+def _per_year(paid: Iterable[SiteStatus]) -> tuple[YearlyCost, ...]:
+    """The yearly cost of the expert's paid packages, by currency, then package."""
+    cents: Counter[tuple[str, str]] = Counter()
+    sites: Counter[tuple[str, str]] = Counter()
+    for row in paid:
+        if row.package_price is None or row.package is None:
+            continue  # a platform that does not say what it costs
+        key = (row.package_price.currency, row.package.value)
+        cents[key] += row.package_price.per_year_cents
+        sites[key] += 1
+    return tuple(
+        YearlyCost(package=package, currency=currency, amount_cents=cents[key], sites=sites[key])
+        for key in sorted(cents)
+        for currency, package in [key]
+    )
+
+
+def _renews_next(paid: Iterable[SiteStatus], now: datetime) -> Renewal | None:
+    """The paid package that renews soonest from now on (the earliest, then by id)."""
+    due = [
+        Renewal(
+            site=row.id,
+            name=row.name,
+            package=row.package.value,
+            renews_at=row.package_renews_at,
+            amount_cents=row.package_price.amount_cents,
+            currency=row.package_price.currency,
+            period=row.package_price.period,
+        )
+        for row in paid
+        if row.package is not None
+        and row.package_price is not None
+        and row.package_renews_at is not None
+        and row.package_renews_at >= now
+    ]
+    return min(due, key=lambda renewal: (renewal.renews_at, renewal.site), default=None)
 
 
 def _ended_recently(

@@ -12,7 +12,8 @@ from datetime import datetime
 
 import click
 
-from reconciler.reconcile.status import SiteStatus, StatusReport
+from reconciler.model import BillingPeriod
+from reconciler.reconcile.status import Renewal, SiteStatus, StatusReport, Totals
 from reconciler.render import escape
 from reconciler.render.plan import describe
 
@@ -25,6 +26,10 @@ CSV_COLUMNS = (
     "paid_by",
     "package",
     "package_paid_until",
+    "package_price_cents",
+    "package_price_currency",
+    "package_price_period",
+    "package_renews_at",
     "collaborators",
     "pending_to",
     "pending_expires_at",
@@ -32,6 +37,7 @@ CSV_COLUMNS = (
     "last_transfer_ended_at",
     "managed",
     "in_sync",
+    "state",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -50,21 +56,49 @@ _MIN_WIDTH = 6
 
 
 def state_of(site: SiteStatus) -> str:
-    """One word for the site, the most pressing first: drift, blocked, missing (a file
-    for a site the expert cannot see), changes (plan would write), waiting, warning."""
-    if not site.managed:
-        return "unmanaged"
-    for kind in ("drift", "blocked"):
-        if site.has_note(kind):
-            return kind
-    if site.owner is None:
-        return "missing"
-    if site.planned:
-        return "changes"
-    for kind in ("waiting", "warning"):
-        if site.has_note(kind):
-            return kind
-    return "in sync"
+    """The site's state as people read it: ``in sync`` for JSON's ``in_sync``."""
+    return site.state.replace("_", " ")
+
+
+def money(cents: int, currency: str) -> str:
+    """``EUR 1,188.00``: an amount in a currency's minor unit (cents), as an invoice
+    writes it."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{currency} {sign}{whole:,}.{part:02d}"
+
+
+def yearly_label(totals: Totals) -> str:
+    """What the expert pays a year, a sum per currency: ``EUR 237.60, USD 154.80``."""
+    sums: dict[str, int] = {}
+    for cost in totals.expert_pays_per_year:
+        sums[cost.currency] = sums.get(cost.currency, 0) + cost.amount_cents
+    return ", ".join(money(cents, currency) for currency, cents in sorted(sums.items()))
+
+
+def yearly_detail(totals: Totals) -> str:
+    """By package, then currency: ``premium: EUR 118.80 (1 site), USD 154.80 (1 site)``."""
+    by_package: dict[str, list[str]] = {}
+    for cost in totals.expert_pays_per_year:
+        by_package.setdefault(cost.package, []).append(
+            f"{money(cost.amount_cents, cost.currency)} ({_sites(cost.sites)})"
+        )
+    return "; ".join(f"{package}: {', '.join(costs)}" for package, costs in by_package.items())
+
+
+def renewal_label(renewal: Renewal) -> str:
+    """``Studio Site (studio-site), premium, EUR 118.80 a year``."""
+    name = (
+        renewal.site
+        if not renewal.name or renewal.name == renewal.site
+        else (f"{renewal.name} ({renewal.site})")
+    )
+    every = "a month" if renewal.period is BillingPeriod.MONTH else "a year"
+    return f"{name}, {renewal.package}, {money(renewal.amount_cents, renewal.currency)} {every}"
+
+
+def _sites(n: int) -> str:
+    return f"{n} site{'' if n == 1 else 's'}"
 
 
 def owner_label(site: SiteStatus, expert: str) -> str:
@@ -139,6 +173,10 @@ def csv_row(site: SiteStatus) -> tuple[object, ...]:
         site.paid_by,
         None if site.package is None else site.package.value,
         site.package_paid_until,
+        None if (price := site.package_price) is None else price.amount_cents,
+        None if price is None else price.currency,
+        None if price is None else price.period.value,
+        site.package_renews_at,
         len(site.collaborators),
         None if pending is None else pending.to,
         None if pending is None else pending.expires_at,
@@ -146,6 +184,7 @@ def csv_row(site: SiteStatus) -> tuple[object, ...]:
         None if last is None else last.ended_at,
         site.managed,
         site.in_sync,
+        site.state,
     )
 
 
@@ -154,6 +193,8 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, datetime):
         return value.isoformat()
     text = escape.commandless(str(value))  # a CSV printed to a CI log is read by the runner
@@ -197,13 +238,34 @@ def totals_lines(report: StatusReport) -> list[str]:
         f"Portfolio of {report.expert} as of {report.as_of:%Y-%m-%d %H:%M} UTC",
         f"Sites:       {t.sites} ({t.managed} managed, {t.unmanaged} unmanaged)",
         f"Owned by:    the expert {t.owned_by_expert}, clients {t.owned_by_clients}",
-        f"Expert pays: {_by_key(t.expert_pays)}",
+        f"Expert pays: {_pays_line(t)}",
+        f"Renews next: {_renews_line(t.expert_renews_next)}",
         f"Handovers:   {t.handovers_pending} pending, {t.handovers_expiring} expiring within "
         "3 days",
         f"Ended (30d): {_by_key(t.handovers_ended_30d)}",
         f"Attention:   {t.waiting} waiting{f' (on {waiting_on})' if waiting_on else ''}, "
         f"{t.blocked} blocked, {t.drift} drift",
     ]
+
+
+def _pays_line(totals: Totals) -> str:
+    """``premium 2: EUR 118.80, USD 154.80 a year`` (by package too when there are
+    several); free sites cost nothing and are not counted."""
+    paid = sum(totals.expert_pays.values())
+    if not paid:
+        return "nothing (no paid package on the expert's sites)"
+    yearly = yearly_label(totals)
+    if not yearly:
+        return f"{_by_key(totals.expert_pays)} (the platform does not say what they cost)"
+    packages = {cost.package for cost in totals.expert_pays_per_year}
+    detail = f" ({yearly_detail(totals)})" if len(packages) > 1 else ""
+    return f"{_by_key(totals.expert_pays)}: {yearly} a year{detail}"
+
+
+def _renews_line(renewal: Renewal | None) -> str:
+    if renewal is None:
+        return "nothing (no paid package of the expert renews)"
+    return f"{_date(renewal.renews_at)} {renewal_label(renewal)}"
 
 
 def _by_key(counts: Mapping[str, int]) -> str:

@@ -22,7 +22,16 @@ from collections.abc import Iterable
 from reconciler.reconcile.status import SiteStatus, StatusReport
 from reconciler.render.escape import html as escape
 from reconciler.render.plan import describe
-from reconciler.render.status import handover_label, invoiced_label, owner_label, state_of
+from reconciler.render.status import (
+    handover_label,
+    invoiced_label,
+    money,
+    owner_label,
+    renewal_label,
+    state_of,
+    yearly_detail,
+    yearly_label,
+)
 
 _STYLE = """
 :root{--ink:#1b1f24;--muted:#4a5360;--line:#d0d7de;--bg:#fff;--panel:#f6f8fa;
@@ -39,6 +48,7 @@ margin:0;padding:0}
 padding:.6rem .8rem}
 .card dt{color:var(--muted);font-size:.85rem}
 .card dd{margin:0}.card .n{font-size:1.6rem;font-weight:650}
+.card .m{font-size:1.25rem;font-weight:650}
 .card .x{color:var(--muted);font-size:.85rem}
 figure{margin:0}svg{max-width:36rem;width:100%;height:auto}
 svg text{font:13px system-ui,sans-serif;fill:#1b1f24}
@@ -188,6 +198,9 @@ _COLUMNS = (
     "State",
 )
 _PACKAGE_COLOURS = {"free": "#5b6b7f", "premium": "#8a4b08"}
+_UNKNOWN_COLOUR = "#c9d1d9"
+"""The chart's segment for sites whose package the expert cannot see (handed over and
+left, or lost): they are counted, as the totals count them."""
 
 
 def _digest(text: str) -> str:
@@ -225,11 +238,12 @@ def as_html(report: StatusReport) -> str:
 # --- totals and chart --------------------------------------------------------------------
 
 
-def _card(key: str, title: str, value: int, extra: str = "") -> str:
+def _card(key: str, title: str, value: int | str, extra: str = "") -> str:
     more = f"<dd class=x>{escape(extra)}</dd>" if extra else ""
+    size = "n" if isinstance(value, int) else "m"
     return (
         f"<div class=card><dt>{escape(title)}</dt>"
-        f'<dd class=n data-total="{key}">{value}</dd>{more}</div>\n'
+        f'<dd class={size} data-total="{key}">{escape(str(value))}</dd>{more}</div>\n'
     )
 
 
@@ -237,12 +251,25 @@ def _cards(report: StatusReport) -> str:
     t = report.totals
     ended = t.handovers_ended_30d
     pays = ", ".join(f"{n} {package}" for package, n in t.expert_pays.items())
+    renewal = t.expert_renews_next
     waiting_on = ", ".join(f"{who} ({n})" for who, n in sorted(report.waiting_on().items()))
     cards = [
         _card("sites", "Sites", t.sites, f"{t.managed} managed, {t.unmanaged} unmanaged"),
         _card("owned_by_expert", "Owned by the expert", t.owned_by_expert),
         _card("owned_by_clients", "Owned by clients", t.owned_by_clients),
-        _card("expert_pays", "The expert pays for", sum(t.expert_pays.values()), pays),
+        _card("expert_pays", "Paid packages of the expert", sum(t.expert_pays.values()), pays),
+        _card(
+            "expert_pays_per_year",
+            "The expert pays a year",
+            yearly_label(t) or "nothing",
+            yearly_detail(t),
+        ),
+        _card(
+            "expert_renews_next",
+            "Renews next",
+            "nothing" if renewal is None else f"{renewal.renews_at:%Y-%m-%d}",
+            "" if renewal is None else renewal_label(renewal),
+        ),
         _card("handovers_pending", "Handovers pending", t.handovers_pending),
         _card("handovers_expiring", "Expiring within 3 days", t.handovers_expiring),
         _card(
@@ -264,19 +291,26 @@ def _cards(report: StatusReport) -> str:
 
 
 def _chart(report: StatusReport) -> str:
-    """A stacked bar per kind of owner, one segment per package."""
+    """A stacked bar per kind of owner, one segment per package: every site, as the
+    totals count it (a site handed over and left is its client's, its package unknown;
+    a site the expert lost is of an unknown owner)."""
     groups: dict[str, Counter[str]] = {"The expert": Counter(), "Clients": Counter()}
     for site in report.sites:
-        if site.owner is None or site.package is None:
-            continue
-        group = "The expert" if site.owner == report.expert else "Clients"
-        groups[group][site.package.value] += 1
+        if site.owner is None:
+            group = "Unknown owner"
+        else:
+            group = "The expert" if site.owner == report.expert else "Clients"
+        package = "unknown" if site.package is None else site.package.value
+        groups.setdefault(group, Counter())[package] += 1
+    colours = dict(_PACKAGE_COLOURS)
+    if any(c["unknown"] for c in groups.values()):
+        colours["unknown"] = _UNKNOWN_COLOUR
     largest = max((sum(c.values()) for c in groups.values()), default=0) or 1
     bars, summary = [], []
     for row, (label, counts) in enumerate(groups.items()):
         y, x = 10 + row * 40, 110.0
         bars.append(f'<text x="0" y="{y + 18}">{label}</text>')
-        for package, colour in _PACKAGE_COLOURS.items():
+        for package, colour in colours.items():
             width = 380 * counts[package] / largest
             if width:
                 bars.append(
@@ -285,16 +319,17 @@ def _chart(report: StatusReport) -> str:
                 )
             x += width
         bars.append(f'<text x="{x + 6:.1f}" y="{y + 18}">{sum(counts.values())}</text>')
-        summary.append(f"{label}: " + ", ".join(f"{counts[p]} {p}" for p in _PACKAGE_COLOURS))
+        summary.append(f"{label}: " + ", ".join(f"{counts[p]} {p}" for p in colours))
+    top = 16 + len(groups) * 40
     legend = "".join(
-        f'<rect x="{110 + i * 110}" y="96" width="14" height="14" fill="{colour}"/>'
-        f'<text x="{130 + i * 110}" y="108">{package}</text>'
-        for i, (package, colour) in enumerate(_PACKAGE_COLOURS.items())
+        f'<rect x="{110 + i * 110}" y="{top}" width="14" height="14" fill="{colour}"/>'
+        f'<text x="{130 + i * 110}" y="{top + 12}">{package}</text>'
+        for i, (package, colour) in enumerate(colours.items())
     )
     text = escape("; ".join(summary))
     return (
         "<section aria-labelledby=chart-h>\n<h2 id=chart-h>Sites by owner and package</h2>\n"
-        f'<figure><svg viewBox="0 0 540 120" role=img aria-labelledby=chart-t>'
+        f'<figure><svg viewBox="0 0 540 {top + 24}" role=img aria-labelledby=chart-t>'
         f"<title id=chart-t>{text}</title>{''.join(bars)}{legend}</svg>\n"
         f"<figcaption class=sub>{text}</figcaption></figure>\n</section>\n"
     )
@@ -305,7 +340,9 @@ def _chart(report: StatusReport) -> str:
 
 def _table(report: StatusReport) -> str:
     heads = "".join(f"<th scope=col>{name}" for name in _COLUMNS)
-    rows = "".join(_row(site, report.expert) for site in report.sites)
+    # In the order of the names the Site column shows (the script sorts from there).
+    ordered = sorted(report.sites, key=lambda site: ((site.name or site.id).casefold(), site.id))
+    rows = "".join(_row(site, report.expert) for site in ordered)
     return (
         "<section aria-labelledby=sites-h>\n<h2 id=sites-h>Sites</h2>\n"
         "<form id=filters class=filters role=search hidden>\n"
@@ -328,7 +365,7 @@ def _row(site: SiteStatus, expert: str) -> str:
     kind = site.paid_by or "unknown"
     expiry = f' data-s="{_handover_key(site)}"'
     return (
-        f"<tr data-o={kind} data-a={0 if state == 'in sync' else 1}>"
+        f'<tr data-i="{escape(site.id)}" data-o={kind} data-a={0 if state == "in sync" else 1}>'
         f"<td>{_details(site)}"
         f"<td>{escape(owner_label(site, expert))}<td>{escape(invoiced_label(site))}"
         f"<td>{'' if site.package is None else site.package.value}"
@@ -353,9 +390,21 @@ def _date(site: SiteStatus) -> str:
 
 
 def _details(site: SiteStatus) -> str:
-    items = []
-    if site.name and site.name != site.id:
-        items.append(("Name", escape(site.name)))
+    """The site's name opens its details (the id when it has none), which start with the
+    id that commands take (``reconciler history ID``)."""
+    items = [("Id", escape(site.id))]
+    if (price := site.package_price) is not None:
+        renews = site.package_renews_at
+        items.append(
+            (
+                "Price",
+                escape(
+                    f"{money(price.amount_cents, price.currency)} a {price.period.value}"
+                    + ("" if renews is None else f", renews {renews:%Y-%m-%d}")
+                    + ("" if site.paid_by is None else f", paid by the {site.paid_by}")
+                ),
+            )
+        )
     if site.owner is None:
         items.append(("Owner", "unknown: the expert cannot see the site"))
     if site.desired_owner != site.owner:
@@ -381,7 +430,8 @@ def _details(site: SiteStatus) -> str:
     if site.notes:
         items.append(("Notes", _list(f"{note.kind}: {note.message}" for note in site.notes)))
     body = "".join(f"<dt>{term}<dd>{value}" for term, value in items if value)
-    return f"<details><summary>{escape(site.id)}</summary><dl>{body}</dl></details>"
+    title = escape(site.name or site.id)
+    return f"<details><summary>{title}</summary><dl>{body}</dl></details>"
 
 
 def _list(texts: Iterable[str]) -> str:
