@@ -8,11 +8,9 @@ import json
 import logging
 import math
 import subprocess
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from reconciler.platform.reconciler import ReconcilerPlatform
 from reconciler.reconcile.plan import Plan
 from reconciler.sandbox.seed import Seed, apply_seed
 from reconciler.sandbox.server import ThreadedSandbox
+from support.proxy import QuietHandler, relay, reply, request_body, serving
 from support.repo import EXPERT
 
 TOKEN = "studio-token"
@@ -99,49 +98,19 @@ def without_batches(served: Repo) -> Iterator[str]:
     assert served.platform is not None
     upstream = served.platform.url
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
+            body = request_body(self)
             if self.command == "POST" and self.path.split("?")[0] == "/v1/dry-runs":
-                self._answer(404, {"Content-Type": "application/problem+json"}, NO_ROUTE)
+                reply(self, 404, [("Content-Type", "application/problem+json")], NO_ROUTE)
                 return
-            forwarded = {k: v for k, v in self.headers.items() if k.lower() != "host"}
-            request = urllib.request.Request(
-                upstream + self.path, data=body, headers=forwarded, method=self.command
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as answer:
-                    self._answer(answer.status, dict(answer.headers), answer.read())
-            except urllib.error.HTTPError as error:
-                self._answer(error.code, dict(error.headers), error.read())
+            answer = relay(self, upstream, body, timeout=10)
+            reply(self, answer.status, answer.headers, answer.body)
 
         do_PUT = do_POST = do_DELETE = do_GET
 
-        def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
-            self.send_response_only(status)
-            for name, value in headers.items():
-                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(Handler) as url:
+        yield url
 
 
 def test_the_batch_holds_back_each_refused_handover_with_the_platforms_reason(

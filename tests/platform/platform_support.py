@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
 
 from reconciler.model import AccountKind, Package, Role
 from reconciler.platform.client import RetryPolicy
+from support.proxy import QuietHandler, serving
 from support.repo import EXPERT
 from support.sandbox import Sandbox
 
@@ -52,9 +52,7 @@ def hostile_platform(respond: Respond) -> Iterator[str]:
     limits forever); yields its base URL.
     """
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             try:
                 respond(self)
@@ -63,19 +61,8 @@ def hostile_platform(respond: Respond) -> Iterator[str]:
 
         do_PUT = do_POST = do_DELETE = do_GET
 
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(Handler) as url:
+        yield url
 
 
 def answer(

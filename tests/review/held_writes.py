@@ -3,17 +3,14 @@ the next: a test kills an apply after exactly one change, however fast the machi
 
 from __future__ import annotations
 
-import http.client
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlsplit
+
+from support.proxy import QuietHandler, relay, reply, request_body, serving
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host"})
 
 
 @dataclass
@@ -47,48 +44,22 @@ class Gate:
 def holding_proxy(upstream: str) -> Iterator[tuple[str, Gate]]:
     """A proxy to ``upstream`` (http://127.0.0.1:port) on a free port: its URL and gate."""
     gate = Gate()
-    target = urlsplit(upstream)
-    host, port = target.hostname or "127.0.0.1", target.port
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
+        protocol_version = "HTTP/1.0"  # one request a connection, as before
+
         def do_GET(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = request_body(self)
             if not gate.admits(self.command, self.path):
                 self.close_connection = True  # no answer: the platform never saw it
                 return
-            self._forward(body)
+            answer = relay(self, upstream, body)
+            reply(self, answer.status, answer.headers, answer.body, answer.reason)
 
         do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
-        def _forward(self, body: bytes) -> None:
-            connection = http.client.HTTPConnection(host, port, timeout=60)
-            try:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-                connection.request(self.command, self.path, body=body or None, headers=headers)
-                answer = connection.getresponse()
-                data = answer.read()
-            finally:
-                connection.close()
-            # Only the platform's headers: its Date is the platform's clock.
-            self.send_response_only(answer.status, answer.reason)
-            for name, value in answer.getheaders():
-                if name.lower() not in HOP_BY_HOP:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", gate
-    finally:
-        gate.release()  # held requests end, so that their threads do
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(Handler) as url:
+        try:
+            yield url, gate
+        finally:
+            gate.release()  # held requests end, so that their threads do

@@ -9,62 +9,30 @@ through ``rewrite``.
 
 from __future__ import annotations
 
-import http.client
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
-_HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive", "host"}
+from support.proxy import QuietHandler, relay, reply, request_body, serving
 
 
 @contextmanager
 def rewriting_proxy(upstream: str, rewrite: Callable[[str], str]) -> Iterator[str]:
     """Serve a proxy of ``upstream`` on 127.0.0.1; yields its base URL."""
-    target = urlsplit(upstream)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-            connection = http.client.HTTPConnection(target.netloc, timeout=30)
-            try:
-                connection.request(self.command, self.path, body=body, headers=headers)
-                answer = connection.getresponse()
-                data = answer.read()
-            finally:
-                connection.close()
-            if "json" in (answer.getheader("Content-Type") or ""):
-                data = json.dumps(_rewritten(json.loads(data), rewrite)).encode()
-            self.send_response(answer.status)
-            for name, value in answer.getheaders():
-                if name.lower() not in _HOP_BY_HOP:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer = relay(self, upstream, request_body(self), timeout=30)
+            body = answer.body
+            if "json" in dict(answer.headers).get("Content-Type", ""):
+                body = json.dumps(_rewritten(json.loads(body), rewrite)).encode()
+            reply(self, answer.status, answer.headers, body, answer.reason)
 
         do_PUT = do_POST = do_DELETE = do_GET
 
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(Handler) as url:
+        yield url
 
 
 def _rewritten(value: Any, rewrite: Callable[[str], str]) -> Any:
