@@ -284,13 +284,16 @@ def test_faults_injected_in_memory_are_met_by_the_clients_retries_and_pacing(
 ) -> None:
     """503s, dropped answers and a rate limit of 20 requests a second, on one virtual
     clock: the plan is the one without faults, and apply makes every change."""
-    time = VirtualTime()
+    virtual = VirtualTime()
     faults = FaultSpec(error_rate=0.3, drop_rate=0.2, rate_limit=20, seed=7)
     clock = FakeClock()
     repo = repository(tmp_path / "repo")
-    options = {"sleep": time.sleep, "pacer": Pacer(monotonic=time.monotonic, sleep=time.sleep)}
+    options = {
+        "sleep": virtual.sleep,
+        "pacer": Pacer(monotonic=virtual.monotonic, sleep=virtual.sleep),
+    }
     with MemorySandbox(
-        faults=faults, clock=clock, sleep=time.sleep, monotonic=time.monotonic
+        faults=faults, clock=clock, sleep=virtual.sleep, monotonic=virtual.monotonic
     ) as sandbox:
         prepare(sandbox.store, repo, clock)
         platform = sandbox.platform("studio-token", **options)

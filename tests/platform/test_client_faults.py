@@ -21,9 +21,13 @@ from support.clock import VirtualTime
 
 def test_every_operation_takes_effect_exactly_once(tmp_path: Path) -> None:
     faults = FaultSpec.parse("error_rate=0.25,drop_rate=0.25,seed=11")
+    clock = VirtualTime()  # the backoff between retries, on no wall clock
+    pacer = Pacer(monotonic=clock.monotonic, sleep=clock.sleep)
     with ThreadedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
         ids = seed(sandbox, sites=12)
-        with SandboxClient(sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY) as client:
+        with SandboxClient(
+            sandbox.url, TOKENS[STUDIO], retry=FAST_RETRY, sleep=clock.sleep, pacer=pacer
+        ) as client:
             for site_id in ids:
                 version = client.get_site(site_id).version
                 added = client.put_collaborator(site_id, ANNA, Role.EDITOR, if_match=version)

@@ -154,9 +154,11 @@ def test_a_429_storm_with_retry_after_0_gives_up_with_a_clear_error() -> None:
         answer(handler, 429, body, headers={"Retry-After": "0"})
 
     retry = RetryPolicy(base_delay=0.001, max_rate_limited=12)
+    clock = VirtualTime()  # the waits between the answers 429, on no wall clock
+    pacer = Pacer(monotonic=clock.monotonic, sleep=clock.sleep)
     with (
         hostile_platform(storm) as url,
-        PlatformClient(url, TOKEN, retry=retry) as client,
+        PlatformClient(url, TOKEN, retry=retry, sleep=clock.sleep, pacer=pacer) as client,
         pytest.raises(RateLimited) as caught,
     ):
         client.me()
@@ -198,9 +200,11 @@ def test_a_503_storm_gives_up_after_max_attempts() -> None:
         answer(handler, 503, "maintenance", content_type="text/plain", headers={"Retry-After": "0"})
 
     retry = RetryPolicy(max_attempts=4, base_delay=0.001)
+    clock = VirtualTime()  # the backoff between attempts, on no wall clock
+    pacer = Pacer(monotonic=clock.monotonic, sleep=clock.sleep)
     with (
         hostile_platform(down) as url,
-        PlatformClient(url, TOKEN, retry=retry) as client,
+        PlatformClient(url, TOKEN, retry=retry, sleep=clock.sleep, pacer=pacer) as client,
         pytest.raises(ServerError) as caught,
     ):
         client.me()

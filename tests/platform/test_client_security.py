@@ -13,9 +13,11 @@ from reconciler.model import Package
 from reconciler.platform.client import PlatformClient
 from reconciler.platform.config import PlatformConfig
 from reconciler.platform.errors import PlatformError
+from reconciler.platform.pacing import Pacer
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.server import ThreadedSandbox
+from support.clock import VirtualTime
 
 TOKEN = TOKENS[STUDIO]
 
@@ -73,9 +75,13 @@ def test_the_token_never_shows_during_retries(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     faults = FaultSpec.parse("error_rate=0.5,drop_rate=0.3,seed=3")
+    clock = VirtualTime()  # the backoff between retries, on no wall clock
+    pacer = Pacer(monotonic=clock.monotonic, sleep=clock.sleep)
     with ThreadedSandbox(tmp_path / "s.db", faults=faults) as sandbox:
         seed(sandbox)
-        with PlatformClient(sandbox.url, TOKEN, retry=FAST_RETRY) as client:
+        with PlatformClient(
+            sandbox.url, TOKEN, retry=FAST_RETRY, sleep=clock.sleep, pacer=pacer
+        ) as client:
             client.purchase("site-000", Package.PREMIUM)
     messages = [record.getMessage() for record in caplog.records]
     assert any("retrying" in message for message in messages)

@@ -157,7 +157,8 @@ def test_the_client_reads_the_platforms_time_from_the_date_header(
 
 def test_clock_advance_on_the_file_is_seen_by_a_served_sandbox(tmp_path: Path) -> None:
     db = tmp_path / "served.db"
-    with ThreadedSandbox(db) as served:
+    clock = FakeClock()  # the base clock stands still: only the stored offset moves
+    with ThreadedSandbox(db, clock=clock) as served:
         seed_people(served)
         studio = SandboxClient(served.url, TOKENS[STUDIO])
         studio.start_transfer(SITE, ANNA, True)
@@ -175,8 +176,8 @@ def test_clock_advance_on_the_file_is_seen_by_a_served_sandbox(tmp_path: Path) -
         assert timedelta(days=14) <= now - before < timedelta(days=14, minutes=1)
         studio.close()
     # The offset is kept in the file: a new sandbox on it starts at the moved time.
-    with SandboxStore(db) as store:
-        assert store.now() - datetime.now(UTC) > timedelta(days=13, hours=23)
+    with SandboxStore(db, clock=clock) as store:
+        assert store.now() - clock() > timedelta(days=13, hours=23)
 
 
 def test_clock_advance_refuses_a_missing_database_and_a_bad_number(tmp_path: Path) -> None:
