@@ -13,13 +13,7 @@ from typing import Any
 import pytest
 from e2e_support import Repo
 
-from reconciler.desired.loader import load_repository
 from reconciler.model import Role
-from reconciler.operations.reconcile import Reconciler
-from reconciler.operations.workspace import observe
-from reconciler.platform.client import PlatformClient, RetryPolicy
-from reconciler.platform.reconciler import ReconcilerPlatform
-from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.seed import Seed, apply_seed
 from reconciler.sandbox.server import ThreadedSandbox
 from support.repo import EXPERT
@@ -363,28 +357,6 @@ def test_import_of_a_site_with_a_pending_transfer_then_an_empty_plan(served: Rep
     )
     assert (code, actions(planned)) == (0, [])
     assert notes(planned, "waiting")[0].startswith(f"handover to {MIA} pending since ")
-
-
-def test_a_platform_that_fails_the_dry_run_keeps_the_change_for_apply_to_check(
-    served: Repo,
-) -> None:
-    """Preflight is advice: when the platform cannot answer it, the change stays."""
-    seed(served, [], [site("glow-salon")])  # Mia has no account: a dry run would refuse
-    served.write("sites/glow-salon.yaml", f"id: glow-salon\nowner: {MIA}\ncollaborators: {{}}\n")
-    assert served.platform is not None
-    state = load_repository(served.root)
-    with PlatformClient(served.platform.url, "studio-token") as healthy:
-        seen = observe(ReconcilerPlatform.over(healthy))
-    failing = FaultSpec.parse("error_rate=1")
-    with (
-        ThreadedSandbox(served.platform.db_path, faults=failing) as down,
-        PlatformClient(down.url, "studio-token", retry=RetryPolicy(max_attempts=2)) as client,
-    ):
-        reconciler = Reconciler(state, ReconcilerPlatform.over(client), observed=seen)
-        plan = reconciler.plan()
-
-    assert [(c.site, c.action.value) for c in plan.changes] == [("glow-salon", "transfer.start")]
-    assert not [n for n in plan.notes if n.kind.value == "blocked"]
 
 
 # --- finished handovers -----------------------------------------------------------------
