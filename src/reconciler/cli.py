@@ -151,6 +151,28 @@ def format_option(*choices: str, help: str = "Output format.") -> Callable[[F], 
     )
 
 
+def scope_options(verb: str) -> Callable[[F], F]:
+    """``--since-last-apply`` and ``--site``, the same for plan and apply."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--site",
+            "sites",
+            multiple=True,
+            metavar="ID",
+            help=f"{verb.capitalize()} only this site, whatever changed (repeatable).",
+        )(command)
+        return click.option(
+            "--since-last-apply",
+            is_flag=True,
+            help=f"{verb.capitalize()} the sites changed since the newest commit whose "
+            "apply finished with nothing failed or held back (its git note says so): "
+            "what merges changed and earlier applies left behind.",
+        )(command)
+
+    return decorate
+
+
 def _root(ctx: click.Context) -> Path:
     root: Path = ctx.obj["root"]
     return root
@@ -272,6 +294,7 @@ def _colour() -> bool:
     "(a `drift` note), 1 on error.",
 )
 @click.option("--force", is_flag=True, help="Plan even beyond the policy limits.")
+@scope_options("plan")
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -280,6 +303,8 @@ def plan(
     changed_since: str | None,
     detailed_exitcode: bool,
     force: bool,
+    since_last_apply: bool,
+    sites: tuple[str, ...],
 ) -> None:
     """Show what apply would change on the platform. Never writes to the platform.
 
@@ -288,6 +313,8 @@ def plan(
       reconciler plan
       reconciler plan --out plan.json && reconciler apply plan.json
       reconciler plan --changed-since origin/main --format markdown
+      reconciler plan --since-last-apply    # what the next merge's apply covers
+      reconciler plan --site acme-bakery --site bistro-verde
       reconciler plan --detailed-exitcode   # drift check: exit 2 when they differ
     """
     from reconciler.operations.sandbox_child import early_sandbox
@@ -296,7 +323,14 @@ def plan(
         from reconciler.operations.plan import PlanOperation
 
         operation = PlanOperation(
-            _root(ctx), os.environ, changed_since, force=force, out=out, sandbox=sandbox
+            _root(ctx),
+            os.environ,
+            changed_since,
+            force=force,
+            out=out,
+            sandbox=sandbox,
+            since_last_apply=since_last_apply,
+            sites=sites,
         )
         the_plan = operation.run(show=lambda made: click.echo(_plan_as(output_format, made)))
     if out is not None:
@@ -351,6 +385,7 @@ def _plan_as(output_format: str, plan: Plan) -> str:
     is_flag=True,
     help="Apply even with uncommitted changes to sites/, reconciler.yaml or people.yaml.",
 )
+@scope_options("apply")
 @format_option("text", "json", help="How to print the final report.")
 @click.pass_context
 def apply(
@@ -363,6 +398,8 @@ def apply(
     require_approval: bool,
     skip_approval: bool,
     allow_dirty: bool,
+    since_last_apply: bool,
+    sites: tuple[str, ...],
     output_format: str,
 ) -> None:
     """Apply the changes: a saved plan as it is, or a fresh plan after confirmation.
@@ -375,15 +412,19 @@ def apply(
 
     In a git repository, apply refuses uncommitted changes to the desired state
     (ignored and --skip-worktree files included) and records what it did as a git note
-    on HEAD (refs/notes/reconciler). A plan file over 64 MiB is refused unread
-    (RECONCILER_MAX_PLAN_BYTES raises it).
+    on HEAD (refs/notes/reconciler), in a block whose first line says its scope, whether
+    it finished and how many changes failed or were held back; --since-last-apply
+    starts from the newest such block of scope all or since-last-apply with nothing
+    failed or held. A committed .reconciler/apply-journal.txt is refused. A plan file
+    over 64 MiB is refused unread (RECONCILER_MAX_PLAN_BYTES raises it).
 
     \b
     Examples:
       reconciler apply                 # plan, show, ask, apply
       reconciler apply --yes           # in CI
       reconciler apply plan.json       # exactly the reviewed plan
-      reconciler apply --yes --require-approval --changed-since HEAD~1   # after a merge
+      reconciler apply --yes --require-approval --since-last-apply   # after a merge
+      reconciler apply --site acme-bakery   # one site: its plan, then the prompt
     """
     from reconciler.operations.sandbox_child import early_sandbox
 
@@ -402,6 +443,8 @@ def apply(
             allow_dirty=allow_dirty,
             changed_since=changed_since,
             sandbox=sandbox,
+            since_last_apply=since_last_apply,
+            sites=sites,
         )
         terminal = _ApplyTerminal(output_format)
         result = operation.run(terminal)
@@ -454,13 +497,14 @@ class _ApplyTerminal:
 
     def outcome(self, plan: Plan, report: ApplyReport | None, *, saved: bool) -> str:
         """The last output: the report, or a saved plan's summary when it had nothing."""
+        from reconciler.reconcile.apply import ApplyReport
         from reconciler.render import report as render
         from reconciler.render.plan import summary_line
 
+        if self.output_format == "json":  # one document, also when nothing was applied
+            return render.as_json(report or ApplyReport(()), plan) + "\n"
         if report is None:
             return summary_line(plan) + "\n" if saved else ""
-        if self.output_format == "json":
-            return render.as_json(report) + "\n"
         if self.streamed:
             return render.summary(report) + "\n"
         return render.as_text(report, colour=_colour()) + "\n"

@@ -9,6 +9,7 @@ from pathlib import Path
 from reconciler.operations.planfile import save_plan
 from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.sandbox_child import SandboxChild
+from reconciler.operations.scope import ScopeRequest, resolve, unknown_sites
 from reconciler.platform.base import Platform
 from reconciler.reconcile.plan import Plan
 
@@ -22,6 +23,8 @@ class PlanOperation:
     out: Path | None = None
     sandbox: SandboxChild | None = None  # the embedded sandbox, if started early
     platform: Platform | None = None  # instead of the configured one (tests)
+    since_last_apply: bool = False
+    sites: tuple[str, ...] = ()
 
     def run(self, show: Callable[[Plan], None]) -> Plan:
         """Make the plan, ``show`` it, then check the policy and save it to ``out``.
@@ -29,29 +32,19 @@ class PlanOperation:
         A plan over the policy limits is shown before it is refused, so that the
         reviewer sees what was refused.
         """
-        scope, note = changed_scope(self.root, self.changed_since)
+        request = ScopeRequest(self.changed_since, self.since_last_apply, self.sites)
+        scope = resolve(self.root, request)
         opened = Reconciler.open(self.root, self.environ, self.sandbox, platform=self.platform)
         with opened as reconciler:
-            plan = reconciler.plan(scope=scope, scope_note=note)
+            unknown_sites(request, reconciler.state.sites)
+            plan = reconciler.plan(
+                scope=scope.sites,
+                scope_note=scope.note,
+                kind=scope.kind,
+                also=scope.also_of(reconciler.state.sites),
+            )
         show(plan)
         reconciler.check_policy(plan, force=self.force)
         if self.out is not None:
             save_plan(plan, self.out)
         return plan
-
-
-def changed_scope(root: Path, changed_since: str | None) -> tuple[set[str] | None, str | None]:
-    """The sites whose files changed since the git ref ``changed_since`` (None for all),
-    and a sentence saying so for the plan."""
-    if changed_since is None:
-        return None, None
-    # Imported here: GitPython runs `git version` on import, a tenth of a second that a
-    # plan of every site does not need.
-    from reconciler.review.gitrepo import GitRepository
-
-    with GitRepository.open(root) as repository:
-        sites, shared = repository.changed_scope(changed_since)
-    if shared:
-        files = " and ".join(shared)
-        return None, f"{files} changed since {changed_since}: every site is planned."
-    return sites, f"Sites whose files changed since {changed_since}: {len(sites)}."

@@ -23,6 +23,7 @@ from reconciler.reconcile.changes import Change
 from reconciler.reconcile.diff import Facts
 from reconciler.reconcile.plan import (
     Plan,
+    ScopeKind,
     build_plan,
     check_derived,
     check_fresh,
@@ -88,7 +89,14 @@ class Reconciler:
             self._observed = observe(self.platform)
         return self._observed
 
-    def plan(self, *, scope: Collection[str] | None = None, scope_note: str | None = None) -> Plan:
+    def plan(
+        self,
+        *,
+        scope: Collection[str] | None = None,
+        scope_note: str | None = None,
+        kind: ScopeKind = ScopeKind.ALL,
+        also: Collection[str] | None = None,
+    ) -> Plan:
         """The plan for ``scope`` (every site file by default), preflight included.
 
         Beyond the listing of sites: the transfers the expert sent (one paginated
@@ -96,7 +104,9 @@ class Reconciler:
         one dry run per ``transfer.start`` and ``package.purchase`` it may check
         (DESIGN.md section 5, preflight). A plan of a scope also lists the pending
         changes of every other site, which applying it will not make
-        (``Plan.not_applied``; those are not dry-run).
+        (``Plan.not_applied``; those are not dry-run), apart from those of the sites in
+        ``also``, which the merge's apply makes too (``Plan.also_applied``). ``kind``
+        says how the scope was chosen (the git note of an apply records it).
         """
         if scope is not None:
             # One read of the sent listing and one batch of dry runs for both plans: the
@@ -106,11 +116,13 @@ class Reconciler:
             everything = self._build(None, facts)
             refused = self._preflight(to_dry_run(everything))
             plan = hold_back(self._build(scope, facts), refused)
-            plan = with_rest(plan, hold_back(everything, refused), scope_note)
+            plan = with_rest(plan, hold_back(everything, refused), scope_note, also)
         else:
             plan = self._preflighted(scope)
         if scope is None and scope_note is not None:
             plan = plan.model_copy(update={"scope_note": scope_note, "not_applied": ()})
+        if kind is not ScopeKind.ALL:
+            plan = plan.model_copy(update={"scope_kind": kind})
         self._made_here.add(plan.fingerprint)
         return plan
 

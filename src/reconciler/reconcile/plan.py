@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
@@ -34,6 +35,17 @@ from reconciler.reconcile.diff import Facts, diff_site, unmanaged_notes
 FORMAT_VERSION = 1
 
 
+class ScopeKind(StrEnum):
+    """How a plan's sites were chosen; an apply's git note records it (DESIGN.md section
+    8), and only ``all`` and ``since-last-apply`` runs can be the base of the next
+    ``--since-last-apply``."""
+
+    ALL = "all"
+    SINCE_LAST_APPLY = "since-last-apply"
+    SITES = "sites"
+    CHANGED_SINCE = "changed-since"
+
+
 class Plan(BaseModel):
     """What apply will do, in order; serialised as the plan file (DESIGN.md section 7)."""
 
@@ -54,10 +66,28 @@ class Plan(BaseModel):
         description="Pending changes of sites outside the scope: applying this plan does "
         "NOT make them (plan --changed-since; absent from a plan of every site)",
     )
+    scope_kind: ScopeKind | None = Field(
+        default=None,
+        description="How the scope was chosen: since-last-apply, sites (--site) or "
+        "changed-since; absent from a plan of every site",
+    )
+    also_applied: tuple[Change, ...] | None = Field(
+        default=None,
+        description="Pending changes of sites outside the scope that the merge's apply "
+        "(--since-last-apply) also makes: what earlier merges left behind (plan "
+        "--changed-since on a pull request)",
+    )
 
     @field_serializer("versions")
     def _plain_versions(self, value: Mapping[str, int]) -> dict[str, int]:
         return dict(sorted(value.items()))
+
+    @property
+    def kind(self) -> ScopeKind:
+        """How the scope was chosen (an older plan file of a scope: changed-since)."""
+        if self.scope_kind is not None:
+            return self.scope_kind
+        return ScopeKind.ALL if self.scope_note is None else ScopeKind.CHANGED_SINCE
 
     @property
     def has_changes(self) -> bool:
@@ -83,7 +113,8 @@ class Plan(BaseModel):
 
     def to_json(self) -> str:
         # A plan of every site reads as it always did: no scope_note, no not_applied.
-        unset = {name for name in ("scope_note", "not_applied") if getattr(self, name) is None}
+        optional = ("scope_note", "not_applied", "scope_kind", "also_applied")
+        unset = {name for name in optional if getattr(self, name) is None}
         return json.dumps(self.model_dump(mode="json", exclude=unset), indent=2) + "\n"
 
 
@@ -197,12 +228,25 @@ def _within(
     return possible, by_hand
 
 
-def with_rest(plan: Plan, everything: Plan, scope_note: str | None = None) -> Plan:
+def with_rest(
+    plan: Plan,
+    everything: Plan,
+    scope_note: str | None = None,
+    also: Collection[str] | None = None,
+) -> Plan:
     """``plan`` (of a scope) that also lists what ``everything`` (every site's plan) has
-    outside that scope: the pending changes that applying ``plan`` will not make."""
-    inside = set(plan.scope)
-    rest = tuple(change for change in everything.changes if change.site not in inside)
-    return plan.model_copy(update={"not_applied": rest, "scope_note": scope_note})
+    outside that scope: the pending changes of the sites in ``also`` (which the merge's
+    apply also makes, DESIGN.md section 5), and the rest, which applying ``plan`` will
+    not make."""
+    inside, extra = set(plan.scope), set(also or ())
+    rest = [change for change in everything.changes if change.site not in inside]
+    update: dict[str, object] = {
+        "not_applied": tuple(change for change in rest if change.site not in extra),
+        "scope_note": scope_note,
+    }
+    if also is not None:
+        update["also_applied"] = tuple(change for change in rest if change.site in extra)
+    return plan.model_copy(update=update)
 
 
 def check_derived(plan: Plan, derived: Plan) -> None:

@@ -146,13 +146,29 @@ def as_text(plan: Plan, *, colour: bool = False) -> str:
         lines.append(
             style(f"{_count(handovers, 'handover')}, {_count(removals, 'removal')}.", "magenta")
         )
+    if plan.also_applied:
+        lines += ["", style(also_applied_heading(plan), bold=True)]
+        lines += [_listed(change) for change in plan.also_applied]
     if plan.not_applied:
         lines += ["", style(not_applied_heading(plan), bold=True)]
-        for change in plan.not_applied:
-            symbol, action = _SYMBOL[change.action], f"{change.action.value:<20}"
-            shown = escape.text(f"{change.site}: {action} {describe(change)}")
-            lines.append(f"  {symbol} {shown}")
+        lines += [_listed(change) for change in plan.not_applied]
     return "\n".join(lines)
+
+
+def _listed(change: Change) -> str:
+    symbol, action = _SYMBOL[change.action], f"{change.action.value:<20}"
+    return f"  {symbol} {escape.text(f'{change.site}: {action} {describe(change)}')}"
+
+
+def also_applied_heading(plan: Plan) -> str:
+    also = plan.also_applied or ()
+    count, sites = len(also), len({change.site for change in also})
+    return (
+        f"Also applied by this merge: {_count(count, 'pending change')} on "
+        f"{_count(sites, 'site')} that earlier merges changed and left behind (held back, "
+        "failed, or never applied); the merge's apply (--since-last-apply) makes "
+        f"{'it' if count == 1 else 'them'} too:"
+    )
 
 
 def not_applied_heading(plan: Plan) -> str:
@@ -198,6 +214,7 @@ def as_markdown(plan: Plan, *, limit: int = COMMENT_BUDGET, title: str | None = 
     if plan.changes:
         head += [f"#### Pending changes ({len(plan.changes)}), with every note, per site", ""]
     tail = [
+        *_also_applied_section(plan),
         *_not_applied_section(plan),
         "",
         f"<sub>fingerprint `{plan.fingerprint[:19]}…` · {_count(len(plan.scope), 'site')} "
@@ -282,6 +299,27 @@ def _not_applied_section(plan: Plan) -> list[str]:
         "",
     ]
     shown = plan.not_applied[:NOT_APPLIED_SHOWN]
+    lines += [f"- **{markdown(c.site)}** `{c.action.value}` {markdown(describe(c))}" for c in shown]
+    if count > len(shown):
+        lines.append(f"- … and {count - len(shown)} more; run `reconciler plan` to see them")
+    return lines
+
+
+def _also_applied_section(plan: Plan) -> list[str]:
+    """Changes earlier merges left behind, which this merge's apply takes up."""
+    if not plan.also_applied:
+        return []
+    count = len(plan.also_applied)
+    lines = [
+        "",
+        f"#### Also applied by this merge ({count})",
+        "",
+        f"{_count(count, 'pending change')} on other sites that earlier merges changed "
+        "and left behind (held back, failed, or a run that never ran); each was reviewed in "
+        "the pull request that brought it, and this merge's apply makes them too:",
+        "",
+    ]
+    shown = plan.also_applied[:NOT_APPLIED_SHOWN]
     lines += [f"- **{markdown(c.site)}** `{c.action.value}` {markdown(describe(c))}" for c in shown]
     if count > len(shown):
         lines.append(f"- … and {count - len(shown)} more; run `reconciler plan` to see them")

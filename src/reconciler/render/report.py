@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from reconciler.reconcile.apply import ApplyReport, ChangeResult, Outcome
+from reconciler.reconcile.changes import Note, NoteKind
 from reconciler.reconcile.plan import Plan
 from reconciler.render import escape
 from reconciler.render.plan import describe
@@ -44,5 +45,27 @@ def as_note(report: ApplyReport, plan: Plan, when: datetime | None = None) -> st
     return "\n".join(lines)
 
 
-def as_json(report: ApplyReport) -> str:
-    return escape.json_text(json.dumps(report.to_json(), indent=2))
+def as_json(report: ApplyReport, plan: Plan | None = None) -> str:
+    """The report as one JSON document, also when there was nothing to apply.
+
+    After the results of the changes: what the site files ask that the plan held back
+    before applying (its ``blocked`` notes: the platform would refuse it, the owner must
+    act, the cap), each as a result with ``"outcome": "skipped"`` and
+    ``"details": {"held": "at plan time"}``, so that the apply's summary lists them with
+    the changes held back by the approval gate."""
+    document = {"format_version": 1, **report.to_json()}
+    if plan is not None:
+        held = [_held_at_plan_time(note) for note in plan.notes_of(NoteKind.BLOCKED)]
+        document["results"] = [*document["results"], *held]
+    return escape.json_text(json.dumps(document, indent=2))
+
+
+def _held_at_plan_time(note: Note) -> dict[str, object]:
+    return {
+        "site": note.site,
+        "action": str(note.data.get("action") or note.code or "blocked"),
+        "details": {"held": "at plan time"},
+        "outcome": "skipped",
+        "reason": note.message,
+        "code": note.code,
+    }

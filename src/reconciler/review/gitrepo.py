@@ -28,6 +28,7 @@ from reconciler.review.history import (
     state_before,
     tracked_state,
 )
+from reconciler.review.notes import has_complete_block
 
 NOTES_REF = "refs/notes/reconciler"
 SHALLOW = (
@@ -290,6 +291,29 @@ class GitRepository:
             if commit:
                 pairs.append((commit, str(self.repo.git.cat_file("-p", blob))))
         return pairs
+
+    @_releasing
+    def last_complete_apply(self) -> str | None:
+        """The newest commit of HEAD's first-parent history whose note has the block of
+        a complete apply (DESIGN.md section 8), or None: the base of
+        ``--since-last-apply``. A commit off that line (a merged branch's) never is."""
+        noted = {commit: text for commit, text in self.notes() if has_complete_block(text)}
+        if not noted:
+            return None
+        try:
+            line = str(self.repo.git.rev_list("--first-parent", "HEAD")).split()
+        except GitCommandError:  # no commits yet
+            return None
+        return next((commit for commit in line if commit in noted), None)
+
+    @_releasing
+    def tracks(self, path: str) -> bool:
+        """Whether git tracks the file ``path`` (relative to the root), or a file (a
+        committed link) in place of its folder."""
+        pure = PurePosixPath(self._prefix(), path)
+        wanted = {str(pure), str(pure.parent)}
+        listing = str(self.repo.git.ls_files("-z", "--", *sorted(wanted)))
+        return any(entry in wanted for entry in listing.split("\0"))
 
     # --- history --------------------------------------------------------------------
 
