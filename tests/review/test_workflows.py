@@ -120,8 +120,8 @@ def test_no_checkout_leaves_the_token_behind() -> None:
 
 
 def test_only_the_notes_steps_give_git_the_token() -> None:
-    apply = load(REUSABLE["apply"])
-    for job in apply["jobs"].values():
+    jobs = [*load(REUSABLE["apply"])["jobs"].values(), *load(REUSABLE["plan"])["jobs"].values()]
+    for job in jobs:
         for step in job["steps"]:
             given = "github.token" in str(step.get("env", {}))
             if given and "run" in step:
