@@ -7,18 +7,22 @@ deterministically, and the rest of the run goes on.
 
 from __future__ import annotations
 
-import http.client
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import urlsplit
+
+from support.proxy import QuietHandler, relay, reply, request_body, serving
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host"})
+PROBLEM = json.dumps(
+    {
+        "type": "about:blank",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "The site is locked for maintenance; try again later.",
+    }
+).encode()
 
 
 @dataclass
@@ -35,57 +39,17 @@ class Refusals:
 def refusing_proxy(upstream: str) -> Iterator[tuple[str, Refusals]]:
     """A proxy to ``upstream`` on a free port: its URL, and the sites it refuses."""
     refusals = Refusals()
-    target = urlsplit(upstream)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = request_body(self)
             if refusals.refuses(self.command, self.path):
-                self._answer(409, "application/problem+json", {}, _problem())
+                reply(self, 409, [("Content-Type", "application/problem+json")], PROBLEM)
                 return
-            connection = http.client.HTTPConnection(target.netloc, timeout=60)
-            try:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-                connection.request(self.command, self.path, body=body or None, headers=headers)
-                answer = connection.getresponse()
-                data = answer.read()
-            finally:
-                connection.close()
-            kept = {k: v for k, v in answer.getheaders() if k.lower() not in HOP_BY_HOP}
-            self._answer(answer.status, None, kept, data)
+            answer = relay(self, upstream, body)
+            reply(self, answer.status, answer.headers, answer.body, answer.reason)
 
         do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
-        def _answer(
-            self, status: int, kind: str | None, headers: dict[str, str], data: bytes
-        ) -> None:
-            self.send_response_only(status)
-            if kind is not None:
-                self.send_header("Content-Type", kind)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", refusals
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def _problem() -> bytes:
-    detail = "The site is locked for maintenance; try again later."
-    problem = {"type": "about:blank", "title": "Conflict", "status": 409, "detail": detail}
-    return json.dumps(problem).encode()
+    with serving(Handler) as url:
+        yield url, refusals
