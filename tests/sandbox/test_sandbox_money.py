@@ -103,7 +103,7 @@ sites:
     name: US Shop
     owner: studio@pixel.example
     package: premium
-    package_paid_until: 2027-01-15T00:00:00Z
+    package_paid_until: 2099-01-15T00:00:00Z
     package_price: {amount_cents: 1290, currency: USD, period: month}
   - id: eu-shop
     name: EU Shop
@@ -123,7 +123,7 @@ def test_a_seeded_site_may_have_its_own_price(tmp_path: Path) -> None:
         amount_cents=1290, currency="USD", period=BillingPeriod.MONTH
     )
     assert us.package_price.per_year_cents == 15_480
-    assert us.package_renews_at == datetime(2027, 1, 15, tzinfo=UTC)
+    assert us.package_renews_at == datetime(2099, 1, 15, tzinfo=UTC)
     assert eu.package_price == YEARLY_EUR  # the list price
     assert eu.package_renews_at == eu.package_paid_until
 
@@ -188,7 +188,7 @@ def test_a_database_of_an_older_sandbox_gains_prices_and_currencies(tmp_path: Pa
             version INTEGER NOT NULL
         );
         INSERT INTO sites VALUES ('paid', 'Paid', 'studio@pixel.example',
-            'studio@pixel.example', 'premium', '2027-03-01T09:00:00.000000Z', 4);
+            'studio@pixel.example', 'premium', '2099-03-01T09:00:00.000000Z', 4);
         INSERT INTO sites VALUES ('free', 'Free', 'studio@pixel.example',
             'studio@pixel.example', 'free', NULL, 1);
         CREATE TABLE invoices (
@@ -217,7 +217,7 @@ def test_a_database_of_an_older_sandbox_gains_prices_and_currencies(tmp_path: Pa
             purchase, _ = tx.purchase(STUDIO, "later", Package.PREMIUM, None)
 
     assert paid.package_price == YEARLY_EUR
-    assert paid.package_renews_at == datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
+    assert paid.package_renews_at == datetime(2099, 3, 1, 9, 0, tzinfo=UTC)
     assert (free.package_price, free.package_renews_at) == (None, None)
     assert invoice.currency == "EUR"
     assert purchase.currency == "EUR"
@@ -246,3 +246,44 @@ def test_the_models_refuse_what_is_not_money() -> None:
     # An older platform that sends no money fields still lists.
     page = SitePage.model_validate({"items": [site]})
     assert page.items[0].package_price is None
+
+
+def test_a_paid_package_renews_on_the_card_of_whoever_owns_the_site_then(
+    sandbox: ThreadedSandbox, client_for: ClientFor, clock: FakeClock
+) -> None:
+    studio, anna = client_for(STUDIO), client_for(ANNA)
+    studio.purchase(SITE, Package.PREMIUM)
+    first = studio.get_site(SITE)
+    assert first.package_renews_at is not None
+    anna.accept_transfer(studio.start_transfer(SITE, ANNA, True).value.id)
+
+    clock.advance(days=365)  # the renewal's very moment
+    renewed = anna.get_site(SITE)
+
+    assert renewed.package_renews_at == first.package_renews_at + timedelta(days=365)
+    assert renewed.package_paid_until == renewed.package_renews_at
+    assert renewed.version > first.version
+    [invoice] = anna.invoices(SITE)  # the renewal, on Anna's card (platform rule 6)
+    assert (invoice.billed_to, invoice.amount_cents, invoice.currency) == (ANNA, 11_880, "EUR")
+    assert invoice.issued_at == first.package_renews_at
+    assert [i.billed_to for i in sandbox.store.invoices_of(SITE)] == [STUDIO, ANNA]
+
+
+def test_a_monthly_package_renews_once_for_each_month_the_clock_passed(
+    sandbox: ThreadedSandbox, client_for: ClientFor, clock: FakeClock
+) -> None:
+    monthly = PackagePrice(amount_cents=990, currency="GBP", period=BillingPeriod.MONTH)
+    start = clock.now + timedelta(days=1)
+    with sandbox.store.transaction() as tx:
+        tx.put_site(SITE, name="A", owner=STUDIO, billing_contact=STUDIO,
+                    package=Package.PREMIUM, collaborators={}, package_price=monthly,
+                    package_paid_until=start)  # fmt: skip
+
+    clock.advance(days=1 + 30 * 2 + 5)  # past the renewals of day 1, 31 and 61
+    site = client_for(STUDIO).get_site(SITE)
+
+    invoices = client_for(STUDIO).invoices(SITE)
+    assert [(i.amount_cents, i.currency) for i in invoices] == [(990, "GBP")] * 3
+    assert [i.issued_at for i in invoices] == [start + timedelta(days=30 * n) for n in range(3)]
+    assert site.package_renews_at == start + timedelta(days=90)
+    assert client_for(STUDIO).get_site(SITE).version == site.version  # renewed once only

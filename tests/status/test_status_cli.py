@@ -7,7 +7,7 @@ import io
 import json
 import urllib.request
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -337,6 +337,23 @@ def test_days_left_count_from_the_platforms_clock(tmp_path: Path) -> None:
     assert report["totals"]["handovers_pending"] == 1
     assert report["totals"]["handovers_expiring"] == 1
     assert report["totals"]["handovers_ended_30d"]["expired"] == 2
+
+
+def test_what_renews_next_moves_on_once_the_platform_renewed_it(tmp_path: Path) -> None:
+    portfolio = build_portfolio(tmp_path)
+    assert portfolio.run("status").exit_code == 0  # the embedded sandbox exists now
+
+    moved = portfolio.run("sandbox", "clock", "advance", "25", "--db", str(portfolio.db))
+    assert moved.exit_code == 0, moved.output
+    totals = portfolio.status_json()["totals"]
+
+    # wip-site's month ended 5 days ago: renewed on the expert's card, for a month more
+    renews = totals["expert_renews_next"]
+    assert renews["site"] == "wip-site"
+    assert datetime.fromisoformat(renews["renews_at"]) == RENEWS_SOON + timedelta(days=30)
+    assert [cost["amount_cents"] for cost in totals["expert_pays_per_year"]] == [11_880, 15_480]
+    with portfolio.store() as store:
+        assert [i.amount_cents for i in store.invoices_of("wip-site")] == [1290]
 
 
 def test_days_left_and_notes_are_those_of_the_plan(portfolio: Portfolio) -> None:

@@ -303,6 +303,11 @@ class SandboxStore:
             if column not in columns:
                 for statement in statements:
                     self._conn.execute(statement)
+        # After the migrations: a database of an older sandbox gains the column first.
+        self._conn.execute(
+            "CREATE INDEX IF NOT EXISTS sites_by_renewal ON sites (package_paid_until)"
+            " WHERE price_cents IS NOT NULL"
+        )
         if self._conn.execute("SELECT 1 FROM access LIMIT 1").fetchone() is None:
             # Made before the access index, or empty: fill it from the sites (no-op if empty).
             self._conn.execute(
@@ -342,12 +347,14 @@ class SandboxStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
-        """One atomic unit of work; transfers past their expiry are expired first."""
+        """One atomic unit of work; transfers past their expiry are expired first, and
+        paid packages past their period renewed."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 tx = Transaction(self._conn, self.clock() + _clock_offset(self._conn))
                 tx.expire_due_transfers()
+                tx.renew_due_packages()
                 yield tx
             except BaseException:
                 self._conn.execute("ROLLBACK")
@@ -583,8 +590,8 @@ class Transaction:
                     else _from_text(row["package_paid_until"])
                 )),
                 package_price=(price := _price_of(row)),
-                # The sandbox renews a paid package at the end of its period, on the
-                # owner's card (it charges nothing by itself: the clock only moves).
+                # A paid package renews at the end of its period, on the owner's card
+                # (``Transaction.renew_due_packages``).
                 package_renews_at=None if price is None else paid_until,
                 collaborators=collaborators.get(row["id"], {}),
                 pending_transfer=pending.get(row["id"]),
@@ -769,6 +776,30 @@ class Transaction:
             (None, None, None, site_id) if price is None
             else (price.amount_cents, price.currency, price.period.value, site_id),
         )  # fmt: skip
+
+    def renew_due_packages(self) -> None:
+        """A paid package whose period has ended renews on its owner's card (platform
+        rule 6): an invoice to the owner of the day for each period the clock passed,
+        dated when that period began, and a new version of the site."""
+        due = self._conn.execute(
+            "SELECT id, owner, package, package_paid_until, price_cents, price_currency,"
+            " price_period FROM sites WHERE price_cents IS NOT NULL AND package_paid_until <= ?",
+            (_to_text(self.now),),
+        ).fetchall()
+        for site_id, owner, package, until, cents, currency, period in due:
+            paid_until, length = _from_text(until), PERIOD_LENGTH[BillingPeriod(period)]
+            while paid_until <= self.now:
+                self._insert_invoice(
+                    Invoice(id=_new_id("in"), site_id=site_id, billed_to=owner,
+                            package=Package(package), amount_cents=cents, currency=currency,
+                            issued_at=paid_until)
+                )  # fmt: skip
+                paid_until += length
+            self._conn.execute(
+                "UPDATE sites SET package_paid_until = ? WHERE id = ?",
+                (_to_text(paid_until), site_id),
+            )
+            self._bump_version(site_id)
 
     def invoices(self, caller: str, site_id: str) -> tuple[list[Invoice], int]:
         """The owner's invoices of the site; earlier owners' invoices stay theirs."""
