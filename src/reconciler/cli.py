@@ -10,9 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
-import shutil
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,6 +120,8 @@ class ReconcilerGroup(click.Group):
 
 def _report_bug(exc: Exception) -> None:
     if os.environ.get(DEBUG_ENV):
+        import traceback  # only for a bug: not on every start
+
         traceback.print_exception(exc, file=sys.stderr)
     click.secho(
         f"internal error: {type(exc).__name__}: {escape.lines(str(exc))}\n"
@@ -632,6 +632,8 @@ def status(ctx: click.Context, output_format: str, out: Path | None) -> None:
     elif output_format in ("json", "csv"):
         text = render.as_json(report) if output_format == "json" else render.as_csv(report)
     else:
+        import shutil  # here: it imports the compression modules, which start-up does not need
+
         width = shutil.get_terminal_size((120, 24)).columns if out is None else 120
         text = render.as_text(report, width=width, colour=out is None and _colour()) + "\n"
     if out is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -109,3 +110,64 @@ def test_validate_of_a_configured_platform_checks_its_block_without_an_http_clie
     # settings it checks the block with are imported by it alone.
     assert "reconciler.platform.config" in modules
     assert platform_modules_in(modules) == []
+
+
+# What validate needs none of: pydantic's plugin loader and importlib.metadata (no
+# plugin is installed), the platform's wire schema and Protocol, the HTML entities, the
+# compression modules that shutil imports (issue 20: validate of a few files).
+NOT_FOR_VALIDATE = (
+    "importlib.metadata",
+    "pydantic.plugin._loader",
+    "reconciler.platform.base",
+    "reconciler.platform.schema",
+    "html.entities",
+    "shutil",
+)
+
+
+def test_validate_imports_nothing_it_does_not_use(repo: Repo) -> None:
+    modules = imported_modules(repo, "validate")
+
+    assert "reconciler.desired.loader" in modules  # the report is read correctly
+    assert [name for name in NOT_FOR_VALIDATE if name in modules] == []
+
+
+_PLUGIN = """
+import os
+
+
+class Recorder:
+    def new_schema_validator(self, schema, schema_type, *args, **kwargs):
+        with open(os.environ["PLUGIN_LOG"], "a") as log:
+            log.write(getattr(schema_type, "__name__", str(schema_type)) + "\\n")
+        return None, None, None
+
+
+plugin = Recorder()
+"""
+
+
+def test_an_installed_pydantic_plugin_is_still_loaded(tmp_path: Path, repo: Repo) -> None:
+    """Without plugins pydantic's loader is not imported; with one, pydantic loads it
+    as it always did: the models of the command reach it."""
+    packages = tmp_path / "packages"
+    (packages / "recorder-1.0.dist-info").mkdir(parents=True)
+    (packages / "recorder_plugin.py").write_text(_PLUGIN)
+    (packages / "recorder-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: recorder\nVersion: 1.0\n"
+    )
+    (packages / "recorder-1.0.dist-info" / "entry_points.txt").write_text(
+        "[pydantic]\nrecorder = recorder_plugin:plugin\n"
+    )
+    log = tmp_path / "plugin.log"
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "--root", str(repo.root), "validate"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(packages), "PLUGIN_LOG": str(log)},
+    )
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "SiteFile" in log.read_text().split()

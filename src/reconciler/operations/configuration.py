@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.desired.config import Config
 from reconciler.desired.loader import read_configuration
 from reconciler.desired.problems import Problem, ValidationFailed, errors_in
-from reconciler.platform.base import Platform
 from reconciler.platform.kinds import (
     PlatformBlock,
     PlatformConfigError,
@@ -22,6 +22,9 @@ from reconciler.platform.kinds import (
     UnknownKind,
     create_platform,
 )
+
+if TYPE_CHECKING:  # made by a kind's factory; `validate` needs none of the platform's modules
+    from reconciler.platform.base import Platform
 
 
 def inspect_config(root: Path) -> tuple[Config | None, list[Problem]]:

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ValidationError
 
 from reconciler.errors import ReconcilerError
 from reconciler.net import redact
-from reconciler.platform.schema import ProblemDetails
+
+if TYPE_CHECKING:  # imported where a problem is parsed: `validate` needs no wire schema
+    from reconciler.platform.schema import ProblemDetails
 
 
 class PlatformError(ReconcilerError):
@@ -140,6 +142,8 @@ def parse_problem(status: int, body: str, secrets: Sequence[str] = ()) -> Proble
 
     Every text in it has ``secrets`` and credential values cut out (:func:`redact`).
     """
+    from reconciler.platform.schema import ProblemDetails
+
     try:
         data = _redacted(json.loads(body), secrets)
     except ValueError:

@@ -26,14 +26,16 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from reconciler.errors import ConfigError
 from reconciler.explain import Path_, explain_errors
 from reconciler.model import Location
-from reconciler.platform.base import Platform
+
+if TYPE_CHECKING:  # a kind's factory makes one; `validate` imports none of the platform
+    from reconciler.platform.base import Platform
 
 ENTRY_POINT_GROUP = "reconciler.platforms"
 DEFAULT_KIND = "reconciler"

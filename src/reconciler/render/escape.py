@@ -23,7 +23,6 @@ text stays on its line and can move no cursor.
 
 from __future__ import annotations
 
-import html as _html
 import re
 
 # Line breaks of any kind (those of str.splitlines and of the runner), the other C0 and C1
@@ -81,7 +80,7 @@ def markdown(value: str) -> str:
     Safe in a paragraph, a list item, a table cell or emphasis, also at the start of a
     line; not inside a code span (``code``) or an HTML element (``html``).
     """
-    shown = _html.escape(value, quote=False)  # & < >: no entity, tag or autolink
+    shown = _escape_html(value, quote=False)  # & < >: no entity, tag or autolink
     shown = _MARKDOWN_MARK.sub(r"\\\g<0>", shown)
     shown = _MARKDOWN_BLOCK_START.sub(r"\1\2\\\3", shown)
     return controls(_unlinked(shown))
@@ -112,9 +111,17 @@ def code(value: str) -> str:
 def html(value: str) -> str:
     """``value`` as the text of an HTML element or attribute, on one line (a blank
     line would end an HTML block in Markdown), mentioning nobody."""
-    shown = _html.escape(value, quote=True).replace(_LEGACY_COMMAND, "##&#91;")
+    shown = _escape_html(value, quote=True).replace(_LEGACY_COMMAND, "##&#91;")
     shown = _LEADING_COMMAND.sub(r"\1&#58;", _unlinked(shown))
     return _CONTROL.sub(lambda c: f"&#{ord(c.group())};", shown)
+
+
+def _escape_html(value: str, *, quote: bool) -> str:
+    """``html.escape``, imported when first used: the ``html`` package loads its table of
+    entities, which a command that shows no Markdown or HTML does not need."""
+    from html import escape as escape_html
+
+    return escape_html(value, quote=quote)
 
 
 def json_text(document: str) -> str:
