@@ -48,9 +48,11 @@ def get_plugins() -> Iterable[Any]:
 _none_installed: bool | None = None
 
 
-def may_have_plugins(path: Iterable[str]) -> bool:
-    """Whether a package on ``path`` may declare a pydantic plugin (True when unsure)."""
-    if any(_serves_metadata(finder) for finder in sys.meta_path):
+def may_have_plugins(path: Iterable[str], finders: Iterable[object] | None = None) -> bool:
+    """Whether a package on ``path`` may declare a pydantic plugin (True when unsure);
+    ``finders``: the import system's (``sys.meta_path``)."""
+    finders = sys.meta_path if finders is None else finders
+    if any(_serves_metadata(finder) for finder in finders):
         return True  # a finder of its own may serve metadata we cannot list
     for folder in path:
         try:
