@@ -1,15 +1,4 @@
-"""Fixtures: a small repository with reconciler.yaml and people.yaml in tmp_path."""
-
-from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-from adopt_support import Repo, make_repo
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    """reconciler.yaml (expert studio@pixel.example), people.yaml (``tom``, ``anna``),
-    an empty sites/ and no sandbox seed yet."""
-    return make_repo(tmp_path / "repo")
+"""Unit tests of the operations: each runs on the in-memory platform
+(``reconciler.sandbox.memory.MemorySandbox``, passed as ``platform=``), the sandbox's own
+store and rules with the real client and no socket. The CLI's ``import`` and ``fmt``
+are tested end to end, over HTTP, in tests/e2e/test_e2e_import.py."""

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from adopt_support import COMMENTED_SITE, COMMENTS, EXPERT, Repo, big_seed, git
+from adopt_support import COMMENTED_SITE, COMMENTS, EXPERT, Repo, big_seed, git, make_repo
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    """reconciler.yaml (expert studio@pixel.example), people.yaml (``tom``, ``anna``),
+    an empty sites/ and no sandbox seed yet (instead of e2e's example repository)."""
+    return make_repo(tmp_path / "repo")
+
 
 SMALL_SEED = {
     "accounts": [
