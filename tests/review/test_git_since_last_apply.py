@@ -233,3 +233,35 @@ def test_without_a_recorded_apply_a_pull_requests_plan_has_no_also_applied(
 
     assert planned.exit_code == 0, planned.output
     assert "also_applied" not in json.loads(planned.output)
+
+
+def test_a_saved_plan_is_noted_with_the_scope_it_covers_and_no_more(
+    served: Served, tmp_path: Path
+) -> None:
+    """The manual run applies a saved plan: of every site, it is the next base; of
+    --site, never; nor is a plan file edited to claim every site."""
+    everything, some, forged = (tmp_path / f"{n}.json" for n in ("all", "some", "forged"))
+    assert served.run("plan", "--out", str(everything)).exit_code == 0
+    head = served.repo.head()
+
+    applied = served.run("apply", str(everything))
+
+    assert applied.exit_code == 0, applied.output
+    assert served.block(head) == complete(head, "all")
+    merge = served.merge("alpha", {TOM: "viewer"}, "one")
+    assert served.run("plan", "--site", "alpha", "--out", str(some)).exit_code == 0
+    plan = json.loads(some.read_text())
+    assert plan["scope_kind"] == "sites"
+    plan["scope_kind"] = None
+    plan.pop("scope_note")
+    forged.write_text(json.dumps(plan))
+
+    refused = served.run("apply", str(forged), "--site", "alpha")
+    applied = served.run("apply", str(forged))
+
+    assert refused.exit_code == 1
+    assert "error: give a plan file or --site, not both" in refused.output
+    assert applied.exit_code == 0, applied.output
+    assert served.block(merge) == (
+        f"reconciler-apply v1 commit={merge} scope=sites finished=true failed=0 held=0"
+    )
