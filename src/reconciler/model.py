@@ -218,6 +218,16 @@ class ObservedSite(BaseModel):
     pending_transfer: PendingTransfer | None = None
     last_transfer: EndedTransfer | None = None
     version: int
+    package_known: bool = Field(
+        default=True,
+        description="False when the platform's plan of the site maps to no package "
+        "(``package`` is then a placeholder the plan does not compare)",
+    )
+    unmapped_access: Mapping[Email, str] = Field(
+        default_factory=dict,
+        description="Access that maps to no role (a permission set containing no role's "
+        "set), as the platform names it: reported and left alone",
+    )
 
     def fingerprint_data(self) -> list[Any]:
         """A plain, ordered view used to fingerprint the observed state.
@@ -243,4 +253,7 @@ class ObservedSite(BaseModel):
                 pending.expires_at.isoformat(),
             ],
             self.version,
+            # Only where a platform reports them, so that other fingerprints stay as they were.
+            *([] if self.package_known else ["package unknown"]),
+            *([sorted(self.unmapped_access.items())] if self.unmapped_access else []),
         ]

@@ -9,7 +9,7 @@ from pathlib import Path
 from reconciler.desired.loader import inspect_repository
 from reconciler.operations.adopt import Adopter, ImportReport
 from reconciler.operations.configuration import load_config
-from reconciler.operations.workspace import observe, open_platform
+from reconciler.operations.workspace import interest_in, observe, open_platform
 from reconciler.platform.base import Platform
 
 
@@ -30,6 +30,7 @@ class ImportOperation:
         config = load_config(self.root)
         outcome = inspect_repository(self.root, config)
         with open_platform(self.root, config, self.environ, platform=self.platform) as platform:
-            observed = observe(platform)
+            interest = interest_in(config.expert, outcome.sites, outcome.people)
+            observed = observe(platform, interest)
         adopter = Adopter(self.root, config, outcome.people)
         return adopter.import_sites(observed, self.site_ids)

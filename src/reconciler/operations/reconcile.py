@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +15,7 @@ from reconciler.errors import PlanRefused
 from reconciler.model import ObservedSite, TransferRecord
 from reconciler.operations.configuration import load_config
 from reconciler.operations.sandbox_child import SandboxChild
-from reconciler.operations.workspace import observe, open_platform
+from reconciler.operations.workspace import interest_in, observe, open_platform
 from reconciler.platform.base import Capability, Platform
 from reconciler.platform.errors import PlatformError
 from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
@@ -65,28 +65,42 @@ class Reconciler:
         """Read the repository and, meanwhile, connect to the platform and list its sites.
 
         Neither needs the other (listing needs only reconciler.yaml), and on thousands of
-        sites both take a while: the listing mostly waits for the platform's answers.
+        sites both take a while: the listing mostly waits for the platform's answers. A
+        platform that reads by address (``Traits.reads_by_address``) lists once the files
+        have said which addresses to look for.
         ``sandbox``: the embedded sandbox's child, if the command started it early;
         ``config``: reconciler.yaml, if the command has read it already;
         ``platform``: the platform to use instead of the configured one (a test's).
         """
         config = config or load_config(root)
+        read: Future[DesiredState] = Future()
         with ExitStack() as stack:
 
             def connect() -> tuple[Platform, dict[str, ObservedSite]]:
                 opened = open_platform(root, config, environ, sandbox, platform=platform)
                 session = stack.enter_context(opened)
-                return session, observe(session)
+                interest = None
+                if session.traits.reads_by_address:
+                    files = read.result()  # raises what reading the files raised
+                    interest = interest_in(config.expert, files.sites.values(), files.people)
+                return session, observe(session, interest)
 
             with ThreadPoolExecutor(1, thread_name_prefix="observe") as pool:
                 connecting = pool.submit(connect)
-                state = load_repository(root, config)  # on error, the pool waits for connect
+                try:  # on error, the pool waits for connect, which stops waiting for it
+                    state = load_repository(root, config)
+                except BaseException as exc:
+                    read.set_exception(exc)
+                    raise
+                read.set_result(state)
             session, observed = connecting.result()
             yield cls(state, session, observed)
 
     def observed(self, *, refresh: bool = False) -> dict[str, ObservedSite]:
         if self._observed is None or refresh:
-            self._observed = observe(self.platform)
+            state = self.state
+            interest = interest_in(state.config.expert, state.sites.values(), state.people)
+            self._observed = observe(self.platform, interest)
         return self._observed
 
     def plan(
@@ -153,6 +167,7 @@ class Reconciler:
             scope=scope,
             capabilities=self.platform.capabilities,
             facts=facts,
+            traits=self.platform.traits,
         )
 
     def _sent(

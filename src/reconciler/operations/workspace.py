@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.desired.config import SANDBOX_DB, SANDBOX_SEED, Config
+from reconciler.desired.config import SANDBOX_DB, SANDBOX_SEED, Config, People
 from reconciler.errors import ConfigError
 from reconciler.heap import bulk
-from reconciler.model import AccountKind, ObservedSite
+from reconciler.model import AccountKind, DesiredSite, ObservedSite
 from reconciler.operations.configuration import configured_platform
 from reconciler.operations.sandbox_child import SandboxChild, is_small
-from reconciler.platform.base import Capability, Platform
+from reconciler.platform.base import Capability, Interest, Platform
 from reconciler.platform.errors import TransportError
 from reconciler.platform.kinds import DEFAULT_KIND, PlatformBlock, create_platform
 
@@ -149,7 +149,26 @@ def check_identity(platform: Platform, expert: str) -> None:
         )
 
 
-def observe(platform: Platform) -> dict[str, ObservedSite]:
-    """Every site the expert can see, one request per page."""
+def interest_in(expert: str, sites: Iterable[DesiredSite], people: People) -> Interest:
+    """What the repository names: every address of its site files and people.yaml
+    (people who left included), but the expert's, and the sites whose package it manages."""
+    addresses = {person.email for person in people.by_handle.values()}
+    packages = set()
+    for site in sites:
+        addresses.add(site.owner)
+        if site.billing_contact is not None:
+            addresses.add(site.billing_contact)
+        addresses.update(site.collaborators or {})
+        addresses.update(site.departed)
+        if site.package is not None:
+            packages.add(site.id)
+    return Interest(expert, frozenset(addresses - {expert}), frozenset(packages))
+
+
+def observe(platform: Platform, interest: Interest | None = None) -> dict[str, ObservedSite]:
+    """Every site the expert can see, one request per page; a platform that reads by
+    address is told ``interest`` first."""
+    if interest is not None and platform.traits.reads_by_address:
+        platform.attend(interest)
     with bulk():  # as many long-lived sites as the platform lists: see reconciler.heap
         return {site.id: site for site in platform.sites()}

@@ -21,8 +21,8 @@ new platform implements only what it has.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -59,6 +59,45 @@ WRITE_CAPABILITIES = frozenset(
 
 class Unsupported(ReconcilerError):
     """A call to a family the platform does not have (a caller checks ``capabilities``)."""
+
+
+@dataclass(frozen=True)
+class Traits:
+    """How a platform differs from the rules of DESIGN.md section 2, beyond which API
+    families it has; the plan takes them into account (pure data, no I/O).
+
+    - ``collaborator_cap``: the package caps the number of collaborators (rule 9);
+    - ``packages_are_purchases``: a package is bought and paid for (rules 6-7: transfer
+      before upgrading, nothing downgrades); else it is a feature plan the expert sets;
+    - ``by_hand``: for a write family the API lacks, what to do instead, in the
+      platform's own words (its dashboard), said in each ``blocked`` note;
+    - ``notes``: said once in every plan (what the platform cannot show, say);
+    - ``reads_by_address``: the platform cannot list who has access to a site, so it is
+      told the addresses the repository names (:meth:`Platform.attend`) before a listing.
+    """
+
+    collaborator_cap: bool = True
+    packages_are_purchases: bool = True
+    by_hand: Mapping[Capability, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    reads_by_address: bool = False
+
+
+DEFAULT_TRAITS = Traits()
+
+
+@dataclass(frozen=True)
+class Interest:
+    """What the repository names, for a platform that reads by name (``reads_by_address``).
+
+    ``expert``: reconciler.yaml's expert; ``addresses``: every e-mail the site files and
+    people.yaml name (people who left included); ``packages``: the sites whose file
+    manages ``package``.
+    """
+
+    expert: str
+    addresses: frozenset[str] = frozenset()
+    packages: frozenset[str] = frozenset()
 
 
 # -- the six writes as values: what a batch of dry runs asks about --
@@ -180,6 +219,14 @@ class Platform(SiteWriter, Protocol):
     def capabilities(self) -> frozenset[Capability]:
         """The optional families this platform has (the site listing is always there)."""
 
+    @property
+    def traits(self) -> Traits:
+        """How the platform's rules differ from DESIGN.md section 2 (:class:`Traits`)."""
+
+    def attend(self, interest: Interest) -> None:
+        """What the repository names, before ``sites()``; a platform that can list each
+        site's collaborators has no use for it."""
+
     def identity(self) -> str:
         """The e-mail of the account the platform acts for (``IDENTITY``)."""
 
@@ -214,6 +261,10 @@ class PlatformBase:
     """
 
     capabilities: frozenset[Capability] = frozenset()
+    traits: Traits = DEFAULT_TRAITS
+
+    def attend(self, interest: Interest) -> None:
+        return None
 
     def _unsupported(self, family: Capability) -> Unsupported:
         return Unsupported(f"{type(self).__name__} has no {family.value} API")

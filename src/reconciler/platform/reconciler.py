@@ -21,10 +21,13 @@ from typing import TYPE_CHECKING, Any
 from reconciler.errors import ConfigError
 from reconciler.model import ObservedSite, Package, Role, TransferRecord
 from reconciler.platform.base import (
+    DEFAULT_TRAITS,
     EVERY_CAPABILITY,
     Capability,
     DryRun,
     DryRunAnswer,
+    Interest,
+    Traits,
     Written,
 )
 from reconciler.platform.config import (
@@ -74,6 +77,7 @@ class ReconcilerPlatform:
     """The reconciler's platform API for one account, over one :class:`PlatformClient`."""
 
     capabilities: frozenset[Capability] = EVERY_CAPABILITY
+    traits: Traits = DEFAULT_TRAITS  # the rules of DESIGN.md section 2, as they are
 
     def __init__(self, url: str, token: str, **client_options: Any) -> None:
         self.url = url
@@ -108,6 +112,9 @@ class ReconcilerPlatform:
                 self._client.close()
 
     # -- reads --
+
+    def attend(self, interest: Interest) -> None:
+        return None  # each site's listing has its collaborators
 
     def identity(self) -> str:
         return self.client.me().email

@@ -89,6 +89,7 @@ class NoteCode(StrEnum):
     PLATFORM_NO_CLOCK = "platform.no_clock"
     PLATFORM_NO_TRANSFER_MEMORY = "platform.no_transfer_memory"
     PLATFORM_NO_PREFLIGHT = "platform.no_preflight"
+    PLATFORM_LIMIT = "platform.limit"
 
 
 PLATFORM_WIDE = "(platform)"
@@ -270,7 +271,12 @@ class PackagePurchase(BaseChange):
     raises_cap: bool = Field(
         default=False, description="Bought before the additions it makes room for"
     )
-    omitted_when_false = ("raises_cap",)
+    feature_plan: bool = Field(
+        default=False,
+        description="A plan the expert sets, not a purchase: nobody is charged through the "
+        "API (Duda's site plans, DESIGN.md section 9)",
+    )
+    omitted_when_false = ("raises_cap", "feature_plan")
 
     @property
     def phase(self) -> Phase:

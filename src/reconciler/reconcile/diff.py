@@ -30,6 +30,7 @@ from reconciler.model import (
     TransferRecord,
     TransferStatus,
 )
+from reconciler.platform.base import DEFAULT_TRAITS, Traits
 from reconciler.reconcile.changes import (
     BillingContactSet,
     Change,
@@ -75,6 +76,7 @@ class SiteDiff:
     expert: str = ""
     now: datetime | None = None
     sent: Sequence[TransferRecord] = ()
+    traits: Traits = DEFAULT_TRAITS
     changes: list[Change] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
 
@@ -106,10 +108,14 @@ def unmanaged_notes(observed: Mapping[str, ObservedSite], managed: Iterable[str]
 
 
 def diff_site(
-    expert: str, want: DesiredSite, have: ObservedSite | None, facts: Facts | None = None
+    expert: str,
+    want: DesiredSite,
+    have: ObservedSite | None,
+    facts: Facts | None = None,
+    traits: Traits = DEFAULT_TRAITS,
 ) -> SiteDiff:
     facts = facts or Facts()
-    result = SiteDiff(want.id, expert, facts.now, facts.transfers.get(want.id, ()))
+    result = SiteDiff(want.id, expert, facts.now, facts.transfers.get(want.id, ()), traits)
     if have is None:
         _not_visible(expert, want, facts.sent.get(want.id), result)
     elif have.owner == expert:
@@ -117,10 +123,22 @@ def diff_site(
     else:
         _diff_client_owned(expert, want, have, result)
     if have is not None:
-        _fit_under_cap(have, result)
+        if traits.collaborator_cap:
+            _fit_under_cap(have, result)
         if want.departed:
             _offboarding_notes(want, have, result)
+        _unmapped_access_notes(have, result)
     return result
+
+
+def _unmapped_access_notes(have: ObservedSite, result: SiteDiff) -> None:
+    """Access the platform reports that is no role: nothing is planned for it."""
+    for email, access in sorted(have.unmapped_access.items()):
+        result.note(
+            NoteKind.WARNING,
+            f"{email} has access that matches no role ({access}); left alone: give them "
+            "a role's access on the platform, or map a role to it in reconciler.yaml",
+        )
 
 
 def _offboarding_notes(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
@@ -300,6 +318,8 @@ def _diff_expert_owned(
     else:
         _diff_collaborators(want, have, result, exclude={expert, want.owner})
         _handover(expert, want, have, result)
+        if not result.traits.packages_are_purchases:
+            _diff_package_kept(want, have, result)  # a feature plan: nobody pays for it
 
 
 def _cancel_unwanted_transfer(have: ObservedSite, result: SiteDiff) -> None:
@@ -366,7 +386,8 @@ def _explain_after_handover(
             f"acceptance makes {want.owner} the billing contact; {want.owner} must then "
             f"set it to {billing}",
         )
-    if (package := _package_to_buy(want, have, result)) is not None:
+    package = _package_to_buy(want, have, result)
+    if package is not None and result.traits.packages_are_purchases:
         result.note(
             NoteKind.WAITING,
             f"{package.value} is bought by {want.owner} after accepting the handover, "
@@ -389,7 +410,7 @@ def _diff_collaborators(
         return
     for email, role in sorted(want.collaborators.items()):
         current = have.collaborators.get(email)
-        if email in exclude or current == role:
+        if email in exclude or current == role or email in have.unmapped_access:
             continue
         if current is None:
             result.change(CollaboratorAdd(site=result.site, email=email, role=role))
@@ -503,14 +524,22 @@ def _diff_billing_contact(want: DesiredSite, have: ObservedSite, result: SiteDif
 
 def _diff_package_kept(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> None:
     if (package := _package_to_buy(want, have, result)) is not None:
-        result.change(PackagePurchase(site=result.site, package=package, previous=have.package))
+        plan = not result.traits.packages_are_purchases
+        result.change(
+            PackagePurchase(
+                site=result.site, package=package, previous=have.package, feature_plan=plan
+            )
+        )
 
 
 def _package_to_buy(want: DesiredSite, have: ObservedSite, result: SiteDiff) -> Package | None:
     """The package someone must buy for the site, if any. Nothing downgrades: a file
-    asking for free on a paid site gets a warning instead."""
-    if want.package is None or want.package == have.package:
+    asking for free on a paid site gets a warning instead. On a platform whose packages
+    are feature plans, the file's plan is set whichever way it goes."""
+    if want.package is None or (have.package_known and want.package == have.package):
         return None
+    if not result.traits.packages_are_purchases:
+        return want.package
     if want.package is Package.FREE:
         result.note(
             NoteKind.WARNING,

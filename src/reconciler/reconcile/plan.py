@@ -20,7 +20,7 @@ from reconciler.desired.config import Policy
 from reconciler.errors import PlanRefused
 from reconciler.heap import bulk
 from reconciler.model import DesiredSite, ObservedSite
-from reconciler.platform.base import EVERY_CAPABILITY, Capability
+from reconciler.platform.base import DEFAULT_TRAITS, EVERY_CAPABILITY, Capability, Traits
 from reconciler.reconcile.changes import (
     PLATFORM_WIDE,
     Action,
@@ -133,10 +133,11 @@ def build_plan(
     scope: Iterable[str] | None = None,
     capabilities: frozenset[Capability] = EVERY_CAPABILITY,
     facts: Facts | None = None,
+    traits: Traits = DEFAULT_TRAITS,
 ) -> Plan:
     """The plan for ``scope`` (default: every desired site), deterministically ordered."""
     with bulk():  # a change or note for many sites, and every site's fingerprint
-        return _build_plan(expert, desired, observed, scope, capabilities, facts)
+        return _build_plan(expert, desired, observed, scope, capabilities, facts, traits)
 
 
 def _build_plan(
@@ -146,6 +147,7 @@ def _build_plan(
     scope: Iterable[str] | None,
     capabilities: frozenset[Capability],
     facts: Facts | None,
+    traits: Traits,
 ) -> Plan:
     site_ids = sorted(desired if scope is None else set(scope))
     changes: list[Change] = []
@@ -155,13 +157,13 @@ def _build_plan(
         if want is None:  # a deleted file: the site becomes unmanaged, nothing is removed
             notes += unmanaged_notes({site_id: have} if have else {}, ())
             continue
-        result = diff_site(expert, want, have, facts)
-        possible, by_hand = _within(capabilities, result.changes)
+        result = diff_site(expert, want, have, facts, traits)
+        possible, by_hand = _within(capabilities, result.changes, traits)
         changes += possible
         notes += result.notes + by_hand
     if scope is None:
         notes += unmanaged_notes(observed, desired.keys())
-    notes += platform_notes(capabilities, expert)
+    notes += platform_notes(capabilities, expert, traits)
     in_scope = [observed[site_id] for site_id in site_ids if site_id in observed]
     return Plan(
         fingerprint=fingerprint(in_scope),
@@ -173,9 +175,12 @@ def _build_plan(
     )
 
 
-def platform_notes(capabilities: frozenset[Capability], expert: str) -> list[Note]:
+def platform_notes(
+    capabilities: frozenset[Capability], expert: str, traits: Traits = DEFAULT_TRAITS
+) -> list[Note]:
     """One note for each fallback the plan uses because the platform lacks a family
-    (DESIGN.md section 4); none for a platform that has them all."""
+    (DESIGN.md section 4), and each of the platform's own (``Traits.notes``); none for a
+    platform that has every family and says nothing."""
     lacking = {
         Capability.IDENTITY: (
             NoteCode.PLATFORM_NO_IDENTITY,
@@ -199,32 +204,38 @@ def platform_notes(capabilities: frozenset[Capability], expert: str) -> list[Not
             "review (no preflight); apply meets any refusal",
         ),
     }
-    return [
+    fallbacks = [
         Note(site=PLATFORM_WIDE, kind=NoteKind.INFO, message=message, code=code)
         for capability, (code, message) in lacking.items()
         if capability not in capabilities
     ]
+    own = [
+        Note(site=PLATFORM_WIDE, kind=NoteKind.INFO, message=message, code=NoteCode.PLATFORM_LIMIT)
+        for message in traits.notes
+    ]
+    return fallbacks + own
 
 
 def _within(
-    capabilities: frozenset[Capability], changes: Iterable[Change]
+    capabilities: frozenset[Capability], changes: Iterable[Change], traits: Traits
 ) -> tuple[list[Change], list[Note]]:
-    """The changes the platform can make, and a note for each one it cannot."""
+    """The changes the platform can make, and a note for each one it cannot: what to do
+    by hand, in the platform's words where it has them."""
     possible: list[Change] = []
     by_hand: list[Note] = []
     for change in changes:
         if change.capability in capabilities:
             possible.append(change)
-        else:
-            by_hand.append(
-                Note(
-                    site=change.site,
-                    kind=NoteKind.BLOCKED,
-                    message=f"this platform's API has no {change.capability.value} writes: "
-                    f"{change.action.value} ({change.subject or change.site}) must be done "
-                    "by hand on the platform",
-                )
+            continue
+        steps = traits.by_hand.get(change.capability, "must be done by hand on the platform")
+        by_hand.append(
+            Note(
+                site=change.site,
+                kind=NoteKind.BLOCKED,
+                message=f"this platform's API has no {change.capability.value} writes: "
+                f"{change.action.value} ({change.subject or change.site}) {steps}",
             )
+        )
     return possible, by_hand
 
 

@@ -271,7 +271,7 @@ def _site_status(
         desired_owner=None if want is None else want.owner,
         billing_contact=None if have is None else have.billing_contact,
         paid_by=None if owner is None else ("expert" if owner == expert else "client"),
-        package=None if have is None else have.package,
+        package=None if have is None or not have.package_known else have.package,
         package_paid_until=None if have is None else have.package_paid_until,
         package_price=None if have is None else have.package_price,
         package_renews_at=None if have is None else have.package_renews_at,

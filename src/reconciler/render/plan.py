@@ -76,6 +76,8 @@ def describe(change: Change) -> str:
             return f"HANDOVER to {change.to} ({stay})"
         case TransferCancel():
             return f"cancel the transfer to {change.to}: {change.reason}"
+        case PackagePurchase() if change.feature_plan:
+            return f"set the site's plan to {change.package.value} (nobody is charged for it)"
         case PackagePurchase():
             first = ", first: it raises the collaborator cap" if change.raises_cap else ""
             return (
