@@ -18,7 +18,7 @@ from support.repo import EXPERT, Repo
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 INSTALLED = (
-    "installed: listing, reconciler; a package adds one with an entry point in the group "
+    "installed: duda, listing, reconciler; a package adds one with an entry point in the group "
     "reconciler.platforms"
 )
 

@@ -41,6 +41,7 @@ ENTRY_POINT_GROUP = "reconciler.platforms"
 DEFAULT_KIND = "reconciler"
 BUILT_IN: Mapping[str, str] = {
     "reconciler": "reconciler.platform.reconciler:reconciler_platform",
+    "duda": "reconciler.platform.duda:duda_platform",
 }
 """The kinds this package brings, as ``module:factory`` (pyproject.toml declares the same
 entry points): a new kind is one module in platform/ and one line here and there."""

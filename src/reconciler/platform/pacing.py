@@ -81,7 +81,12 @@ class Pacer:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        rate: float | None = None,
     ) -> None:
+        """``rate``: requests a second the user configured (a platform that announces
+        nothing, DESIGN.md section 9); kept to exactly, and what the platform announces
+        or teaches may only lower it."""
+        self._configured = rate
         self._monotonic = monotonic
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -96,9 +101,10 @@ class Pacer:
     @property
     def rate(self) -> float | None:
         """Requests per second this client keeps to (None: no limit known)."""
-        if self._announced is not None:
-            return self._announced * SAFETY
-        return self._learnt
+        known = self._announced * SAFETY if self._announced is not None else self._learnt
+        if self._configured is None:
+            return known
+        return self._configured if known is None else min(known, self._configured)
 
     def wait(self) -> None:
         """Block until this thread's request may start."""
