@@ -62,7 +62,7 @@ property: setup
 
 # Every benchmark runs, whatever an earlier one found; exit 0 only when every target holds.
 BENCHMARKS := bench_validate bench_startup bench_list_sites bench_sandbox_listing bench_plan \
-	bench_preflight bench_scale bench_apply bench_status
+	bench_preflight bench_scale bench_apply bench_status bench_duda
 
 bench: setup
 	@failed=""; \

@@ -56,19 +56,19 @@ BLIND_SPOT = (
     "plan and keeps whatever access it has"
 )
 TRANSFER_STEPS = (
-    "cannot be made through Duda's API; in Duda's dashboard open the site's menu (the "
+    "is done by hand in Duda's dashboard: open the site's menu (the "
     "three dots), choose Transfer Site, click Copy Transfer Link (it expires after 24 "
     "hours) and send it to the new owner, who accepts it logged in to their own Duda "
     "account. Until then the site is yours and paid by you; this note stays on every plan "
     "until the file says `owner: expert`"
 )
 BILLING_STEPS = (
-    "cannot be set on Duda: the partner account (you) is billed for every site. To charge "
-    "the client, use Client Billing in Duda's dashboard (Clients & Team > Client Billing), "
+    "stays by hand: Duda bills the partner account (you) for every site; to charge the "
+    "client, use Client Billing in Duda's dashboard (Clients & Team > Client Billing), "
     "or take billing_contact out of the file"
 )
 PLAN_STEPS = (
-    "is not managed: map packages to Duda planIds with `plans:` in reconciler.yaml's "
+    "is done by hand: map packages to Duda planIds with `plans:` in reconciler.yaml's "
     "platform block, or change the site's plan in Duda's dashboard"
 )
 
