@@ -174,3 +174,21 @@ def test_a_missing_variable_is_exit_1_naming_it(repo: Repo) -> None:
 
     assert result.exit_code == 1
     assert "the environment variable DUDA_API_USER is not set" in result.output
+
+
+def test_import_writes_the_access_it_found_and_no_package_it_did_not_read(
+    repo: Repo, fake: DudaFake
+) -> None:
+    (repo.root / "sites" / "site-050.yaml").unlink()
+    fake.state.grant("anna@acme-bakery.example", "site-050", ["STATS_TAB"])
+
+    result = repo.run("import", "site-050")
+
+    assert result.exit_code == 0, result.output
+    assert repo.read_site("site-050").splitlines()[1:] == [
+        "id: site-050",
+        "name: site-050",
+        "owner: expert",
+        "collaborators:",
+        "  anna: viewer",
+    ]

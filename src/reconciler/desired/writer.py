@@ -266,7 +266,7 @@ class SiteContent:
     owner: str
     billing_contact: str | None
     collaborators: Mapping[str, str]
-    package: str
+    package: str | None  # None: the platform did not say (the file leaves it out)
     owner_comment: str | None = None  # e.g. which handover is pending
 
 
@@ -299,7 +299,7 @@ def updated_site_text(text: str, file: str, content: SiteContent, resolve: Resol
         _set_scalar(data, "billing_contact", content.billing_contact, resolve)
     if "collaborators" in data:
         _set_collaborators(data, content.collaborators, resolve)
-    if "package" in data:
+    if "package" in data and content.package is not None:
         _set_scalar(data, "package", content.package, lambda v: v)
     _reorder(data, KEY_ORDER)
     return dump_round_trip(data)
@@ -317,7 +317,8 @@ def _fill(data: CommentedMap, content: SiteContent) -> None:
     for key in sorted(content.collaborators, key=str):  # as `fmt` sorts them
         collaborators[key] = content.collaborators[key]
     data["collaborators"] = collaborators
-    data["package"] = content.package
+    if content.package is not None:
+        data["package"] = content.package
 
 
 def _set_scalar(data: CommentedMap, key: str, value: str, resolve: Resolve) -> None:

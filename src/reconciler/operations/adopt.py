@@ -129,7 +129,7 @@ class Adopter:
                 if site.billing_contact == site.owner
                 else self._written(site.billing_contact),
                 collaborators=self._written_roles(site.collaborators),
-                package=site.package.value,
+                package=site.package.value if site.package_known else None,
             )
         after = {e: r.value for e, r in site.collaborators.items() if e != pending.to}
         if pending.stay_as_collaborator:
@@ -140,7 +140,7 @@ class Adopter:
             owner=self._written_owner(pending.to),
             billing_contact=None,  # acceptance makes the recipient the billing contact
             collaborators=self._written_roles(after),
-            package=site.package.value,
+            package=site.package.value if site.package_known else None,
             owner_comment=f"handover pending since {pending.created_at:%Y-%m-%d}, "
             f"expires {pending.expires_at:%Y-%m-%d}; {site.owner} owns the site until then",
         )
