@@ -609,7 +609,7 @@ def status(ctx: click.Context, output_format: str, out: Path | None) -> None:
 
     One row per site, from the files and the platform together, managed and unmanaged:
     the owner and the owner the file wants, the billing contact and whether the expert
-    or the client pays, the package and until when it is paid, collaborators, a pending
+    or the client pays, the package, what it costs and when it renews, collaborators, a pending
     handover with its days left, how the last one ended, the plan's notes and whether
     file and platform agree. Totals come first. Reads the platform as plan does (the
     same list requests); never writes.
