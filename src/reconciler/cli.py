@@ -8,6 +8,7 @@ Modules are imported inside the commands so that ``validate`` stays fast.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import sys
@@ -23,6 +24,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.render import escape
 
 if TYPE_CHECKING:
+    from reconciler.desired.problems import Problem
     from reconciler.reconcile.apply import ApplyReport, ChangeResult
     from reconciler.reconcile.plan import Plan
 
@@ -46,13 +48,17 @@ class ReconcilerGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        arguments = hoist_global_options(sys.argv[1:] if args is None else list(args))
+        self.json_output = wants_json(arguments)
         try:
-            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = super().main(arguments, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.ClickException as exc:
             exc.show()
+            self.echo_json_error(exc.format_message())
             code = 1
         except click.exceptions.Abort:
             click.echo("Aborted!", err=True)
+            self.echo_json_error("aborted")
             code = 1
         code = code if isinstance(code, int) else 0
         if standalone_mode:
@@ -62,6 +68,18 @@ class ReconcilerGroup(click.Group):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy_commands: dict[str, tuple[str, str]] = {}
+        self.json_output = False
+
+    def echo_json_error(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        """Under ``--format json``, the error as the one JSON document on stdout."""
+        if not self.json_output:
+            return
+        from reconciler.render.problems import error_as_json
+
+        context = click.get_current_context(silent=True)
+        settings = context.find_root().obj if context is not None else None
+        extra = settings.get("json_extra", {}) if isinstance(settings, dict) else {}
+        click.echo(error_as_json(message, problems, extra))
 
     def add_lazy_command(self, name: str, target: str, summary: str) -> None:
         """Register ``module:attribute`` as command ``name``, imported only when used.
@@ -104,32 +122,91 @@ class ReconcilerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ReconcilerError as exc:
-            for problem in getattr(exc, "problems", ()):  # ValidationFailed: every one
+            problems = tuple(getattr(exc, "problems", ()))  # ValidationFailed: every one
+            for problem in problems:
                 click.echo(escape.text(str(problem)), err=True)
-            click.secho(f"error: {escape.lines(exc.message)}", err=True, fg="red")
+            click.echo(_red(f"error: {escape.lines(exc.message)}"), err=True)
+            self.echo_json_error(exc.message, problems)
             raise click.exceptions.Exit(exc.exit_code) from None
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
+            self.echo_json_error("interrupted")
             raise click.exceptions.Exit(130) from None
         except Exception as exc:  # noqa: BLE001 - the one boundary: any other error is a bug
-            _report_bug(exc)
+            self.echo_json_error(_report_bug(exc))
             raise click.exceptions.Exit(EXIT_INTERNAL_ERROR) from None
 
 
-def _report_bug(exc: Exception) -> None:
+def _report_bug(exc: Exception) -> str:
+    """Say that reconciler has a bug, on stderr; the message, for a JSON document."""
     if os.environ.get(DEBUG_ENV):
         import traceback  # only for a bug: not on every start
 
         traceback.print_exception(exc, file=sys.stderr)
-    click.secho(
+    message = (
         f"internal error: {type(exc).__name__}: {escape.lines(str(exc))}\n"
         f"This is a bug in reconciler; run again with {DEBUG_ENV}=1 for the traceback "
-        "and report it.",
-        err=True,
-        fg="red",
+        "and report it."
     )
+    click.echo(_red(message), err=True)
+    return message
+
+
+def _red(text: str) -> str:
+    """``text`` in red where stderr takes colour (a terminal, no NO_COLOR, no --no-color)."""
+    return click.style(text, fg="red") if colour(err=True) else text
+
+
+GLOBAL_VALUE_OPTIONS = ("--root", "-C")
+GLOBAL_FLAGS = ("--no-color",)
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the global options moved before the command, so that
+    `reconciler validate --root DIR` means `reconciler --root DIR validate` (as
+    `--root`, `-C` and `--no-color` are for every command). ``--`` ends the search."""
+    front: list[str] = []
+    rest: list[str] = []
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        if arg == "--":
+            rest.extend(args[position:])
+            break
+        if arg in GLOBAL_VALUE_OPTIONS and position + 1 < len(args):
+            front.extend(args[position : position + 2])
+            position += 2
+            continue
+        target = front if arg in GLOBAL_FLAGS or arg.startswith("--root=") else rest
+        target.append(arg)
+        position += 1
+    return front + rest
+
+
+def wants_json(args: Sequence[str]) -> bool:
+    """Whether the command line asks for ``--format json`` (read before click parses it,
+    so that a usage error too is answered with a JSON document)."""
+    for position, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--format=json" or (
+            arg == "--format" and args[position + 1 : position + 2] == ["json"]
+        ):
+            return True
+    return False
+
+
+def colour(*, err: bool = False) -> bool:
+    """Whether stdout (or stderr) takes colour: a terminal, no ``NO_COLOR`` (set and not
+    empty, as no-color.org says) and no ``--no-color``."""
+    context = click.get_current_context(silent=True)
+    settings = context.find_root().obj if context is not None else None
+    if isinstance(settings, dict) and settings.get("no_color"):
+        return False
+    stream = sys.stderr if err else sys.stdout
+    return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
 class _LogFormatter(logging.Formatter):
@@ -183,14 +260,29 @@ def _root(ctx: click.Context) -> Path:
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
-    default=".",
+    default=None,
     envvar="RECONCILER_ROOT",
-    show_default=True,
-    help="The repository holding reconciler.yaml and sites/.",
+    help="The repository holding reconciler.yaml and sites/  [default: found from the "
+    "current folder up to the git work tree's top, as git does]",
+)
+@click.option(
+    "-C",
+    "start",
+    metavar="DIR",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Look for the repository from DIR instead of the current folder (as git -C).",
+)
+@click.option(
+    "--no-color",
+    is_flag=True,
+    help="No colour on stdout or stderr (as the NO_COLOR variable does).",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.pass_context
-def cli(ctx: click.Context, root: Path, verbose: int) -> None:
+def cli(
+    ctx: click.Context, root: Path | None, start: Path | None, no_color: bool, verbose: int
+) -> None:
     """Keep client-website ownership, billing contacts and access in git.
 
     Site files under sites/ declare who owns each site, who is invoiced and who else has
@@ -202,13 +294,25 @@ def cli(ctx: click.Context, root: Path, verbose: int) -> None:
       reconciler validate          check the files
       reconciler plan              show what would change
       reconciler apply             apply it (asks first; --yes in CI)
+
+    Run it anywhere in the repository: it finds reconciler.yaml from the current folder
+    up to the git work tree's top. --root, -C and --no-color may also follow the
+    command (`reconciler plan --root ../sites-repo`). With --format json every command
+    prints one JSON document on stdout, also on an error ({"format_version": 1,
+    "error": {"message", "problems"}}, exit 1).
     """
+    from reconciler.operations.root import find_root
+
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     handler = logging.StreamHandler()
     handler.setFormatter(_LogFormatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
     ctx.ensure_object(dict)
-    ctx.obj["root"] = root.resolve()
+    ctx.obj["no_color"] = no_color
+    begin = Path.cwd() if start is None else start
+    ctx.obj["start"] = begin.resolve()
+    ctx.obj["explicit_root"] = root is not None
+    ctx.obj["root"] = (begin / root).resolve() if root is not None else find_root(begin)
 
 
 @cli.command()
@@ -267,10 +371,6 @@ def schema(kind: str) -> None:
     from reconciler.operations.schema import SchemaOperation
 
     click.echo(SchemaOperation(kind).run(), nl=False)
-
-
-def _colour() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 @cli.command()
@@ -332,7 +432,21 @@ def plan(
             since_last_apply=since_last_apply,
             sites=sites,
         )
-        the_plan = operation.run(show=lambda made: click.echo(_plan_as(output_format, made)))
+        shown: list[Plan] = []  # under --format json, printed once nothing can fail
+        try:
+            the_plan = operation.run(
+                show=lambda made: (
+                    shown.append(made)
+                    if output_format == "json"
+                    else click.echo(_plan_as(output_format, made))
+                )
+            )
+        except ReconcilerError:
+            if shown:  # refused after it was made (a policy limit): the error carries it
+                ctx.obj["json_extra"] = {"plan": json.loads(_plan_as("json", shown[0]))}
+            raise
+    if shown:
+        click.echo(_plan_as("json", shown[0]))
     if out is not None:
         click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.", err=True)
     if detailed_exitcode and (the_plan.has_changes or the_plan.has_drift):
@@ -346,7 +460,7 @@ def _plan_as(output_format: str, plan: Plan) -> str:
         return render.as_json(plan)
     if output_format == "markdown":
         return render.as_markdown(plan)
-    return render.as_text(plan, colour=_colour())
+    return render.as_text(plan, colour=colour())
 
 
 @cli.command()
@@ -470,7 +584,8 @@ class _ApplyTerminal:
     def show_plan(self, plan: Plan) -> None:
         from reconciler.render.plan import as_text
 
-        click.echo(as_text(plan, colour=_colour()), err=self.output_format == "json")
+        to_stderr = self.output_format == "json"
+        click.echo(as_text(plan, colour=colour(err=to_stderr)), err=to_stderr)
 
     def confirm(self, plan: Plan) -> None:
         if not sys.stdin.isatty():
@@ -489,9 +604,11 @@ class _ApplyTerminal:
             to_stdout = self.output_format == "text"
             yield lambda result: click.echo(result_line(result), err=not to_stdout)
             return
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(transient=True) as progress:
+        console = Console(stderr=True, no_color=not colour(err=True))
+        with Progress(transient=True, console=console) as progress:
             task = progress.add_task("applying", total=len(plan.changes))
             yield lambda _result: progress.advance(task)
 
@@ -507,14 +624,17 @@ class _ApplyTerminal:
             return summary_line(plan) + "\n" if saved else ""
         if self.streamed:
             return render.summary(report) + "\n"
-        return render.as_text(report, colour=_colour()) + "\n"
+        return render.as_text(report, colour=colour()) + "\n"
 
 
 @cli.command("import")
 @click.argument("site_ids", nargs=-1, metavar="[SITE]...")
 @click.option("--all", "import_all", is_flag=True, help="Every site the expert can see.")
+@format_option("text", "json")
 @click.pass_context
-def import_(ctx: click.Context, site_ids: tuple[str, ...], import_all: bool) -> None:
+def import_(
+    ctx: click.Context, site_ids: tuple[str, ...], import_all: bool, output_format: str
+) -> None:
     """Write sites/<id>.yaml from the platform's current state.
 
     Uses `owner: expert` and people.yaml handles where they apply. An existing file is
@@ -527,6 +647,7 @@ def import_(ctx: click.Context, site_ids: tuple[str, ...], import_all: bool) -> 
     Examples:
       reconciler import legacy-landing
       reconciler import --all
+      reconciler import --all --format json    # {"written", "unchanged", "notes"}
     """
     from reconciler.operations.adopt import describe_import
     from reconciler.operations.import_ import ImportOperation
@@ -535,6 +656,10 @@ def import_(ctx: click.Context, site_ids: tuple[str, ...], import_all: bool) -> 
         raise click.UsageError("name the sites to import, or pass --all (not both)")
     operation = ImportOperation(_root(ctx), os.environ, None if import_all else site_ids)
     report = operation.run()
+    if output_format == "json":
+        notes = [{"site": n.site, "kind": n.kind.value, "message": n.message} for n in report.notes]
+        _echo_json({"written": report.written, "unchanged": report.unchanged, "notes": notes})
+        return
     for line in describe_import(report):
         click.echo(line)
     click.echo(f"Imported: {len(report.written)} written, {len(report.unchanged)} unchanged.")
@@ -542,8 +667,14 @@ def import_(ctx: click.Context, site_ids: tuple[str, ...], import_all: bool) -> 
 
 @cli.command()
 @click.option("--check", is_flag=True, help="Change nothing; exit 1 if a file would change.")
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Change nothing; print what would change as a unified diff (exit 1 with --check).",
+)
+@format_option("text", "json")
 @click.pass_context
-def fmt(ctx: click.Context, check: bool) -> None:
+def fmt(ctx: click.Context, check: bool, diff: bool, output_format: str) -> None:
     """Rewrite site files in one canonical layout, keeping every comment.
 
     Keys in the order id, name, owner, billing_contact, collaborators, package;
@@ -553,12 +684,27 @@ def fmt(ctx: click.Context, check: bool) -> None:
     Examples:
       reconciler fmt
       reconciler fmt --check     # in CI or pre-commit
+      reconciler fmt --diff      # what fmt would change, as a diff
     """
     from reconciler.operations.fmt import FormatOperation
 
-    result = FormatOperation(_root(ctx), check=check).run()
+    result = FormatOperation(_root(ctx), check=check, write=not (check or diff)).run()
+    if output_format == "json":
+        _echo_json(
+            {
+                "changed": result.changed,
+                "written": result.written,
+                "skipped": result.unreadable,
+                "diff": result.diff if diff else None,
+            }
+        )
+        if not result.ok:
+            ctx.exit(1)
+        return
+    if diff:
+        click.echo(result.diff, nl=False)
     for path in result.changed:
-        click.echo(f"{'would reformat' if check else 'reformatted'} {path}")
+        click.echo(f"{'reformatted' if result.written else 'would reformat'} {path}", err=diff)
     for problem in result.unreadable:
         click.echo(f"skipped {problem}", err=True)
     if check and result.changed:
@@ -603,8 +749,11 @@ def history(ctx: click.Context, site: str, output_format: str) -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write the chosen format to this file instead of standard output.",
 )
+@click.argument("site_ids", nargs=-1, metavar="[SITE]...")
 @click.pass_context
-def status(ctx: click.Context, output_format: str, out: Path | None) -> None:
+def status(
+    ctx: click.Context, output_format: str, out: Path | None, site_ids: tuple[str, ...]
+) -> None:
     """Show the portfolio: who owns each site, who pays, what waits on whom.
 
     One row per site, from the files and the platform together, managed and unmanaged:
@@ -612,11 +761,13 @@ def status(ctx: click.Context, output_format: str, out: Path | None) -> None:
     or the client pays, the package, what it costs and when it renews, collaborators, a pending
     handover with its days left, how the last one ended, the plan's notes and whether
     file and platform agree. Totals come first. Reads the platform as plan does (the
-    same list requests); never writes.
+    same list requests); never writes. Naming SITEs shows those alone, totals
+    included.
 
     \b
     Examples:
       reconciler status
+      reconciler status acme-bakery bistro-verde
       reconciler status --format json | jq '.totals'
       reconciler status --format csv --out portfolio.csv
       reconciler status --format html --out status.html   # open it in a browser
@@ -624,7 +775,7 @@ def status(ctx: click.Context, output_format: str, out: Path | None) -> None:
     from reconciler.operations.status import StatusOperation
     from reconciler.render import status as render
 
-    report = StatusOperation(_root(ctx), os.environ).run()
+    report = StatusOperation(_root(ctx), os.environ, sites=site_ids or None).run()
     if output_format == "html":
         from reconciler.render.status_html import as_html
 
@@ -635,7 +786,7 @@ def status(ctx: click.Context, output_format: str, out: Path | None) -> None:
         import shutil  # here: it imports the compression modules, which start-up does not need
 
         width = shutil.get_terminal_size((120, 24)).columns if out is None else 120
-        text = render.as_text(report, width=width, colour=out is None and _colour()) + "\n"
+        text = render.as_text(report, width=width, colour=out is None and colour()) + "\n"
     if out is None:
         click.echo(text, nl=False)
         return
@@ -643,6 +794,32 @@ def status(ctx: click.Context, output_format: str, out: Path | None) -> None:
 
     write_output(out, text)
     click.echo(f"Wrote the status ({output_format}, {len(report.sites)} sites) to {out}.", err=True)
+
+
+@cli.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@format_option("text", "json", "markdown", help="As `reconciler plan` prints it.")
+def show(plan_file: Path, output_format: str) -> None:
+    """Show a plan saved by `reconciler plan --out FILE`, as plan printed it.
+
+    Reads the file alone: no platform, no repository needed. What `reconciler apply
+    FILE` would apply (if the files and the platform still produce exactly it).
+
+    \b
+    Examples:
+      reconciler show plan.json
+      reconciler show plan.json --format markdown
+    """
+    from reconciler.operations.planfile import load_plan
+
+    click.echo(_plan_as(output_format, load_plan(plan_file)))
+
+
+def _echo_json(document: dict[str, Any]) -> None:
+    """A command's result as its one JSON document on stdout."""
+    from reconciler.render.escape import json_text
+
+    click.echo(json_text(json.dumps({"format_version": 1, **document}, indent=2)))
 
 
 # Imported when used: `reconciler --help` and `validate` do not load the sandbox.
@@ -657,8 +834,9 @@ cli.add_lazy_command(
 @click.option(
     "--record", is_flag=True, help="Record it as a git note on HEAD, then start a new journal."
 )
+@format_option("text", "json")
 @click.pass_context
-def journal(ctx: click.Context, record: bool) -> None:
+def journal(ctx: click.Context, record: bool, output_format: str) -> None:
     """Show what applies that did not finish (killed, timed out) did, from their journal.
 
     Each apply writes every change down as it completes (.reconciler/apply-journal.txt);
@@ -673,6 +851,9 @@ def journal(ctx: click.Context, record: bool) -> None:
     from reconciler.operations.apply import JournalOperation
 
     text = JournalOperation(_root(ctx), record=record).run()
+    if output_format == "json":
+        _echo_json({"journal": text or None, "recorded": bool(text) and record})
+        return
     if not text:
         click.echo("No journal left behind: every apply was recorded.")
         return

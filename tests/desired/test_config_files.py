@@ -16,8 +16,9 @@ def test_without_reconciler_yaml_validate_says_where_it_looked(bare_repo: Repo) 
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr == (
-        f"error: no reconciler.yaml in {bare_repo.root}; run reconciler from the repository's "
-        "root (or pass --root DIR), or create one (see the README)\n"
+        f"error: no reconciler.yaml in {bare_repo.root}; run reconciler in the repository or "
+        "a folder of it (reconciler.yaml is looked for up to the git work tree's top), pass "
+        "--root DIR, or create one with `reconciler init`\n"
     )
 
 

@@ -80,6 +80,7 @@ def test_json_lists_every_problem(repo: Repo) -> None:
 
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {
+        "format_version": 1,
         "valid": False,
         "sites": 1,
         "problems": [
@@ -100,7 +101,12 @@ def test_json_of_a_valid_repository(repo: Repo) -> None:
     result = repo.validate("--format", "json")
 
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {"valid": True, "sites": 1, "problems": []}
+    assert json.loads(result.stdout) == {
+        "format_version": 1,
+        "valid": True,
+        "sites": 1,
+        "problems": [],
+    }
 
 
 def test_text_is_sorted_by_file_then_line(repo: Repo) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -490,9 +491,13 @@ class DesiredState:
     site_files: Mapping[str, str] = field(default_factory=dict)
 
 
-def inspect_repository(root: Path, config: Config | None = None) -> Inspection:
+def inspect_repository(
+    root: Path, config: Config | None = None, today: date | None = None
+) -> Inspection:
     """Read reconciler.yaml (unless ``config`` is it, already read), people.yaml and every
-    site file; collect every problem."""
+    site file; collect every problem. ``today`` (UTC) bounds people.yaml's ``left:``
+    days; the computer's clock unless given."""
+    today = datetime.now(UTC).date() if today is None else today
     outcome = Inspection()
     if config is None:
         read = read_configuration(root)
@@ -504,7 +509,7 @@ def inspect_repository(root: Path, config: Config | None = None) -> Inspection:
         problems = outcome.problems
         expert = None if outcome.config is None else outcome.config.expert
         people = _read_document(
-            root, PEOPLE_FILE, lambda doc: read_people(doc, problems, expert), problems
+            root, PEOPLE_FILE, lambda doc: read_people(doc, problems, expert, today), problems
         )
         outcome.people = people or People()
     _read_sites(root, outcome)
@@ -520,8 +525,9 @@ def read_configuration(root: Path) -> ConfigRead:
     config_path = root / CONFIG_FILE
     if not _file_or_link_at(config_path):
         raise ConfigError(
-            f"no {CONFIG_FILE} in {root}; run reconciler from the repository's root "
-            "(or pass --root DIR), or create one (see the README)"
+            f"no {CONFIG_FILE} in {root}; run reconciler in the repository or a folder of "
+            f"it ({CONFIG_FILE} is looked for up to the git work tree's top), pass --root "
+            "DIR, or create one with `reconciler init`"
         )
     parsed = read_yaml_file(config_path, CONFIG_FILE, root=root)
     if parsed.document is None:

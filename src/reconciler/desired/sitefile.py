@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -181,11 +182,17 @@ def _below(locations: Mapping[Path_, Location], where: Path_, inside: int) -> di
     }
 
 
-def read_people(document: Document, problems: list[Problem], expert: str | None = None) -> People:
+def read_people(
+    document: Document,
+    problems: list[Problem],
+    expert: str | None = None,
+    today: date | None = None,
+) -> People:
     """The valid entries of people.yaml; the problems of the others go to ``problems``.
 
     Keeping the valid handles avoids a cascade of "unknown handle" errors in site files.
-    An address that looks like the expert's or an earlier person's is an error.
+    An address that looks like the expert's or an earlier person's is an error, and so
+    is a ``left:`` day later than ``today`` (UTC; the caller's clock).
     """
     if not isinstance(document.data, dict):
         problems.append(_not_a_mapping(document))
@@ -209,11 +216,30 @@ def read_people(document: Document, problems: list[Problem], expert: str | None 
         if isinstance(checked, list):
             problems += checked
         else:
-            people[handle] = checked
+            people[handle] = checked  # kept when it left in future: no cascade of errors
+            problems.extend(_left_in_future(document, handle, checked, today))
             if checked.email not in known:
                 known[checked.email] = f"the address of {handle!r}"
                 shapes.add(checked.email)
     return People(by_handle=people)
+
+
+def _left_in_future(
+    document: Document, handle: str, person: Person, today: date | None
+) -> list[Problem]:
+    """Offboarding takes effect when its line is merged: a later day would remove the
+    person's access at once, not on that day, so it is refused."""
+    if today is None or person.left is None or person.left <= today:
+        return []
+    return [
+        Problem(
+            location=document.value_at((handle, "left")),
+            message=f"{handle}.left: {person.left.isoformat()} is later than today "
+            f"({today.isoformat()}, UTC); offboarding takes effect when this line is "
+            "merged, so write the day once it has come (leaving on a future day cannot "
+            "be scheduled)",
+        )
+    ]
 
 
 def _people_look_alike(

@@ -417,12 +417,14 @@ def _set_inline_comment(data: CommentedMap, key: str, text: str) -> None:
         _append_comment_lines(data, key, lines_below)
 
 
-def format_files(root: Path, *, check: bool) -> tuple[list[str], list[str]]:
-    """Rewrite site files in the canonical layout (or only list them when ``check``).
+def format_files(root: Path, *, write: bool) -> tuple[list[Reformat], list[str]]:
+    """Rewrite site files in the canonical layout (only compare them unless ``write``).
 
-    Returns the files that change and the files that could not be read.
+    Returns the files that change, with their text before and after, and the files
+    that could not be read.
     """
-    changed, unreadable = [], []
+    changed: list[Reformat] = []
+    unreadable: list[str] = []
     for path in iter_yaml_files(sites_folder(root)):
         display = f"{SITES_DIR}/{path.name}"
         try:
@@ -432,7 +434,16 @@ def format_files(root: Path, *, check: bool) -> tuple[list[str], list[str]]:
             unreadable.append(f"{display}: {exc.message}")
             continue
         if after != before:
-            changed.append(display)
-            if not check:
+            changed.append(Reformat(display, before, after))
+            if write:
                 path.write_text(after, encoding="utf-8")
     return changed, unreadable
+
+
+@dataclass(frozen=True)
+class Reformat:
+    """A site file that ``fmt`` changes: its path from the root, its text before and after."""
+
+    path: str
+    before: str
+    after: str

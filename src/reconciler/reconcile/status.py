@@ -8,7 +8,7 @@ the platform's clock; this module only combines what they found (DESIGN.md secti
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -190,6 +190,7 @@ def build_status(
     now: datetime,
     sent: Iterable[TransferRecord] = (),
     every_sent: Sequence[TransferRecord] | None = None,
+    only: Collection[str] | None = None,
 ) -> StatusReport:
     """The report for every site with a file or on the platform, sorted by id.
 
@@ -197,7 +198,8 @@ def build_status(
     site it no longer sees, the latest that ended says how its handover ended.
     ``every_sent`` is the whole sent-transfer listing, when the platform has one: the
     transfers that ended in the last 30 days are counted from it (every one, not only
-    each site's latest); without it, from each site's last transfer.
+    each site's latest); without it, from each site's last transfer. ``only``: these
+    sites alone (``status SITE...``), the totals counting them alone.
     """
     changes = plan.changes_by_site()
     notes = _notes_by_site(plan.notes)
@@ -214,7 +216,10 @@ def build_status(
             notes=notes.get(site_id, ()),
         )
         for site_id in sorted(desired.keys() | observed.keys())
+        if only is None or site_id in only
     )
+    if only is not None and every_sent is not None:
+        every_sent = [record for record in every_sent if record.site_id in only]
     totals = _totals(expert, rows, now, every_sent)
     return StatusReport(sites=rows, totals=totals, expert=expert, as_of=now)
 

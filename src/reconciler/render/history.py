@@ -52,6 +52,7 @@ def as_json(history: SiteHistory) -> str:
 def _json(history: SiteHistory) -> str:
     return json.dumps(
         {
+            "format_version": 1,
             "commits": [
                 {
                     "sha": entry.sha,

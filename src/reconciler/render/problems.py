@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from reconciler.desired.problems import Problem, Severity
 from reconciler.render import escape
@@ -32,20 +32,40 @@ def as_text(problems: Sequence[Problem], site_count: int) -> str:
     return "\n".join(lines)
 
 
+FORMAT_VERSION = 1  # of every JSON document a command prints (the plan's too)
+
+
 def as_json(problems: Sequence[Problem], site_count: int) -> str:
     document = {
+        "format_version": FORMAT_VERSION,
         "valid": not any(p.severity is Severity.ERROR for p in problems),
         "sites": site_count,
-        "problems": [
-            {
-                "file": p.location.file,
-                "line": p.location.line,
-                "column": p.location.column,
-                "severity": p.severity.value,
-                "message": p.message,
-            }
-            for p in problems
-        ],
+        "problems": [problem_as_json(p) for p in problems],
+    }
+    return escape.json_text(json.dumps(document, indent=2))
+
+
+def problem_as_json(problem: Problem) -> dict[str, object]:
+    return {
+        "file": problem.location.file,
+        "line": problem.location.line,
+        "column": problem.location.column,
+        "severity": problem.severity.value,
+        "message": problem.message,
+    }
+
+
+def error_as_json(
+    message: str, problems: Sequence[Problem] = (), extra: Mapping[str, object] | None = None
+) -> str:
+    """A command's error under ``--format json``: the one document it prints (exit 1).
+
+    ``extra``: what the command had made before it was refused (a plan over a policy
+    limit is shown with the refusal)."""
+    document = {
+        "format_version": FORMAT_VERSION,
+        "error": {"message": message, "problems": [problem_as_json(p) for p in problems]},
+        **(extra or {}),
     }
     return escape.json_text(json.dumps(document, indent=2))
 

@@ -7,10 +7,11 @@ error boundary prints without a traceback.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -27,6 +28,26 @@ DB_OPTION = click.option(
     help=f"The sandbox's SQLite database  [default: {SANDBOX_DB} in the repository, the "
     "embedded sandbox's]",
 )
+
+
+FORMAT_OPTION = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+
+
+def _report(output_format: str, text: str, document: dict[str, Any]) -> None:
+    """The command's result: a sentence, or its one JSON document on stdout."""
+    if output_format == "json":
+        # No log reads "##[" inside a JSON string as a workflow command (as render does).
+        body = json.dumps({"format_version": 1, **document}, indent=2, default=str)
+        click.echo(body.replace("##[", "##\\u005b"))
+    else:
+        click.echo(text)
 
 
 def _db(db_path: Path | None) -> Path:
@@ -72,7 +93,8 @@ def serve_command(host: str, port: int, db_path: Path | None, faults_spec: str) 
 @sandbox.command("seed")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @DB_OPTION
-def seed_command(file: Path, db_path: Path | None) -> None:
+@FORMAT_OPTION
+def seed_command(file: Path, db_path: Path | None, output_format: str) -> None:
     """Load accounts and sites from a seed FILE (safe to repeat).
 
     \b
@@ -87,14 +109,19 @@ def seed_command(file: Path, db_path: Path | None) -> None:
     seed = load_seed(file)  # a bad seed leaves no database behind, not even an empty one
     with SandboxStore(db_path) as store:
         result = apply_seed(store, seed, source=file)
-    click.echo(f"seeded {result.accounts} accounts and {result.sites} sites into {db_path}")
+    _report(
+        output_format,
+        f"seeded {result.accounts} accounts and {result.sites} sites into {db_path}",
+        {"accounts": result.accounts, "sites": result.sites, "db": str(db_path)},
+    )
 
 
 @sandbox.command("transfer")
 @click.argument("answer", type=click.Choice(["accept", "decline", "cancel"]))
 @click.argument("site")
 @DB_OPTION
-def transfer_command(answer: str, site: str, db_path: Path | None) -> None:
+@FORMAT_OPTION
+def transfer_command(answer: str, site: str, db_path: Path | None, output_format: str) -> None:
     """Accept, decline or cancel SITE's pending transfer.
 
     The recipient accepts or declines; the owner cancels. The command acts as them.
@@ -108,10 +135,22 @@ def transfer_command(answer: str, site: str, db_path: Path | None) -> None:
     with _existing_store(db_path) as store:
         if answer == "cancel":
             transfer = store.cancel_pending_transfer(site)
-            click.echo(f"{transfer.from_owner} cancelled the transfer of {site} ({transfer.id})")
-            return
-        transfer = store.respond_to_transfer(site, accept=answer == "accept")
-    click.echo(f"{transfer.to} {transfer.status.value} the transfer of {site} ({transfer.id})")
+            who = transfer.from_owner
+        else:
+            transfer = store.respond_to_transfer(site, accept=answer == "accept")
+            who = transfer.to
+    _report(
+        output_format,
+        f"{who} {transfer.status.value} the transfer of {site} ({transfer.id})",
+        {
+            "site": site,
+            "transfer": transfer.id,
+            "status": transfer.status.value,
+            "from": transfer.from_owner,
+            "to": transfer.to,
+            "by": who,
+        },
+    )
 
 
 @sandbox.group("clock")
@@ -122,7 +161,8 @@ def clock_group() -> None:
 @clock_group.command("advance")
 @click.argument("days", type=click.FloatRange(min=0, min_open=True))
 @DB_OPTION
-def clock_advance_command(days: float, db_path: Path | None) -> None:
+@FORMAT_OPTION
+def clock_advance_command(days: float, db_path: Path | None, output_format: str) -> None:
     """Move the sandbox's clock DAYS forward (transfers expire after 14 days).
 
     The time is kept in the database, so a served sandbox sees it at once, and every
@@ -135,7 +175,11 @@ def clock_advance_command(days: float, db_path: Path | None) -> None:
     """
     with _existing_store(db_path) as store:
         now = store.advance_clock(days)
-    click.echo(f"sandbox clock advanced {days:g} days, to {now:%Y-%m-%d %H:%M} UTC")
+    _report(
+        output_format,
+        f"sandbox clock advanced {days:g} days, to {now:%Y-%m-%d %H:%M} UTC",
+        {"advanced_days": days, "now": now.isoformat()},
+    )
 
 
 @sandbox.group("account")
@@ -148,7 +192,8 @@ def account_group() -> None:
 @click.option("--kind", type=click.Choice(["customer", "expert"]), default="customer",
               show_default=True, help="A client signs up as a customer.")  # fmt: skip
 @DB_OPTION
-def account_add_command(email: str, kind: str, db_path: Path | None) -> None:
+@FORMAT_OPTION
+def account_add_command(email: str, kind: str, db_path: Path | None, output_format: str) -> None:
     """Open an account for EMAIL, as a client signing up would.
 
     A handover to an address without an account is refused until then.
@@ -162,10 +207,12 @@ def account_add_command(email: str, kind: str, db_path: Path | None) -> None:
 
     with _existing_store(db_path) as store:
         created = store.sign_up(email, AccountKind(kind))
-    if created:
-        click.echo(f"{email} signed up ({kind} account)")
-    else:
-        click.echo(f"{email} already has a {kind} account; nothing to do")
+    text = (
+        f"{email} signed up ({kind} account)"
+        if created
+        else f"{email} already has a {kind} account; nothing to do"
+    )
+    _report(output_format, text, {"email": email, "kind": kind, "created": created})
 
 
 def _email(value: str) -> str:
