@@ -264,3 +264,43 @@ def test_an_older_github_release_and_a_deleted_fork_approve_a_reviewed_handover(
     assert "done    acme-bakery: transfer.start HANDOVER to anna@acme-bakery.example" in (
         result.output
     )
+
+
+def test_a_handover_held_back_unapproved_is_applied_by_a_later_merge_once_approved(
+    flow: tuple[GitRepo, ThreadedSandbox], github: FakeGitHub
+) -> None:
+    """Nothing is left behind (DESIGN.md section 5): the gate holds the merged handover
+    back, so its apply is not a base; the pull request that approves it after the fact
+    changes only ACME's owner line, and its merge's `--since-last-apply` starts it."""
+    repo, _ = flow
+    handover = repo.head()
+    repo.checkout("main")
+    gated = ("apply", "--yes", "--require-approval", "--since-last-apply")
+    first = run(repo, "apply", "--yes", "--require-approval", **github.environ)
+    assert first.exit_code == 0, first.output
+    repo.merge("handover", "Merge pull request #12 from pixel/handover")
+    github.pulls[handover] = [pull(12, "carol")]
+    github.reviews[12] = [review("carol", "APPROVED", handover)]  # by its own author
+
+    held = run(repo, *gated, **github.environ)
+
+    assert held.exit_code == 0, held.output
+    assert "skipped acme-bakery: transfer.start" in held.output
+    assert "held=1" in (repo.note(repo.head()) or "").splitlines()[0]
+    repo.checkout("-b", "approve")
+    text = site_yaml("acme-bakery", ANNA, collaborators={"tom@freelance.example": "viewer"})
+    repo.write("sites/acme-bakery.yaml", text.replace(f"owner: {ANNA}", f"owner: {ANNA}  # ok"))
+    reviewed = repo.commit("Handover of ACME reviewed")
+    repo.checkout("main")
+    repo.merge("approve", "Merge pull request #13 from pixel/approve")
+    github.pulls[reviewed] = [pull(13, "alice")]
+    github.reviews[13] = [review("bob", "APPROVED", reviewed)]
+
+    approved = run(repo, *gated, **github.environ)
+
+    assert approved.exit_code == 0, approved.output
+    assert "done    acme-bakery: transfer.start HANDOVER to anna@acme-bakery.example" in (
+        approved.output
+    )
+    block = (repo.note(repo.head()) or "").splitlines()[0]
+    assert block.endswith("scope=since-last-apply finished=true failed=0 held=0")
