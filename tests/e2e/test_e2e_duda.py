@@ -147,7 +147,7 @@ def test_status_shows_every_site_as_the_experts_and_paid_by_the_expert(repo: Rep
     assert {row["paid_by"] for row in rows.values()} == {"expert"}
     assert rows["site-020"]["desired_owner"] == "anna@acme-bakery.example"
     assert rows["site-020"]["owner"] == EXPERT
-    assert "blocked" in [note["kind"] for note in rows["site-020"]["notes"]]
+    assert [note["kind"] for note in rows["site-020"]["notes"]] == ["blocked"]
     assert rows["site-030"]["billing_contact"] == EXPERT
 
 

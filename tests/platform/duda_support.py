@@ -4,26 +4,30 @@ sources describe it)."""
 
 from __future__ import annotations
 
-import http.client
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from duda.fake import DudaFake
 from reconciler.platform.base import Interest
+from reconciler.platform.deadline import TimerFactory, thread_timer
 from reconciler.platform.duda import DudaConfig
 from reconciler.platform.duda.platform import DudaPlatform
 from support.clock import VirtualTime
+from support.proxy import QuietHandler, relay, reply, request_body, serving
 from support.repo import EXPERT
-
-_HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "keep-alive", "host"}
 
 
 def make_platform(
-    url: str, fake: DudaFake, time: VirtualTime, *, readers: int = 8, **settings: Any
+    url: str,
+    fake: DudaFake,
+    time: VirtualTime,
+    *,
+    readers: int = 8,
+    deadline_timer: TimerFactory = thread_timer,
+    **settings: Any,
 ) -> DudaPlatform:
     """A ``duda`` platform for ``url`` with the fake's credentials, on ``time``.
 
@@ -35,6 +39,7 @@ def make_platform(
         fake.user,
         fake.password,
         readers=readers,
+        deadline_timer=deadline_timer,
         sleep=time.sleep,
         monotonic=time.monotonic,
         seed=7,
@@ -47,70 +52,57 @@ def interest(*addresses: str, packages: tuple[str, ...] = ()) -> Interest:
 
 Fault = Callable[[str, str], str | None]
 """``fault(method, path)``: None to pass the request on, ``"drop"`` to carry it out and
-close the connection without an answer, or ``"503"`` to answer 503 without passing it."""
+close the connection without an answer, ``"503"`` to answer 503 without passing it, or
+``"hang"`` to begin an answer and send no more (then ``fault.on_hang()``, if it has one,
+is called: a test's deadline passes)."""
 
 
 @contextmanager
 def faulty_proxy(upstream: str, fault: Fault) -> Iterator[str]:
     """A proxy of ``upstream`` (the fake's root) on 127.0.0.1; yields its base URL."""
-    target = urlsplit(upstream)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def _relay(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
+            body = request_body(self)
             what = fault(self.command, urlsplit(self.path).path)
-            if what == "503":
-                self.send_response(503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-            connection = http.client.HTTPConnection(target.netloc, timeout=30)
-            try:
-                connection.request(self.command, self.path, body=body, headers=headers)
-                answer = connection.getresponse()
-                data = answer.read()
-            finally:
-                connection.close()
-            if what == "drop":  # carried out, and the answer never arrives
-                self.close_connection = True
-                return
-            self.send_response(answer.status)
-            for name, value in answer.getheaders():
-                if name.lower() not in _HOP_BY_HOP:
-                    self.send_header(name, value)
-            if answer.status != 204:
-                self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if answer.status != 204:
-                self.wfile.write(data)
+            if what == "hang":
+                self._hang()
+            elif what == "503":
+                reply(self, 503, [], b"")
+            else:
+                answer = relay(self, upstream, body)
+                if what == "drop":  # carried out, and the answer never arrives
+                    self.close_connection = True
+                else:
+                    reply(self, answer.status, answer.headers, answer.body, answer.reason)
+
+        def _hang(self) -> None:
+            """The start of an answer, then nothing until the client lets go."""
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{")
+            self.wfile.flush()
+            getattr(fault, "on_hang", lambda: None)()
+            self.rfile.read(1)
+            self.close_connection = True
 
         do_GET = do_POST = do_DELETE = _relay
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/api"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serving(Handler) as url:
+        yield f"{url}/api"
 
 
 class Faults:
     """Which requests fail, and how often: the first ``times`` of each ``(method, path
     prefix)`` listed."""
 
-    def __init__(self, how: str, matches: Callable[[str, str], bool], times: int = 1) -> None:
+    def __init__(
+        self,
+        how: str,
+        matches: Callable[[str, str], bool],
+        times: int = 1,
+        on_hang: Callable[[], None] | None = None,
+    ) -> None:
         self.how = how
+        self.on_hang = on_hang or (lambda: None)
         self.matches = matches
         self.left = times
         self.injected = 0

@@ -67,6 +67,7 @@ def test_every_problem_of_the_block_is_reported_at_its_line(repo: Repo) -> None:
         ("  user_env: 1BAD\n", "platform.user_env: '1BAD' is not an environment variable name"),
         ("  plans: {gold: 2}\n", "'gold' is not allowed; use 'free' or 'premium'"),
         ("  plans: {free: 1, premium: 1}\n", "two packages map to the same Duda planId"),
+        ("  plans: {}\n", "map at least one package to a Duda planId, or leave plans out"),
         ("  roles: {editor: all}\n", "two roles have the same permissions"),
         ("  url: https://user:pw@api.duda.co/api\n", "holds a user name or password"),
     ],

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 from duda_support import Faults, faulty_proxy, interest, make_platform
+from platform_support import ManualDeadlines
 
 from duda.fake import DudaFake, Variants
 from reconciler.model import Package, Role
 from reconciler.platform.base import Capability
-from reconciler.platform.errors import Unauthorized
+from reconciler.platform.errors import ServerError, TransportError, Unauthorized
 from support.clock import VirtualTime
 from support.repo import EXPERT
 
@@ -292,3 +293,42 @@ def test_wrong_credentials_name_the_variables_and_never_the_values(
     assert "not-the-password-4711" not in message
     assert fake.user not in message
     assert fake.stats().count("GET /sites/multiscreen") == 1  # no retry of a 401
+
+
+def test_an_answer_that_never_completes_meets_the_deadline_and_the_same_budget(
+    fake: DudaFake, time: VirtualTime
+) -> None:
+    deadlines = ManualDeadlines()
+    listing = "/api/sites/multiscreen"
+    hangs = Faults(
+        "hang", lambda method, path: path == listing, times=10, on_hang=deadlines.expire_current
+    )
+    with faulty_proxy(fake.root, hangs) as url:
+        platform = make_platform(url, fake, time, readers=1, deadline_timer=deadlines)
+        platform.attend(interest())
+
+        with pytest.raises(TransportError) as raised:
+            list(platform.sites())
+
+    assert raised.value.message == (
+        f"GET /sites/multiscreen: no complete answer from {url} within the deadline of 60 s; "
+        "gave up after 2 attempts"
+    )
+    assert hangs.injected == 2  # MAX_LATE_ATTEMPTS, as the reconciler kind's client
+    assert set(deadlines.armed) == {60.0}
+
+
+def test_server_errors_that_persist_end_after_the_retry_budget(
+    fake: DudaFake, time: VirtualTime
+) -> None:
+    failing = Faults("503", lambda method, path: path == "/api/sites/multiscreen", times=100)
+    with faulty_proxy(fake.root, failing) as url:
+        platform = make_platform(url, fake, time, readers=1)
+        platform.attend(interest())
+
+        with pytest.raises(ServerError) as raised:
+            list(platform.sites())
+
+    assert raised.value.message.endswith("; gave up after 5 attempts")
+    assert failing.injected == 5
+    assert fake.stats().count("GET /sites/multiscreen") == 0

@@ -17,6 +17,7 @@ DUDA_LIKE = Traits(
     by_hand={Capability.TRANSFERS: "cannot be made here: use the dashboard"},
     notes=("accounts named nowhere are invisible",),
     reads_by_address=True,
+    handover_keeps_collaborators=False,
 )
 CAN = frozenset({Capability.COLLABORATORS, Capability.PACKAGES})
 
@@ -86,3 +87,11 @@ def test_access_that_maps_to_no_role_is_a_warning_and_left_alone() -> None:
         ("collaborator.remove", MAX)
     ]
     assert SITE in {note.site for note in left_out.notes}
+
+
+def test_no_advice_about_staying_on_where_a_handover_cannot_keep_anyone() -> None:
+    sandbox_like = plan(desired(CLIENT), observed(), Traits())
+    duda_like = plan(desired(CLIENT), observed())
+
+    assert NoteKind.WARNING in [note.kind for note in sandbox_like.notes if note.site == SITE]
+    assert [note.kind for note in duda_like.notes if note.site == SITE] == [NoteKind.BLOCKED]

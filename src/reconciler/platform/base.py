@@ -73,7 +73,9 @@ class Traits:
       platform's own words (its dashboard), said in each ``blocked`` note;
     - ``notes``: said once in every plan (what the platform cannot show, say);
     - ``reads_by_address``: the platform cannot list who has access to a site, so it is
-      told the addresses the repository names (:meth:`Platform.attend`) before a listing.
+      told the addresses the repository names (:meth:`Platform.attend`) before a listing;
+    - ``handover_keeps_collaborators``: a handover can keep the former owner on as a
+      collaborator (rule 5); where it cannot, the plan gives no advice about staying on.
     """
 
     collaborator_cap: bool = True
@@ -81,6 +83,7 @@ class Traits:
     by_hand: Mapping[Capability, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     reads_by_address: bool = False
+    handover_keeps_collaborators: bool = True
 
 
 DEFAULT_TRAITS = Traits()

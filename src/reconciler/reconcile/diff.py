@@ -356,7 +356,7 @@ def _handover(expert: str, want: DesiredSite, have: ObservedSite, result: SiteDi
             )
         if _refused_before(want, have, result):
             return
-        if want.collaborators is None:
+        if want.collaborators is None and result.traits.handover_keeps_collaborators:
             result.note(
                 NoteKind.WARNING,
                 f"the file leaves collaborators out, so {expert} is not among them and "
@@ -395,6 +395,8 @@ def _explain_after_handover(
             "upgrading)",
         )
     staying_role = (want.collaborators or {}).get(expert)
+    if not result.traits.handover_keeps_collaborators:
+        return
     if staying_role is not None and staying_role != _STAYING_ROLE:
         result.note(
             NoteKind.WARNING,

@@ -140,6 +140,8 @@ class DudaConfig(BaseModel):
     def _plan_ids(cls, value: Mapping[Package, int] | None) -> Mapping[Package, int] | None:
         if value is None:
             return None
+        if not value:
+            raise ValueError("map at least one package to a Duda planId, or leave plans out")
         if any(plan_id < 0 for plan_id in value.values()):
             raise ValueError("a Duda planId is a number of 0 or more")
         if len(set(value.values())) != len(value):

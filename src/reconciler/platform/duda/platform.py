@@ -117,6 +117,7 @@ class DudaPlatform(PlatformBase):
             by_hand=steps,
             notes=(BLIND_SPOT,),
             reads_by_address=True,
+            handover_keeps_collaborators=False,  # a transferred site leaves the account
         )
         self._user = user
         self._password = password
