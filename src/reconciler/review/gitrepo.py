@@ -281,30 +281,40 @@ class GitRepository:
     @_releasing
     def notes(self) -> list[tuple[str, str]]:
         """Every note under refs/notes/reconciler, as (commit, text) pairs."""
-        try:
-            listing = str(self.repo.git.notes("--ref", NOTES_REF, "list"))
-        except GitCommandError:  # no notes yet
-            return []
-        pairs = []
-        for line in listing.splitlines():
-            blob, _, commit = line.partition(" ")
-            if commit:
-                pairs.append((commit, str(self.repo.git.cat_file("-p", blob))))
-        return pairs
+        return [(commit, self._note_text(blob)) for commit, blob in self._note_blobs().items()]
+
+    def _note_text(self, blob: str) -> str:
+        """A note's text, through git's one long-running `cat-file --batch`."""
+        data: bytes = self.repo.odb.stream(bytes.fromhex(blob)).read()
+        return data.decode("utf-8", errors="replace").rstrip("\n")
 
     @_releasing
     def last_complete_apply(self) -> str | None:
         """The newest commit of HEAD's first-parent history whose note has the block of
         a complete apply (DESIGN.md section 8), or None: the base of
-        ``--since-last-apply``. A commit off that line (a merged branch's) never is."""
-        noted = {commit: text for commit, text in self.notes() if has_complete_block(text)}
-        if not noted:
+        ``--since-last-apply``. A commit off that line (a merged branch's) never is.
+        Notes are read newest first until one is complete (usually the first)."""
+        blobs = self._note_blobs()
+        if not blobs:
             return None
         try:
             line = str(self.repo.git.rev_list("--first-parent", "HEAD")).split()
         except GitCommandError:  # no commits yet
             return None
-        return next((commit for commit in line if commit in noted), None)
+        for commit in line:
+            blob = blobs.get(commit)
+            if blob is not None and has_complete_block(self._note_text(blob)):
+                return commit
+        return None
+
+    def _note_blobs(self) -> dict[str, str]:
+        """Each noted commit and its note's blob (one `git notes list`)."""
+        try:
+            listing = str(self.repo.git.notes("--ref", NOTES_REF, "list"))
+        except GitCommandError:  # no notes yet
+            return {}
+        pairs = (line.partition(" ") for line in listing.splitlines())
+        return {commit: blob for blob, _, commit in pairs if commit}
 
     @_releasing
     def tracks(self, path: str) -> bool:
