@@ -492,11 +492,15 @@ class DesiredState:
 
 
 def inspect_repository(
-    root: Path, config: Config | None = None, today: date | None = None
+    root: Path,
+    config: Config | None = None,
+    today: date | None = None,
+    on_site: Callable[[DesiredSite], None] | None = None,
 ) -> Inspection:
     """Read reconciler.yaml (unless ``config`` is it, already read), people.yaml and every
     site file; collect every problem. ``today`` (UTC) bounds people.yaml's ``left:``
-    days; the computer's clock unless given."""
+    days; the computer's clock unless given. ``on_site`` is given each valid site as soon
+    as its file is read (the repository as a whole may still turn out invalid)."""
     today = datetime.now(UTC).date() if today is None else today
     outcome = Inspection()
     if config is None:
@@ -512,7 +516,7 @@ def inspect_repository(
             root, PEOPLE_FILE, lambda doc: read_people(doc, problems, expert, today), problems
         )
         outcome.people = people or People()
-    _read_sites(root, outcome)
+    _read_sites(root, outcome, on_site)
     return outcome
 
 
@@ -536,12 +540,15 @@ def read_configuration(root: Path) -> ConfigRead:
     return ConfigRead(read.config, read.platform, [*parsed.problems, *read.problems])
 
 
-def load_repository(root: Path, config: Config | None = None) -> DesiredState:
+def load_repository(
+    root: Path, config: Config | None = None, on_site: Callable[[DesiredSite], None] | None = None
+) -> DesiredState:
     """The desired state of the repository at ``root``; ``ValidationFailed`` if invalid.
 
-    ``config``: reconciler.yaml, when the caller has read (and checked) it already.
+    ``config``: reconciler.yaml, when the caller has read (and checked) it already;
+    ``on_site``: see ``inspect_repository``.
     """
-    outcome = inspect_repository(root, config)
+    outcome = inspect_repository(root, config, on_site=on_site)
     if errors_in(outcome.problems) or outcome.config is None:
         raise ValidationFailed(outcome.problems)
     sites = {site.id: site for site in outcome.sites}
@@ -580,7 +587,9 @@ def _read_document(
     return result
 
 
-def _read_sites(root: Path, outcome: Inspection) -> None:
+def _read_sites(
+    root: Path, outcome: Inspection, on_site: Callable[[DesiredSite], None] | None
+) -> None:
     folder = sites_folder(root)
     try:
         entries = _entries(folder)
@@ -606,6 +615,8 @@ def _read_sites(root: Path, outcome: Inspection) -> None:
                 outcome.problems.extend(site)
             else:
                 outcome.sites.append(site)
+                if on_site is not None:
+                    on_site(site)
     outcome.problems.extend(ids.problems)
 
 

@@ -94,7 +94,13 @@ class ApplyOperation:
             scope = resolve(self.root, self._request)
             reconciler = stack.enter_context(
                 Reconciler.open(
-                    self.root, self.environ, self.sandbox, config=config, platform=self.platform
+                    self.root,
+                    self.environ,
+                    self.sandbox,
+                    config=config,
+                    platform=self.platform,
+                    # A saved plan's preflight covers its own sites only: ask nothing early.
+                    preflight_early=saved is None,
                 )
             )
             unknown_sites(self._request, reconciler.state.sites)

@@ -14,9 +14,10 @@ from reconciler.desired.loader import DesiredState, load_repository
 from reconciler.errors import PlanRefused
 from reconciler.model import ObservedSite, TransferRecord
 from reconciler.operations.configuration import load_config
+from reconciler.operations.early_preflight import EarlyPreflight
 from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.operations.workspace import interest_in, observe, open_platform
-from reconciler.platform.base import Capability, Platform
+from reconciler.platform.base import Capability, DryRun, DryRunAnswer, Platform
 from reconciler.platform.errors import PlatformError
 from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
 from reconciler.reconcile.changes import Change
@@ -43,10 +44,12 @@ class Reconciler:
         state: DesiredState,
         platform: Platform,
         observed: dict[str, ObservedSite] | None = None,
+        early: Mapping[DryRun, DryRunAnswer] | None = None,
     ) -> None:
         self.state = state
         self.platform = platform
         self._observed = observed
+        self._early = dict(early or {})  # dry runs answered while the files were read
         self._made_here: set[str] = set()  # fingerprints of plans made in this session
         self.facts = Facts()  # what the latest plan read beyond the sites (status shows it)
         self.every_sent = False  # read the whole sent listing for every plan (status counts it)
@@ -61,19 +64,23 @@ class Reconciler:
         *,
         config: Config | None = None,
         platform: Platform | None = None,
+        preflight_early: bool = True,
     ) -> Iterator[Reconciler]:
         """Read the repository and, meanwhile, connect to the platform and list its sites.
 
         Neither needs the other (listing needs only reconciler.yaml), and on thousands of
         sites both take a while: the listing mostly waits for the platform's answers. A
         platform that reads by address (``Traits.reads_by_address``) lists once the files
-        have said which addresses to look for.
+        have said which addresses to look for. Once the listing is in, the dry runs of the
+        files read from then on are asked meanwhile too, in full batches
+        (``preflight_early``; see ``early_preflight``).
         ``sandbox``: the embedded sandbox's child, if the command started it early;
         ``config``: reconciler.yaml, if the command has read it already;
         ``platform``: the platform to use instead of the configured one (a test's).
         """
         config = config or load_config(root)
         read: Future[DesiredState] = Future()
+        early = EarlyPreflight(config.expert)
         with ExitStack() as stack:
 
             def connect() -> tuple[Platform, dict[str, ObservedSite]]:
@@ -83,18 +90,24 @@ class Reconciler:
                 if session.traits.reads_by_address:
                     files = read.result()  # raises what reading the files raised
                     interest = interest_in(config.expert, files.sites.values(), files.people)
-                return session, observe(session, interest)
+                observed = observe(session, interest)
+                early.run(session, observed)
+                return session, observed
 
             with ThreadPoolExecutor(1, thread_name_prefix="observe") as pool:
                 connecting = pool.submit(connect)
                 try:  # on error, the pool waits for connect, which stops waiting for it
-                    state = load_repository(root, config)
+                    state = load_repository(
+                        root, config, on_site=early.add if preflight_early else None
+                    )
                 except BaseException as exc:
+                    early.finish(abandoned=True)
                     read.set_exception(exc)
                     raise
+                early.finish()
                 read.set_result(state)
             session, observed = connecting.result()
-            yield cls(state, session, observed)
+            yield cls(state, session, observed, early.answers)
 
     def observed(self, *, refresh: bool = False) -> dict[str, ObservedSite]:
         if self._observed is None or refresh:
@@ -215,8 +228,13 @@ class Reconciler:
         if not changes or Capability.DRY_RUN not in self.platform.capabilities:
             return {}  # no preflight: the plan says so once
         versions = {site.id: site.version for site in self.observed().values()}
+        asked = dry_runs(changes, versions)
+        early, self._early = self._early, {}  # answers of this session's listing only
         try:
-            answers = self.platform.dry_run(dry_runs(changes, versions))
+            rest = [one for one in asked if one not in early]
+            fresh = self.platform.dry_run(rest) if rest else []
+            answered = iter(fresh)
+            answers = [early[one] if one in early else next(answered) for one in asked]
         except PlatformError as exc:
             log.warning("could not dry-run %d changes: %s", len(changes), exc.message)
             return {}

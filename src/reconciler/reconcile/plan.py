@@ -175,6 +175,20 @@ def _build_plan(
     )
 
 
+def site_changes(
+    expert: str,
+    want: DesiredSite,
+    have: ObservedSite | None,
+    capabilities: frozenset[Capability] = EVERY_CAPABILITY,
+    facts: Facts | None = None,
+    traits: Traits = DEFAULT_TRAITS,
+) -> list[Change]:
+    """The changes a plan of ``want`` alone would hold, in plan order (the notes left out)."""
+    diff = diff_site(expert, want, have, facts, traits)
+    possible, _ = _within(capabilities, diff.changes, traits)
+    return sorted(possible, key=change_order)
+
+
 def platform_notes(
     capabilities: frozenset[Capability], expert: str, traits: Traits = DEFAULT_TRAITS
 ) -> list[Note]:

@@ -48,12 +48,18 @@ def to_dry_run(plan: Plan) -> list[Change]:
     """The changes to dry-run, in plan order: one request each, at most."""
     chosen: list[Change] = []
     for changes in plan.changes_by_site().values():
-        for index, change in enumerate(changes):
-            if isinstance(change, _CHECKED) and not any(
-                _alters(earlier, change) for earlier in changes[:index]
-            ):
-                chosen.append(change)
+        chosen += site_dry_runs(changes)
     return chosen
+
+
+def site_dry_runs(changes: Sequence[Change]) -> list[Change]:
+    """The changes of one site (in plan order) to dry-run."""
+    return [
+        change
+        for index, change in enumerate(changes)
+        if isinstance(change, _CHECKED)
+        and not any(_alters(earlier, change) for earlier in changes[:index])
+    ]
 
 
 def _alters(earlier: Change, change: Change) -> bool:
