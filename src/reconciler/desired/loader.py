@@ -46,14 +46,39 @@ from reconciler.model import DesiredSite, Location
 
 _Loader: Any
 try:  # libyaml's C parser: fast, same nodes and marks as the pure-Python one
-    from ruamel.yaml.cyaml import CSafeLoader as _Loader
+    from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
+    from ruamel.yaml.resolver import Resolver
 except ImportError:  # pragma: no cover - the wheel ships it on CPython
     _Loader = _PureLoader
+else:
+    # The first characters for which YAML 1.2 resolves a plain scalar to something other
+    # than text (null, bool, int, float, ...), '' included; any other scalar is text.
+    _RESOLVED_FIRST = frozenset(Resolver.yaml_implicit_resolvers)
+    _TEXT_TAG = Resolver.DEFAULT_SCALAR_TAG
+    _FAST = None not in _RESOLVED_FIRST and not Resolver.yaml_path_resolvers
+
+    class _Composer(CParser, Resolver):  # type: ignore[misc]
+        """ruamel's CSafeLoader without its constructor (only nodes are composed here),
+        and the resolver's answer for a scalar no rule applies to given at once: it is
+        asked for every scalar of every file, and most are e-mails, ids and roles."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            self._parser = self._composer = self
+            Resolver.__init__(self, loadumper=self)
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            if _FAST and kind is ScalarNode and not (implicit[0] and value[:1] in _RESOLVED_FIRST):
+                return _TEXT_TAG  # what Resolver.resolve answers: no rule for this scalar
+            return Resolver.resolve(self, kind, value, implicit)
+
+    _Loader = _Composer
 
 MAX_DEPTH = 32
 MAX_NODES = 100_000  # per file; aliases can make a small file expand without bound
 _BOOL_TRUE = {"true", "yes", "on", "y"}
 _TAG = "tag:yaml.org,2002:"
+_STR_TAG = _TAG + "str"
 # The tags YAML gives plain values by itself; any other tag (``!!python/object``,
 # ``!!binary``, ``!custom``) asks for a type that site files do not have.
 _PLAIN_TAGS = frozenset(
@@ -424,6 +449,8 @@ def _tag_of(node: Node) -> str | None:
 
 def _scalar(tag: Any, value: str) -> Any:
     """The value of a scalar as YAML 1.2 core schema types; unknown tags stay text."""
+    if tag == _STR_TAG:  # most scalars: e-mails, ids, roles
+        return value
     if not isinstance(tag, str) or not tag.startswith(_TAG):
         return value
     kind = tag[len(_TAG) :]

@@ -279,6 +279,21 @@ def _not_a_mapping(document: Document) -> Problem:
 _ROLE_IN_FILE = {"owner": "the owner", "billing_contact": "the billing contact"}
 
 
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a person is written in a site file: its key in a mapping (a collaborator),
+    else its value; made a ``Location`` only when a problem names it."""
+
+    document: Document
+    path: Path_
+
+    @property
+    def location(self) -> Location:
+        if len(self.path) > 1:
+            return self.document.key_at(self.path)
+        return self.document.value_at(self.path)
+
+
 class SiteResolver:
     """Turns checked site files into desired sites: handles, ``expert`` and party rules."""
 
@@ -363,39 +378,39 @@ class SiteResolver:
         self, written: str, document: Document, path: tuple[str, ...], problems: list[Problem]
     ) -> str | None:
         assert self.config is not None
-        where = document.key_at(path) if len(path) > 1 else document.value_at(path)
+        place = _Place(document, path)  # a Location only if a problem is found
         if written == EXPERT_KEYWORD:
             return self.config.expert
         if "@" in written:
-            email = self._email(written, where, problems)
+            email = self._email(written, place, problems)
         else:
             email = self.people.email_of(written)
             if email is None:
                 problems.append(
                     Problem(
-                        location=where,
+                        location=place.location,
                         message=f"unknown handle {written!r}; add it to people.yaml or write "
                         "an e-mail address",
                     )
                 )
-            elif self._passes_for_another(written, email, where, problems):
+            elif self._passes_for_another(written, email, place, problems):
                 return None
         if email is not None and email not in self._seen:
             self._seen[email] = _ROLE_IN_FILE.get(path[0], "a collaborator")
             self._looks().add(email)
         return email
 
-    def _email(self, written: str, where: Location, problems: list[Problem]) -> str | None:
-        if self._passes_for_another(written, written, where, problems):
+    def _email(self, written: str, place: _Place, problems: list[Problem]) -> str | None:
+        if self._passes_for_another(written, written, place, problems):
             return None
         try:
             return normalise_email(written)
         except ValueError as exc:
-            problems.append(Problem(location=where, message=str(exc)))
+            problems.append(Problem(location=place.location, message=str(exc)))
             return None
 
     def _passes_for_another(
-        self, written: str, email: str, where: Location, problems: list[Problem]
+        self, written: str, email: str, place: _Place, problems: list[Problem]
     ) -> bool:
         """Whether ``email`` looks like the expert's or another address of the file
         without being it (a Cyrillic letter, a look-alike domain): an error naming both."""
@@ -410,7 +425,7 @@ class SiteResolver:
         )
         problems.append(
             Problem(
-                location=where,
+                location=place.location,
                 message=f"{written!r} looks like {what} but is another one (it has "
                 f"{tell or 'a look-alike character'}); write {other} if that is meant",
             )
