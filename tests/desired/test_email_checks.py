@@ -181,3 +181,13 @@ def test_people_yaml_refuses_a_look_alike_of_another_person(repo: Repo) -> None:
         "'anna' anna@acme-bakery.example but is another one (it has 'а' U+0430 CYRILLIC SMALL "
         "LETTER A); write anna@acme-bakery.example if that is meant"
     )
+
+
+def test_an_address_normalised_again_gives_the_same_answer() -> None:
+    """Normal forms are remembered (a listing names the expert on most sites); a
+    refusal is not: it is said again each time."""
+    assert normalise_email(" Anna@Acme.EXAMPLE ") == normalise_email(" Anna@Acme.EXAMPLE ")
+    assert normalise_email(" Anna@Acme.EXAMPLE ") == "anna@acme.example"
+    for _ in range(2):
+        with pytest.raises(ValueError, match="not a valid e-mail address"):
+            normalise_email("anna@@acme.example")
