@@ -43,6 +43,14 @@ INVALID_SITES = {
             "rename the file to acme.yaml or change the id"
         ],
     ),
+    "invalid site id in a file of another name: no advice to rename the file to it": (
+        "dots",
+        "id: ../etc\nowner: expert\n",
+        [
+            "sites/dots.yaml:1:5: error: id: '../etc' is not a valid site id; "
+            "use lower-case letters, digits and hyphens (at most 63)"
+        ],
+    ),
     "invalid site id": (
         "Acme_Bakery",
         "id: Acme_Bakery\nowner: expert\n",

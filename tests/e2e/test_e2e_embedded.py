@@ -78,3 +78,18 @@ def test_a_child_that_died_before_serving_is_named_in_the_error(repo: Repo) -> N
             time.sleep(0.01)
         with pytest.raises(ConfigError, match=r"the embedded sandbox stopped \(exit code -9\)"):
             PlanOperation(repo.root, repo.env, sandbox=child).run(show=lambda _: None)
+
+
+def test_a_file_where_the_sandbox_folder_goes_is_an_error_not_a_bug(repo: Repo) -> None:
+    # A read-only checkout fails the same way (EROFS), but root may write anywhere, so
+    # the test puts a file where the folder would be made.
+    (repo.root / ".reconciler").write_text("not a folder\n")
+
+    result = repo.run("plan")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: cannot make the embedded sandbox's folder {repo.root / '.reconciler'}: "
+        "File exists; the embedded sandbox keeps its database there (give reconciler.yaml "
+        "a platform: block to use another platform)\n"
+    )

@@ -558,6 +558,8 @@ def _file_name_problems(data: dict[str, Any], document: Document) -> list[Proble
     site_id, stem = data.get("id"), _stem(document.file)
     if not isinstance(site_id, str) or site_id == stem:
         return []
+    if re.fullmatch(SITE_ID_PATTERN, site_id) is None:
+        return []  # the id's own problem says what to write; no file may take its name
     return [
         Problem(
             location=document.value_at(("id",)),

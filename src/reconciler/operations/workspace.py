@@ -109,7 +109,14 @@ def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
         with SandboxStore(db) as store:
             store.ensure_account(expert, AccountKind.EXPERT)
             return store.token_for(expert)
-    db.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, a read-only checkout
+        raise ConfigError(
+            f"cannot make the embedded sandbox's folder {db.parent}: {exc.strerror}; the "
+            "embedded sandbox keeps its database there (give reconciler.yaml a platform: "
+            "block to use another platform)"
+        ) from exc
     building = db.with_name(f"{db.name}.new-{os.getpid()}")
     try:
         with SandboxStore(building) as store:
