@@ -93,6 +93,7 @@ def test_several_authors_one_entry_per_commit_that_changed_something(repo: GitRe
         "owner": "anna@acme-bakery.example",
         "billing_contact": "accounts@acme-bakery.example",
         "collaborators": {"studio@pixel.example": "editor"},
+        "ask_again_after": None,
     }
 
 
@@ -213,3 +214,28 @@ def test_the_cli_names_an_unknown_site(repo: GitRepo) -> None:
 
     assert result.exit_code == 1
     assert "no commit touches sites/nope.yaml" in result.output
+
+
+def test_asking_again_after_a_decline_is_an_entry_of_its_own(repo: GitRepo) -> None:
+    # The commit that adds ask_again_after: is the one the approval gate reviews as a new
+    # handover, so the site's history must show it, as it shows the owner: line.
+    handover = "owner: anna@acme-bakery.example\ncollaborators: {}\n"
+    repo.write("sites/acme-bakery.yaml", f"id: acme-bakery\n{handover}")
+    repo.commit("Hand ACME over to Anna")
+    repo.write(
+        "sites/acme-bakery.yaml",
+        f"id: acme-bakery\n{handover}ask_again_after: tr_5d1c0e3b9a2f4c6e8d10\n",
+    )
+    repo.commit("Ask Anna again after a call", author="bob")
+    repo.write("sites/acme-bakery.yaml", f"id: acme-bakery\n{handover}")
+    repo.commit("Anna said no again: stop asking", author="carol")
+
+    assert summary(history(repo, "acme-bakery"))[-2:] == [
+        (
+            "03-03",
+            BOB,
+            "Ask Anna again after a call",
+            ["ask_again_after: tr_5d1c0e3b9a2f4c6e8d10 (asks the recipient again after it)"],
+        ),
+        ("03-04", CAROL, "Anna said no again: stop asking", ["ask_again_after removed"]),
+    ]

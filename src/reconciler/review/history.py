@@ -15,12 +15,13 @@ from typing import Any
 from reconciler.desired.loader import parse_yaml
 from reconciler.model import TransferRecord
 
-TRACKED_FIELDS = ("owner", "billing_contact", "collaborators")
+TRACKED_FIELDS = ("owner", "billing_contact", "collaborators", "ask_again_after")
 
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One commit that changed a site's ownership, billing contact or access."""
+    """One commit that changed a site's ownership, billing contact or access, or asked
+    a client again (``ask_again_after``)."""
 
     sha: str
     date: datetime
@@ -74,7 +75,7 @@ def state_before(
         return after if after in parents[1:] else first
     known = [p for p in parents if p is not None]
     before = dict(first)
-    for key in ("owner", "billing_contact"):
+    for key in ("owner", "billing_contact", "ask_again_after"):
         if any(p.get(key) == after.get(key) for p in known):
             before[key] = after.get(key)
     before["collaborators"] = _collaborators_before(
@@ -130,7 +131,19 @@ def describe_changes(
         if before.get(key) != after.get(key):
             lines.append(f"{key}: {before.get(key) or '-'} -> {after.get(key) or '-'}")
     lines += _collaborator_changes(before.get("collaborators"), after.get("collaborators"))
-    return lines
+    return lines + _ask_again_changes(before.get("ask_again_after"), after.get("ask_again_after"))
+
+
+def _ask_again_changes(before: Any, after: Any) -> list[str]:
+    """A re-ask after a declined or expired handover is reviewed like a new handover
+    (the approval gate follows this key too), so the history shows it."""
+    if before == after:
+        return []
+    if after is None:
+        return ["ask_again_after removed"]
+    if before is None:
+        return [f"ask_again_after: {after} (asks the recipient again after it)"]
+    return [f"ask_again_after: {before} -> {after}"]
 
 
 def _collab_text(state: Mapping[str, Any]) -> str:
