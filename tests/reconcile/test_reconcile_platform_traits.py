@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from reconcile_support import CLIENT, EXPERT, MAX, SITE, TOM, by_id, desired, observed
 
-from reconciler.model import DesiredSite, ObservedSite
+from reconciler.model import DesiredSite, ObservedSite, Package
 from reconciler.platform.base import Capability, Traits
 from reconciler.reconcile.changes import NoteKind, PackagePurchase
 from reconciler.reconcile.plan import Plan, build_plan
@@ -95,3 +95,19 @@ def test_no_advice_about_staying_on_where_a_handover_cannot_keep_anyone() -> Non
 
     assert NoteKind.WARNING in [note.kind for note in sandbox_like.notes if note.site == SITE]
     assert [note.kind for note in duda_like.notes if note.site == SITE] == [NoteKind.BLOCKED]
+
+
+def test_a_package_the_platform_block_maps_to_no_plan_is_blocked_not_written() -> None:
+    only_free = Traits(
+        packages_are_purchases=False,
+        packages=frozenset({Package.FREE}),
+        packages_hint="add it to `plans:`",
+    )
+
+    result = plan(desired(package="premium"), observed(), only_free)
+
+    assert result.changes == ()
+    assert [note.message for note in result.notes if note.kind is NoteKind.BLOCKED] == [
+        "the platform block maps no plan to premium: package.purchase (premium) is not "
+        "made; add it to `plans:`"
+    ]

@@ -75,7 +75,10 @@ class Traits:
     - ``reads_by_address``: the platform cannot list who has access to a site, so it is
       told the addresses the repository names (:meth:`Platform.attend`) before a listing;
     - ``handover_keeps_collaborators``: a handover can keep the former owner on as a
-      collaborator (rule 5); where it cannot, the plan gives no advice about staying on.
+      collaborator (rule 5); where it cannot, the plan gives no advice about staying on;
+    - ``packages``: the packages it can set, where that depends on its configuration
+      (None: all); a change to another is a ``blocked`` note that ends in
+      ``packages_hint``, never a write that apply would find refused.
     """
 
     collaborator_cap: bool = True
@@ -84,6 +87,8 @@ class Traits:
     notes: tuple[str, ...] = ()
     reads_by_address: bool = False
     handover_keeps_collaborators: bool = True
+    packages: frozenset[Package] | None = None
+    packages_hint: str = ""
 
 
 DEFAULT_TRAITS = Traits()

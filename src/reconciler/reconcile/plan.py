@@ -28,6 +28,7 @@ from reconciler.reconcile.changes import (
     Note,
     NoteCode,
     NoteKind,
+    PackagePurchase,
     change_order,
 )
 from reconciler.reconcile.diff import Facts, diff_site, unmanaged_notes
@@ -238,6 +239,10 @@ def _within(
     possible: list[Change] = []
     by_hand: list[Note] = []
     for change in changes:
+        unmapped = _unmapped_package(change, traits)
+        if unmapped is not None:
+            by_hand.append(unmapped)
+            continue
         if change.capability in capabilities:
             possible.append(change)
             continue
@@ -251,6 +256,20 @@ def _within(
             )
         )
     return possible, by_hand
+
+
+def _unmapped_package(change: Change, traits: Traits) -> Note | None:
+    """A package the platform has no plan for (``Traits.packages``): nothing to write."""
+    if traits.packages is None or not isinstance(change, PackagePurchase):
+        return None
+    if change.package in traits.packages:
+        return None
+    return Note(
+        site=change.site,
+        kind=NoteKind.BLOCKED,
+        message=f"the platform block maps no plan to {change.package.value}: "
+        f"{change.action.value} ({change.package.value}) is not made; {traits.packages_hint}",
+    )
 
 
 def with_rest(

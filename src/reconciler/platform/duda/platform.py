@@ -118,6 +118,9 @@ class DudaPlatform(PlatformBase):
             notes=(BLIND_SPOT,),
             reads_by_address=True,
             handover_keeps_collaborators=False,  # a transferred site leaves the account
+            packages=None if settings.plans is None else frozenset(settings.plans),
+            packages_hint="add it to `plans:` in reconciler.yaml's platform block, or "
+            "take `package` out of the file",
         )
         self._user = user
         self._password = password
