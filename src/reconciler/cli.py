@@ -822,6 +822,57 @@ def _echo_json(document: dict[str, Any]) -> None:
     click.echo(json_text(json.dumps({"format_version": 1, **document}, indent=2)))
 
 
+@cli.command()
+@click.option(
+    "--expert",
+    metavar="EMAIL",
+    help="The expert account that manages the sites  [default: a placeholder to edit]",
+)
+@format_option("text", "json")
+@click.pass_context
+def init(ctx: click.Context, expert: str | None, output_format: str) -> None:
+    """Start a site repository: reconciler.yaml, people.yaml, schema/, sites/, a
+    .gitignore for .reconciler/, and the three GitHub workflows that call reconciler's
+    reusable workflows (plan on pull requests, apply on merge, a daily drift check).
+
+    Writes in the git work tree's top (or --root DIR, or the current folder outside
+    git). Overwrites nothing: when one of these files exists, nothing is written (an
+    existing .gitignore gets the .reconciler/ line). Then `reconciler validate` passes.
+
+    \b
+    Examples:
+      git init sites-repo && cd sites-repo && reconciler init --expert studio@pixel.example
+      reconciler init --format json
+    """
+    from reconciler.operations.init import InitOperation
+    from reconciler.operations.root import work_tree_top
+
+    settings = ctx.obj
+    start: Path = settings["start"]
+    root = settings["root"] if settings["explicit_root"] else (work_tree_top(start) or start)
+    done = InitOperation(root, expert).run()
+    if output_format == "json":
+        _echo_json(
+            {
+                "root": str(done.root),
+                "written": done.written,
+                "appended": done.appended,
+                "expert": done.expert,
+            }
+        )
+        return
+    for name in done.written:
+        click.echo(f"wrote {name}")
+    for name in done.appended:
+        click.echo(f"added .reconciler/ to {name}")
+    if done.placeholder:
+        click.echo(f"Set `expert:` in reconciler.yaml to your expert account (now {done.expert}).")
+    click.echo(
+        "Next: add sites/<id>.yaml files (`reconciler import --all` writes them from the "
+        "platform), run `reconciler validate`, and set up GitHub as the README says."
+    )
+
+
 # Imported when used: `reconciler --help` and `validate` do not load the sandbox.
 cli.add_lazy_command(
     "sandbox",

@@ -65,7 +65,7 @@ def test_import_all_of_200_sites_then_plan_is_empty_and_a_second_import_changes_
     assert "  tom: editor" in repo.read_site("site-000")  # a people.yaml handle
     assert "  ines@freelance.example: editor" in repo.read_site("site-001")
     assert "billing_contact: billing@client3.example" in repo.read_site("site-003")
-    assert "billing_contact" not in repo.read_site("site-002")  # the owner: left out
+    assert "billing_contact: owner2@client2.example" in repo.read_site("site-002")  # the owner's
     assert "  anna: viewer" in repo.read_site("site-003")
     assert "package: premium" in repo.read_site("site-003")
 

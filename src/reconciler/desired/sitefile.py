@@ -494,11 +494,8 @@ class SiteResolver:
     ) -> None:
         assert self.config is not None
         expert = self.config.expert
-        owned_by_expert = owner == expert
-        party = "the expert" if owned_by_expert else "the client"
-        same_party = billing == owner or email_domain(billing) == email_domain(owner)
-        crosses = (not owned_by_expert) and billing == expert
-        if same_party and not crosses:
+        party = "the expert" if owner == expert else "the client"
+        if not billing_outside_party(owner, billing, expert):
             return
         problems.append(
             Problem(
@@ -508,6 +505,15 @@ class SiteResolver:
                 f"on @{email_domain(owner)}",
             )
         )
+
+
+def billing_outside_party(owner: str, billing: str, expert: str) -> bool:
+    """Whether validate refuses ``billing`` as the billing contact of a site ``owner``
+    owns: it must be the owner's address or one on the owner's domain, and never the
+    expert's while a client owns the site (DESIGN section 3)."""
+    same_party = billing == owner or email_domain(billing) == email_domain(owner)
+    crosses = owner != expert and billing == expert
+    return crosses or not same_party
 
 
 _ROLES = frozenset(role.value for role in Role)

@@ -267,16 +267,19 @@ class SiteContent:
     billing_contact: str | None
     collaborators: Mapping[str, str]
     package: str | None  # None: the platform did not say (the file leaves it out)
-    owner_comment: str | None = None  # e.g. which handover is pending
+    owner_comment: str | None = None  # e.g. which handover is pending, a billing contact left out
 
 
 Resolve = Callable[[str], str | None]
 """Maps a written owner/handle/e-mail to an e-mail address (None when unknown)."""
 
 
-def new_site_text(content: SiteContent) -> str:
+def new_site_text(content: SiteContent, *, modeline: bool = True) -> str:
+    """A new site file; ``modeline``: its first line names the schema (for editors),
+    where the repository holds ``schema/site.schema.json``."""
     data = CommentedMap()
-    data.yaml_set_start_comment(MODELINE.removeprefix("# "))
+    if modeline:
+        data.yaml_set_start_comment(MODELINE.removeprefix("# "))
     _fill(data, content)
     return dump_round_trip(data)
 
@@ -295,7 +298,8 @@ def updated_site_text(text: str, file: str, content: SiteContent, resolve: Resol
         _set_inline_comment(data, "owner", content.owner_comment)
     if content.billing_contact is None:
         _drop_billing_if_owner(data, resolve)
-    else:
+    elif "billing_contact" in data or resolve(content.billing_contact) != resolve(content.owner):
+        # A file that leaves out a billing contact equal to the owner keeps it out.
         _set_scalar(data, "billing_contact", content.billing_contact, resolve)
     if "collaborators" in data:
         _set_collaborators(data, content.collaborators, resolve)

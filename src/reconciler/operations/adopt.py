@@ -8,6 +8,7 @@ from pathlib import Path
 
 from reconciler.desired.config import SITES_DIR, Config, People
 from reconciler.desired.loader import sites_folder
+from reconciler.desired.sitefile import billing_outside_party
 from reconciler.desired.writer import (
     SiteContent,
     load_round_trip,
@@ -20,6 +21,8 @@ from reconciler.errors import ConfigError
 from reconciler.model import EXPERT_KEYWORD, ObservedSite, Role
 from reconciler.operations.output import write_output
 from reconciler.reconcile.changes import Note, NoteKind
+
+SITE_SCHEMA = "schema/site.schema.json"
 
 
 @dataclass
@@ -80,8 +83,8 @@ class Adopter:
                 )
                 return path, None
             after = updated_site_text(before, display, content, self.resolve)
-        else:
-            after = new_site_text(content)
+        else:  # the schema named in a new file's first line, where the repository has it
+            after = new_site_text(content, modeline=(self.root / SITE_SCHEMA).is_file())
         if pending is not None:
             cancel = (
                 f"; write `owner: {EXPERT_KEYWORD}` instead to cancel the transfer"
@@ -121,15 +124,19 @@ class Adopter:
         that `plan` waits for it instead of cancelling it; a comment says so."""
         pending = site.pending_transfer
         if pending is None:
+            refused = billing_outside_party(site.owner, site.billing_contact, self.config.expert)
             return SiteContent(
                 id=site.id,
                 name=site.name,
                 owner=self._written_owner(site.owner),
-                billing_contact=None
-                if site.billing_contact == site.owner
-                else self._written(site.billing_contact),
+                billing_contact=None if refused else self._written_owner(site.billing_contact),
                 collaborators=self._written_roles(site.collaborators),
                 package=site.package.value if site.package_known else None,
+                owner_comment=f"billing contact left out: the platform's "
+                f"{site.billing_contact} is outside the owning party, which validate "
+                "refuses; the owner sets one of theirs"
+                if refused
+                else None,
             )
         after = {e: r.value for e, r in site.collaborators.items() if e != pending.to}
         if pending.stay_as_collaborator:
