@@ -185,7 +185,7 @@ def test_import_writes_the_access_it_found_and_no_package_it_did_not_read(
     result = repo.run("import", "site-050")
 
     assert result.exit_code == 0, result.output
-    assert repo.read_site("site-050").splitlines()[1:] == [
+    assert repo.read_site("site-050").splitlines() == [  # no schema/ here: no $schema line
         "id: site-050",
         "name: site-050",
         "owner: expert",

@@ -35,10 +35,13 @@ class ImportReport:
 class Adopter:
     """Writes site files for sites that exist on the platform."""
 
-    def __init__(self, root: Path, config: Config, people: People) -> None:
+    def __init__(self, root: Path, config: Config, people: People, *, billing: bool = True) -> None:
+        """``billing``: the platform manages billing contacts (a platform without them,
+        such as Duda, gets files that leave them out: there is nothing to manage)."""
         self.root = root
         self.config = config
         self.people = people
+        self.billing = billing
 
     def import_sites(
         self, observed: Mapping[str, ObservedSite], site_ids: Collection[str] | None
@@ -124,12 +127,17 @@ class Adopter:
         that `plan` waits for it instead of cancelling it; a comment says so."""
         pending = site.pending_transfer
         if pending is None:
-            refused = billing_outside_party(site.owner, site.billing_contact, self.config.expert)
+            expert = self.config.expert
+            refused = self.billing and billing_outside_party(
+                site.owner, site.billing_contact, expert
+            )
             return SiteContent(
                 id=site.id,
                 name=site.name,
                 owner=self._written_owner(site.owner),
-                billing_contact=None if refused else self._written_owner(site.billing_contact),
+                billing_contact=self._written_owner(site.billing_contact)
+                if self.billing and not refused
+                else None,
                 collaborators=self._written_roles(site.collaborators),
                 package=site.package.value if site.package_known else None,
                 owner_comment=f"billing contact left out: the platform's "

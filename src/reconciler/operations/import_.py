@@ -10,7 +10,7 @@ from reconciler.desired.loader import inspect_repository
 from reconciler.operations.adopt import Adopter, ImportReport
 from reconciler.operations.configuration import load_config
 from reconciler.operations.workspace import interest_in, observe, open_platform
-from reconciler.platform.base import Platform
+from reconciler.platform.base import Capability, Platform
 
 
 @dataclass(frozen=True)
@@ -32,5 +32,6 @@ class ImportOperation:
         with open_platform(self.root, config, self.environ, platform=self.platform) as platform:
             interest = interest_in(config.expert, outcome.sites, outcome.people)
             observed = observe(platform, interest)
-        adopter = Adopter(self.root, config, outcome.people)
+            billing = Capability.BILLING_CONTACT in platform.capabilities
+        adopter = Adopter(self.root, config, outcome.people, billing=billing)
         return adopter.import_sites(observed, self.site_ids)
