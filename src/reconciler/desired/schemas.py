@@ -24,6 +24,7 @@ from reconciler.desired.config import HANDLE_PATTERN, ISO_DATE_PATTERN, Config, 
 from reconciler.desired.sitefile import NO_VALUE_REFUSED, SiteFile
 from reconciler.model import EXPERT_KEYWORD
 from reconciler.platform.config import ENV_NAME_PATTERN, PlatformConfig
+from reconciler.platform.duda import DUDA_HARD_LIMIT, DudaConfig
 from reconciler.platform.kinds import DEFAULT_KIND, PlatformBlock
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -102,8 +103,8 @@ def _not_null(prop: dict[str, Any]) -> dict[str, Any]:
 
 def platform_block_schema() -> dict[str, Any]:
     """The ``platform`` block: a mapping whose ``kind`` (default reconciler) says which
-    keys it has. The built-in kind's keys are PlatformConfig's; another kind's are its
-    factory's to check (a plugin: no schema here says which)."""
+    keys it has. The built-in kinds' keys are PlatformConfig's and DudaConfig's; another
+    kind's are its factory's to check (a plugin: no schema here says which)."""
     own = PlatformConfig.model_json_schema()
     own["properties"]["url"]["pattern"] = URL_PATTERN
     own["properties"]["token_env"]["pattern"] = ENV_NAME_PATTERN.pattern
@@ -119,7 +120,39 @@ def platform_block_schema() -> dict[str, Any]:
         },
         "if": {"properties": {"kind": {"const": DEFAULT_KIND}}},
         "then": own,
+        "allOf": [
+            {
+                "if": {"properties": {"kind": {"const": "duda"}}, "required": ["kind"]},
+                "then": duda_block_schema(),
+            }
+        ],
     }
+
+
+def duda_block_schema() -> dict[str, Any]:
+    """The keys of ``kind: duda`` (DESIGN.md section 9), as DudaConfig checks them; what
+    needs two values at once (the same planId twice, two roles alike) is validate's."""
+    schema = DudaConfig.model_json_schema()
+    defs = schema.pop("$defs")
+    properties = schema["properties"]
+    properties["url"]["pattern"] = URL_PATTERN
+    for key in ("user_env", "password_env"):
+        properties[key]["pattern"] = ENV_NAME_PATTERN.pattern
+    properties["rate_limit"].update(minimum=1, maximum=DUDA_HARD_LIMIT)
+    roles = defs["DudaRoles"]
+    for role in roles["properties"].values():
+        names, every = role["anyOf"]
+        names["minItems"] = 1
+        names["items"]["pattern"] = r"\S"
+        role["anyOf"] = [names, every]
+    properties["roles"] = roles
+    mapping, nothing = properties["plans"]["anyOf"]
+    mapping["propertyNames"] = defs["Package"]
+    mapping["additionalProperties"] = {"type": "integer", "minimum": 0}
+    mapping["minProperties"] = 1
+    properties["plans"]["anyOf"] = [mapping, nothing]
+    properties = {"kind": {"const": "duda"}, **properties}
+    return {**schema, "properties": properties}
 
 
 class _WithPlatformBlock(GenerateJsonSchema):
