@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from desired_support import Repo
@@ -233,3 +237,37 @@ def test_an_unreadable_file_is_reported(repo: Repo) -> None:
 
     assert result.exit_code == 1
     assert result.lines[0] == "sites/a.yaml:1:1: error: cannot be read: Permission denied"
+
+
+@contextmanager
+def unwritable(path: Path) -> Iterator[str]:
+    """``path`` cannot be written while the block runs: read-only by its mode, or, for
+    root (whom modes do not stop), immutable (``chattr +i``); skipped where neither
+    holds. Yields the reason the system gives for a write."""
+    path.chmod(0o444)
+    immutable = False
+    try:
+        if os.access(path, os.W_OK):
+            made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+            if made.returncode != 0:
+                pytest.skip("running as root without chattr: every file is writable")
+            immutable = True
+        yield "Operation not permitted" if immutable else "Permission denied"
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        path.chmod(0o644)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_a_file_fmt_cannot_write_is_reported_and_the_others_are_written(repo: Repo) -> None:
+    stuck = repo.site("a", "owner: expert\nid: a\n")
+    repo.site("b", "owner: expert\nid: b\n")
+    with unwritable(stuck) as reason:
+        result = repo.run("fmt")
+
+    assert result.exit_code == 1
+    assert result.stdout == "reformatted sites/b.yaml\n"
+    assert result.stderr == f"skipped sites/a.yaml: cannot be written: {reason}\n"
+    assert repo.read_site("a") == "owner: expert\nid: a\n"
+    assert repo.read_site("b") == "id: b\nowner: expert\n"

@@ -425,7 +425,7 @@ def format_files(root: Path, *, write: bool) -> tuple[list[Reformat], list[str]]
     """Rewrite site files in the canonical layout (only compare them unless ``write``).
 
     Returns the files that change, with their text before and after, and the files
-    that could not be read.
+    that could not be read or written.
     """
     changed: list[Reformat] = []
     unreadable: list[str] = []
@@ -438,9 +438,13 @@ def format_files(root: Path, *, write: bool) -> tuple[list[Reformat], list[str]]
             unreadable.append(f"{display}: {exc.message}")
             continue
         if after != before:
-            changed.append(Reformat(display, before, after))
             if write:
-                path.write_text(after, encoding="utf-8")
+                try:
+                    path.write_text(after, encoding="utf-8")
+                except OSError as exc:  # a read-only checkout, a full disk
+                    unreadable.append(f"{display}: cannot be written: {exc.strerror or exc}")
+                    continue
+            changed.append(Reformat(display, before, after))
     return changed, unreadable
 
 
