@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -110,3 +111,23 @@ def test_no_answer_at_all_is_a_transport_error(tmp_path: Path) -> None:
             assert "no answer from http://127.0.0.1" in str(caught.value)
         # Two attempts, same key: the purchase happened once.
         assert len(sandbox.store.invoices_of("site-000")) == 1
+
+
+def test_a_platform_that_is_not_listening_is_named_in_words() -> None:
+    # A port with nothing behind it: the user reads "Connection refused", not urllib3's
+    # pool and connection classes cut off at 200 characters.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    retry = RetryPolicy(max_attempts=2, base_delay=0.0)
+    url = f"http://127.0.0.1:{port}"
+    with (
+        SandboxClient(url, TOKENS[STUDIO], retry=retry, sleep=lambda _: None) as client,
+        pytest.raises(TransportError) as caught,
+    ):
+        client.get_site("site-000")
+
+    assert str(caught.value) == (
+        f"GET /v1/sites/site-000: no answer from {url} (Connection refused); "
+        "gave up after 2 attempts"
+    )

@@ -692,4 +692,24 @@ def _without(token: str, response: requests.Response) -> requests.Response:
 
 
 def _brief(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
+    """Why there was no answer, in words: the system's own reason when the chain of
+    causes holds one (``Connection refused``, ``Name or service not known``), else the
+    exception's name and text, cut short."""
+    reason = _system_reason(exc)
+    return reason if reason else f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _system_reason(exc: BaseException) -> str | None:
+    """The ``strerror`` of the first ``OSError`` among ``exc``'s causes: requests wraps
+    urllib3's error, which wraps the socket's as its ``reason`` or its cause."""
+    pending, seen = [exc], set()
+    while pending:
+        error = pending.pop(0)
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, OSError) and isinstance(error.strerror, str) and error.strerror:
+            return error.strerror
+        linked = (error.__cause__, error.__context__, getattr(error, "reason", None), *error.args)
+        pending += [link for link in linked if isinstance(link, BaseException)]
+    return None
