@@ -3,7 +3,9 @@ started early, told late, and never left behind."""
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import signal
 import time
 
@@ -93,3 +95,59 @@ def test_a_file_where_the_sandbox_folder_goes_is_an_error_not_a_bug(repo: Repo) 
         "File exists; the embedded sandbox keeps its database there (give reconciler.yaml "
         "a platform: block to use another platform)\n"
     )
+
+
+SEED_CHANGED = (
+    "sandbox.seed.yaml changed since the embedded sandbox was made from it; the sandbox "
+    "keeps its own state, so the change has no effect: `reconciler sandbox seed "
+    "sandbox.seed.yaml` loads it, `rm -r .reconciler` starts the sandbox again from it"
+)
+
+
+def warnings(repo: Repo, caplog: pytest.LogCaptureFixture, *args: str) -> list[str]:
+    """The warnings one command logs (the CLI shows them on stderr)."""
+    caplog.clear()
+    assert repo.run(*args).exit_code == 0
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_seed_changed_after_the_sandbox_was_made_is_said_until_it_is_reset(
+    repo: Repo, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert warnings(repo, caplog, "plan") == []
+    assert warnings(repo, caplog, "plan") == []  # the same seed: nothing to say
+    seed = repo.root / "sandbox.seed.yaml"
+    seed.write_text(seed.read_text() + "# Nina signed up\n")
+
+    assert warnings(repo, caplog, "plan") == [SEED_CHANGED]
+    assert warnings(repo, caplog, "status") == [SEED_CHANGED]
+
+    shutil.rmtree(repo.root / ".reconciler")
+    assert warnings(repo, caplog, "plan") == []
+
+
+def test_a_seed_written_after_the_sandbox_was_made_without_one_is_said(
+    repo: Repo, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed = repo.root / "sandbox.seed.yaml"
+    text = seed.read_text()
+    seed.unlink()
+    assert warnings(repo, caplog, "plan") == []
+    seed.write_text(text)
+
+    assert warnings(repo, caplog, "plan") == [SEED_CHANGED]
+
+
+def test_the_changed_seed_loaded_again_is_not_said_to_have_no_effect(
+    repo: Repo, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert warnings(repo, caplog, "plan") == []
+    seed = repo.root / "sandbox.seed.yaml"
+    nina = "accounts:\n  - {email: nina@new-client.example, kind: customer}\n"
+    seed.write_text(seed.read_text().replace("accounts:\n", nina, 1))
+    other = repo.write("other.seed.yaml", "accounts:\n  - {email: ola@x.example, kind: customer}\n")
+    assert warnings(repo, caplog, "sandbox", "seed", str(other)) == []
+    assert warnings(repo, caplog, "plan") == [SEED_CHANGED]  # another seed is not this one
+
+    assert warnings(repo, caplog, "sandbox", "seed", str(seed)) == []
+    assert warnings(repo, caplog, "plan") == []

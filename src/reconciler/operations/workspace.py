@@ -103,9 +103,19 @@ def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
     is seeded: a bad seed, an interrupt or a kill leaves no half-made sandbox that the
     next command would take for a seeded one.
     """
+    from reconciler.sandbox.seed import mark_seed, seed_changed
     from reconciler.sandbox.store import SandboxStore
 
     if db.exists():
+        if seed_changed(db, seed):  # an edit that has no effect, unless said
+            log.warning(
+                "%s changed since the embedded sandbox was made from it; the sandbox "
+                "keeps its own state, so the change has no effect: `reconciler sandbox "
+                "seed %s` loads it, `rm -r %s` starts the sandbox again from it",
+                SANDBOX_SEED,
+                SANDBOX_SEED,
+                SANDBOX_DB.parent,
+            )
         with SandboxStore(db) as store:
             store.ensure_account(expert, AccountKind.EXPERT)
             return store.token_for(expert)
@@ -124,6 +134,7 @@ def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
             store.ensure_account(expert, AccountKind.EXPERT)
             token = store.token_for(expert)
         os.replace(building, db)  # closed: its write-ahead log is folded in and gone
+        mark_seed(db, seed)
     finally:
         for leftover in (building, *(building.with_name(building.name + x) for x in _WAL)):
             leftover.unlink(missing_ok=True)
@@ -131,6 +142,7 @@ def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
 
 
 _WAL = ("-wal", "-shm", "-journal")
+
 _SANDBOX_TOKEN = "RECONCILER_EMBEDDED_SANDBOX_TOKEN"  # the variable of a block no file holds
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from reconciler.desired.config import SANDBOX_DB
+from reconciler.desired.config import SANDBOX_DB, SANDBOX_SEED
 
 if TYPE_CHECKING:
     from reconciler.sandbox.store import SandboxStore
@@ -102,13 +102,18 @@ def seed_command(file: Path, db_path: Path | None, output_format: str) -> None:
       reconciler sandbox seed sandbox.seed.yaml
       reconciler sandbox seed sandbox.seed.yaml --db /tmp/sandbox.db
     """
-    from reconciler.sandbox.seed import apply_seed, load_seed
+    from reconciler.sandbox.seed import apply_seed, load_seed, mark_seed, seed_changed
     from reconciler.sandbox.store import SandboxStore
 
     db_path = _db(db_path)
     seed = load_seed(file)  # a bad seed leaves no database behind, not even an empty one
     with SandboxStore(db_path) as store:
         result = apply_seed(store, seed, source=file)
+    # The embedded sandbox's own seed (the repository's, beside .reconciler/), loaded
+    # again after an edit: the database now holds it, so no notice says it does not.
+    embedded_seed = db_path.resolve().parent.parent / SANDBOX_SEED
+    if file.resolve() == embedded_seed and seed_changed(db_path, file):
+        mark_seed(db_path, file)
     _report(
         output_format,
         f"seeded {result.accounts} accounts and {result.sites} sites into {db_path}",
