@@ -188,11 +188,25 @@ def test_the_apply_report_says_what_was_applied_held_back_and_failed(tmp_path: P
     ]
 
 
-def test_an_apply_with_nothing_to_do_says_so(tmp_path: Path) -> None:
-    relay(tmp_path, "", "", "--summary", "apply-report")
+@pytest.mark.parametrize(
+    "out",
+    ["", json.dumps({"format_version": 1, "ok": True, "results": []})],
+    ids=["nothing-printed", "a-report-with-no-results"],
+)
+def test_an_apply_with_nothing_to_do_says_so(tmp_path: Path, out: str) -> None:
+    relay(tmp_path, out, "", "--summary", "apply-report")
 
     summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
     assert summary == "Nothing to apply: the platform matches the applied site files.\n"
+
+
+def test_an_apply_that_failed_first_is_said_from_its_error_document(tmp_path: Path) -> None:
+    error = {"format_version": 1, "error": {"message": "plan refused", "problems": []}}
+    relay(tmp_path, json.dumps(error), "error: plan refused\n", "--summary", "apply-report")
+
+    summary = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("**The apply failed before applying anything:**\n\n```")
+    assert "error: plan refused" in summary
 
 
 # --- the action's run step, in bash, with a stand-in reconciler ------------------------

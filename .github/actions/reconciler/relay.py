@@ -152,8 +152,11 @@ def summary(options: argparse.Namespace, out: str, err: str, report: Any) -> str
     return ""
 
 
+NOTHING_TO_APPLY = "Nothing to apply: the platform matches the applied site files.\n"
+
+
 def parse_report(out: str) -> dict[str, Any] | None:
-    """``apply --format json``; None when it printed nothing (nothing to apply) or no JSON."""
+    """``apply --format json``; None when it printed nothing or no JSON."""
     try:
         document = json.loads(out) if out.strip() else None
     except json.JSONDecodeError:
@@ -170,10 +173,19 @@ def grouped(report: dict[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
 
 
 def report_markdown(report: dict[str, Any] | None, err: str) -> str:
-    if report is None:
+    # An error is a JSON document too ({"error": ...}), and nothing to apply a report
+    # with no results; an older reconciler printed nothing for either.
+    if report is None or "error" in report:
         if err.strip():
             return "**The apply failed before applying anything:**\n\n" + fence(err)
-        return "Nothing to apply: the platform matches the applied site files.\n"
+        if report is not None:
+            message = (
+                str(report["error"].get("message", "")) if isinstance(report["error"], dict) else ""
+            )
+            return "**The apply failed before applying anything:**\n\n" + fence(message)
+        return NOTHING_TO_APPLY
+    if not report.get("results"):
+        return NOTHING_TO_APPLY
     groups = grouped(report)
     counts = (len(groups["done"]), len(groups["skipped"]), len(groups["failed"]))
     lines = ["Applied: {}, held back: {}, failed: {}.".format(*counts), ""]
