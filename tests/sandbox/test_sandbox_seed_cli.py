@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from reconciler.cli import cli
 from reconciler.errors import ReconcilerError
 from reconciler.model import Package, Role
 from reconciler.sandbox.cli import sandbox
@@ -332,3 +335,56 @@ def test_the_seed_keeps_its_values_types(tmp_path: Path) -> None:
     assert seed.sites[0].name == "2024"
     assert seed.sites[0].package_paid_until is not None
     assert seed.sites[0].package_paid_until.year == 2027
+
+
+def run_main(*args: str) -> tuple[int, str, str]:
+    """The whole CLI, its error boundary included: exit code, stdout, stderr."""
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_serve_on_a_port_in_use_is_an_error_and_names_no_address_it_does_not_serve(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run_main(
+            "sandbox", "serve", "--port", str(port), "--db", str(tmp_path / "x.db")
+        )
+
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: cannot serve the sandbox on 127.0.0.1:{port}: Address already in use; "
+        "choose another --port (--port 0 takes a free one) or --host\n"
+    )
+
+
+def test_serve_on_port_0_says_the_port_it_took(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "reconciler", "sandbox", "serve", "--port", "0"]
+    command += ["--db", str(tmp_path / "x.db")]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None
+            first = server.stdout.readline()
+            url = first.split()[2]
+            assert url.startswith("http://127.0.0.1:")
+            assert url != "http://127.0.0.1:0"
+            with urllib.request.urlopen(f"{url}/sandbox/stats", timeout=30) as answer:
+                assert answer.status == 200
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+
+
+def test_clock_advance_beyond_a_century_is_refused_as_an_input(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    SandboxStore(db).close()
+
+    code, _, err = run_main("sandbox", "clock", "advance", "1e9", "--db", str(db))
+
+    assert code == 1
+    assert err.endswith(
+        "Error: Invalid value for 'DAYS': 1000000000.0 is not in the range 0<x<=36500.\n"
+    )

@@ -86,8 +86,13 @@ def serve_command(host: str, port: int, db_path: Path | None, faults_spec: str) 
 
     db_path = _db(db_path)
     faults = FaultSpec.parse(faults_spec)
-    click.echo(f"sandbox at http://{host}:{port} (database {db_path}, faults: {faults})")
-    serve(host, port, db_path, faults)
+    serve(
+        host,
+        port,
+        db_path,
+        faults,
+        ready=lambda url: click.echo(f"sandbox at {url} (database {db_path}, faults: {faults})"),
+    )
 
 
 @sandbox.command("seed")
@@ -164,7 +169,7 @@ def clock_group() -> None:
 
 
 @clock_group.command("advance")
-@click.argument("days", type=click.FloatRange(min=0, min_open=True))
+@click.argument("days", type=click.FloatRange(min=0, min_open=True, max=36500))
 @DB_OPTION
 @FORMAT_OPTION
 def clock_advance_command(days: float, db_path: Path | None, output_format: str) -> None:

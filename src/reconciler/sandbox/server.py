@@ -42,6 +42,7 @@ from types import TracebackType
 from typing import Any
 
 from reconciler.desired.config import SANDBOX_DB
+from reconciler.errors import ConfigError
 from reconciler.sandbox.api import Api, Request
 from reconciler.sandbox.exchange import Answer, problem, title_of
 from reconciler.sandbox.faults import FaultSpec
@@ -291,10 +292,20 @@ def serve(
     port: int = 8000,
     db_path: Path = SANDBOX_DB,
     faults: FaultSpec | None = None,
+    *,
+    ready: Callable[[str], None] = lambda _url: None,
 ) -> None:
-    """Serve the sandbox until interrupted (Ctrl-C)."""
+    """Serve the sandbox until interrupted (Ctrl-C); ``ready`` is told its URL once it
+    listens (with the port the system chose for port 0)."""
     with SandboxStore(db_path) as store:
-        server = SandboxServer(Front(Api(store), faults), (host, port))
+        try:
+            server = SandboxServer(Front(Api(store), faults), (host, port))
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            raise ConfigError(
+                f"cannot serve the sandbox on {host}:{port}: {exc.strerror or exc}; choose "
+                "another --port (--port 0 takes a free one) or --host"
+            ) from None
+        ready(f"http://{host}:{server.server_address[1]}")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
