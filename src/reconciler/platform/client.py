@@ -7,7 +7,8 @@ Errors come from :func:`reconciler.platform.errors.error_for_response`; the erro
 class's ``retryable`` decides whether to retry. The token never appears in logs,
 messages or reprs, and is never sent over plain http except to a loopback address.
 
-This module is the only one that imports ``requests``.
+The session, the retry policy and the deadline's words are shared with the Duda adapter
+(:mod:`reconciler.platform.transport`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import BaseModel, ValidationError
-from requests.adapters import BaseAdapter, HTTPAdapter
+from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
@@ -44,7 +45,6 @@ from reconciler.platform.deadline import (
     Deadline,
     TimerFactory,
     thread_timer,
-    watched_pool_classes,
 )
 from reconciler.platform.errors import (
     REFUSALS,
@@ -70,90 +70,22 @@ from reconciler.platform.schema import (
     TransferList,
     TransferPage,
 )
+from reconciler.platform.transport import (
+    DEFAULT_DEADLINE,
+    NO_ANSWER,
+    Late,
+    RetryBudget,
+    RetryPolicy,
+    brief,
+    given_up,
+    new_session,
+)
 
 logger = logging.getLogger("reconciler.platform")
-
-DEFAULT_DEADLINE = 60.0
-"""Seconds one attempt may take in all: connecting, sending, and the whole answer."""
-MAX_LATE_ATTEMPTS = 2
-"""Attempts of one request that may run out their deadline before the client gives up."""
-
-
-class _Late(TransportError):
-    """No complete answer within the deadline of an attempt."""
-
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
 P = TypeVar("P", SitePage, TransferPage)
-
-_NO_ANSWER = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard the client tries, for one request.
-
-    ``max_attempts`` bounds attempts against server errors and lost answers (with
-    exponential backoff and full jitter). Rate limiting has its own budget, so that a
-    client shared by many threads keeps going through sustained rate limiting but not
-    forever: at most ``max_rate_limited`` answers 429 and ``max_rate_limit_wait``
-    seconds spent waiting on ``Retry-After`` in all.
-    """
-
-    max_attempts: int = 5
-    base_delay: float = 0.1
-    max_delay: float = 5.0
-    max_rate_limit_wait: float = 120.0
-    max_rate_limited: int = 50
-
-
-class _RetryBudget:
-    """What one request has spent of its :class:`RetryPolicy`; raises when it is gone."""
-
-    def __init__(self, policy: RetryPolicy) -> None:
-        self.policy = policy
-        self.failures = 0
-        self.late = 0
-        self.limited = 0
-        self.waited = 0.0
-
-    def failed(self, error: PlatformError) -> None:
-        self.failures += 1
-        if isinstance(error, _Late):
-            self.late += 1
-        # An answer that missed its whole deadline twice is not going to come: five
-        # attempts of a full deadline each would hold a run for minutes.
-        if self.failures >= self.policy.max_attempts or self.late >= MAX_LATE_ATTEMPTS:
-            raise _given_up(error, f"gave up after {_attempts(self.failures)}")
-
-    def rate_limited(self, error: PlatformError, wait: float) -> float:
-        self.limited += 1
-        if self.limited >= self.policy.max_rate_limited or (
-            self.waited + wait > self.policy.max_rate_limit_wait
-        ):
-            raise _given_up(
-                error,
-                f"gave up after {_attempts(self.limited)} answered 429 "
-                "(the platform's rate limit did not let up)",
-            )
-        self.waited += wait
-        return wait
-
-
-def _attempts(count: int) -> str:
-    return f"{count} attempt" if count == 1 else f"{count} attempts"
-
-
-def _given_up(error: PlatformError, why: str) -> PlatformError:
-    """``error`` with why the client stopped retrying appended to its message."""
-    error.message = f"{error.message}; {why}"
-    error.args = (error.message,)
-    return error
 
 
 @dataclass(frozen=True)
@@ -179,23 +111,6 @@ class _Secret:
         return "<secret>"
 
     __str__ = __repr__
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """requests' adapter over urllib3 pools whose connections obey :class:`Deadline`."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = watched_pool_classes()
-
-
-def _new_session() -> requests.Session:
-    session = requests.Session()
-    # Retries are ours (they need the idempotency key); urllib3 must not retry on its own.
-    adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 InProcessAnswer = tuple[int, Mapping[str, str], bytes]
@@ -307,7 +222,7 @@ class PlatformClient:
         self.base_url = base_url.rstrip("/")
         self._token = _Secret(token)
         self._owns_session = session is None
-        self._session = session if session is not None else _new_session()
+        self._session = session if session is not None else new_session()
         self.timeout = timeout
         self.deadline = deadline
         self.retry = retry or RetryPolicy()
@@ -532,7 +447,7 @@ class PlatformClient:
         if if_match is not None:
             headers["If-Match"] = f'"{if_match}"'
         operation = f"{method} {path}"
-        budget = _RetryBudget(self.retry)
+        budget = RetryBudget(self.retry)
         while True:
             outcome = self._attempt(operation, method, path, params, json, headers)
             if isinstance(outcome, requests.Response):
@@ -556,7 +471,7 @@ class PlatformClient:
         headers = {**headers, "Authorization": f"Bearer {token}"}
         connect, read = self.timeout
         timeout = (min(connect, self.deadline), min(read, self.deadline))
-        late = _Late(
+        late = Late(
             f"{operation}: no complete answer from {self.base_url} within the deadline of "
             f"{self.deadline:g} s"
         )
@@ -567,13 +482,13 @@ class PlatformClient:
                     method, self.base_url + path, params=params, json=json,
                     headers=headers, timeout=timeout,
                 )  # fmt: skip
-        except _NO_ANSWER as exc:
+        except NO_ANSWER as exc:
             self.pacer.done()
             logger.debug("%s: no answer (%s)", operation, type(exc).__name__)
             if deadline.expired:
                 return late
-            brief = redact(_brief(exc), token)
-            return TransportError(f"{operation}: no answer from {self.base_url} ({brief})")
+            why = redact(brief(exc), token)
+            return TransportError(f"{operation}: no answer from {self.base_url} ({why})")
         except requests.RequestException as exc:
             self.pacer.done()
             # Not a network failure: the request could not be made. Its message may quote
@@ -598,7 +513,7 @@ class PlatformClient:
             retry_after=retry_after, secrets=(token,),
         )  # fmt: skip
 
-    def _retry_delay(self, error: PlatformError, budget: _RetryBudget) -> float:
+    def _retry_delay(self, error: PlatformError, budget: RetryBudget) -> float:
         """Seconds to wait before the next try; raises ``error`` to give up."""
         if not error.retryable:
             raise error
@@ -606,7 +521,7 @@ class PlatformClient:
         if isinstance(error, RateLimited):
             asked = error.retry_after if error.retry_after is not None else policy.base_delay
             if asked > policy.max_rate_limit_wait:
-                raise _given_up(
+                raise given_up(
                     error,
                     f"the platform asks to wait {asked:g} s, more than the "
                     f"{policy.max_rate_limit_wait:g} s this client waits for its rate limit "
@@ -689,27 +604,3 @@ def _without(token: str, response: requests.Response) -> requests.Response:
     if secret in response.content:
         response._content = response.content.replace(secret, REDACTED.encode())
     return response
-
-
-def _brief(exc: Exception) -> str:
-    """Why there was no answer, in words: the system's own reason when the chain of
-    causes holds one (``Connection refused``, ``Name or service not known``), else the
-    exception's name and text, cut short."""
-    reason = _system_reason(exc)
-    return reason if reason else f"{type(exc).__name__}: {str(exc)[:200]}"
-
-
-def _system_reason(exc: BaseException) -> str | None:
-    """The ``strerror`` of the first ``OSError`` among ``exc``'s causes: requests wraps
-    urllib3's error, which wraps the socket's as its ``reason`` or its cause."""
-    pending, seen = [exc], set()
-    while pending:
-        error = pending.pop(0)
-        if id(error) in seen:
-            continue
-        seen.add(id(error))
-        if isinstance(error, OSError) and isinstance(error.strerror, str) and error.strerror:
-            return error.strerror
-        linked = (error.__cause__, error.__context__, getattr(error, "reason", None), *error.args)
-        pending += [link for link in linked if isinstance(link, BaseException)]
-    return None

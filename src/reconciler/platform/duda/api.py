@@ -33,15 +33,6 @@ from urllib.parse import quote
 import requests
 
 from reconciler.net import redact
-from reconciler.platform.client import (
-    _NO_ANSWER,
-    DEFAULT_DEADLINE,
-    RetryPolicy,
-    _brief,
-    _Late,
-    _new_session,
-    _RetryBudget,
-)
 from reconciler.platform.deadline import Deadline, TimerFactory, thread_timer
 from reconciler.platform.errors import (
     BadRequest,
@@ -56,6 +47,15 @@ from reconciler.platform.errors import (
 )
 from reconciler.platform.pacing import SAFETY, Announced, Pacer
 from reconciler.platform.schema import ProblemDetails
+from reconciler.platform.transport import (
+    DEFAULT_DEADLINE,
+    NO_ANSWER,
+    Late,
+    RetryBudget,
+    RetryPolicy,
+    brief,
+    new_session,
+)
 
 logger = logging.getLogger("reconciler.platform")
 
@@ -148,7 +148,7 @@ class DudaClient:
         self.variables = variables
         self.rate_limit = rate_limit
         self._owns_session = session is None
-        self._session = session if session is not None else _new_session()
+        self._session = session if session is not None else new_session()
         self.timeout = timeout
         self.deadline = deadline
         self.retry = retry or RetryPolicy()
@@ -189,7 +189,7 @@ class DudaClient:
         """The decoded JSON answer (None for 204); raises the mapped error."""
         path = path_of(*segments)
         operation = f"{method} {path}"
-        budget = _RetryBudget(self.retry)
+        budget = RetryBudget(self.retry)
         while True:
             outcome = self._attempt(operation, method, path, params, body)
             if not isinstance(outcome, PlatformError):
@@ -243,7 +243,7 @@ class DudaClient:
         headers = {"Accept": "application/json", "Authorization": self._credentials.header()}
         connect, read = self.timeout
         timeout = (min(connect, self.deadline), min(read, self.deadline))
-        late = _Late(
+        late = Late(
             f"{operation}: no complete answer from {self.base_url} within the deadline of "
             f"{self.deadline:g} s"
         )
@@ -254,11 +254,11 @@ class DudaClient:
                     headers=headers, timeout=timeout,
                 )  # fmt: skip
                 content = response.content
-        except _NO_ANSWER as exc:
+        except NO_ANSWER as exc:
             if deadline.expired:
                 return late
-            brief = redact(_brief(exc), *self._credentials.secrets())
-            return TransportError(f"{operation}: no answer from {self.base_url} ({brief})")
+            why = redact(brief(exc), *self._credentials.secrets())
+            return TransportError(f"{operation}: no answer from {self.base_url} ({why})")
         except requests.RequestException as exc:
             raise TransportError(
                 f"{operation}: the request to {self.base_url} could not be sent "
@@ -288,7 +288,7 @@ class DudaClient:
         problem = ProblemDetails(title=code or "", status=status, detail=said or "")
         return _error_class(status, code)(message.rstrip(": "), status=status, problem=problem)
 
-    def _retry_delay(self, error: PlatformError, budget: _RetryBudget) -> float:
+    def _retry_delay(self, error: PlatformError, budget: RetryBudget) -> float:
         """Seconds to wait before the next try; raises ``error`` to give up."""
         if not error.retryable:
             raise error
