@@ -9,8 +9,8 @@ from pathlib import Path
 from reconciler.desired.loader import load_repository
 from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.workspace import observe
-from reconciler.platform.client import RetryPolicy
 from reconciler.platform.pacing import Pacer
+from reconciler.platform.transport import RetryPolicy
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.memory import MemorySandbox
 from reconciler.sandbox.seed import Seed, apply_seed

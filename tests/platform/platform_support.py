@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 
 from reconciler.model import AccountKind, Package, Role
-from reconciler.platform.client import RetryPolicy
+from reconciler.platform.transport import RetryPolicy
 from support.proxy import QuietHandler, serving
 from support.repo import EXPERT
 from support.sandbox import Sandbox

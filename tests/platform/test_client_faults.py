@@ -11,9 +11,9 @@ import pytest
 from platform_support import ANNA, FAST_RETRY, STUDIO, TOKENS, seed
 
 from reconciler.model import Package, Role
-from reconciler.platform.client import RetryPolicy
 from reconciler.platform.errors import ServerError, TransportError
 from reconciler.platform.pacing import Pacer
+from reconciler.platform.transport import RetryPolicy
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.server import ThreadedSandbox

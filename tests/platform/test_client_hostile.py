@@ -18,9 +18,10 @@ from click.testing import CliRunner
 from platform_support import ManualDeadlines, answer, hostile_platform
 
 from reconciler.cli import cli
-from reconciler.platform.client import PlatformClient, RetryPolicy
+from reconciler.platform.client import PlatformClient
 from reconciler.platform.errors import RateLimited, ServerError, TransportError
 from reconciler.platform.pacing import Pacer
+from reconciler.platform.transport import RetryPolicy
 from support.clock import VirtualTime
 
 TOKEN = "s3cr3t-T0ken.with/odd+chars=="

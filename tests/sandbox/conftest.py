@@ -9,7 +9,7 @@ import pytest
 import requests
 from sandbox_support import TOKENS, FakeClock, seed_people
 
-from reconciler.platform.client import RetryPolicy
+from reconciler.platform.transport import RetryPolicy
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.server import ThreadedSandbox
 

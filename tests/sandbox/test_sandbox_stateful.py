@@ -34,9 +34,9 @@ from hypothesis.stateful import (
 from sandbox_support import ANNA, BEN, RIVAL, STUDIO, TOKENS, seed_people
 
 from reconciler.model import COLLABORATOR_CAP, Package, Role
-from reconciler.platform.client import RetryPolicy
 from reconciler.platform.errors import PlatformError
 from reconciler.platform.schema import TransferStatus
+from reconciler.platform.transport import RetryPolicy
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.server import ThreadedSandbox
 
