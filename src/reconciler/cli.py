@@ -271,7 +271,8 @@ def _root(ctx: click.Context) -> Path:
     metavar="DIR",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
-    help="Look for the repository from DIR instead of the current folder (as git -C).",
+    help="Look for the repository from DIR instead of the current folder (as git -C; "
+    "paths named on the command line stay relative to the current folder).",
 )
 @click.option(
     "--no-color",
@@ -298,8 +299,8 @@ def cli(
     Run it anywhere in the repository: it finds reconciler.yaml from the current folder
     up to the git work tree's top. --root, -C and --no-color may also follow the
     command (`reconciler plan --root ../sites-repo`). With --format json every command
-    prints one JSON document on stdout, also on an error ({"format_version": 1,
-    "error": {"message", "problems"}}, exit 1).
+    that reports a result (all but `sandbox serve`) prints one JSON document on stdout,
+    also on an error ({"format_version": 1, "error": {"message", "problems"}}, exit 1).
     """
     from reconciler.operations.root import find_root
 
