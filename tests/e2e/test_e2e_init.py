@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,28 @@ def test_init_overwrites_nothing_and_writes_nothing_when_a_file_exists(fresh: Pa
     assert (fresh / "people.yaml").read_text(encoding="utf-8") == (
         "tom: {email: tom@freelance.example}\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "what"),
+    [
+        ("sites", lambda path: path.write_text(""), "sites is not a folder"),
+        (".gitignore", lambda path: path.mkdir(), ".gitignore is not a plain file"),
+    ],
+)
+def test_a_sites_or_gitignore_that_init_cannot_use_is_refused_before_anything_is_written(
+    fresh: Path, name: str, make: Callable[[Path], object], what: str
+) -> None:
+    make(fresh / name)
+
+    code, stdout, stderr = run_in(fresh, "init", "--expert", EXPERT)
+
+    assert (code, stdout) == (1, "")
+    assert stderr == (
+        f"error: not initialised: {what} in {fresh}; init writes nothing until it can write "
+        "everything (move it away)\n"
+    )
+    assert sorted(p.name for p in fresh.iterdir()) == sorted([".git", name])
 
 
 def test_a_second_init_is_refused(fresh: Path) -> None:

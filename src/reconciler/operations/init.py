@@ -74,6 +74,12 @@ class InitOperation:
                 f"not initialised: {', '.join(existing)} already exist in {self.root}; "
                 "init writes nothing over a file (move them away, or edit them by hand)"
             )
+        unusable = self._unusable()
+        if unusable:  # found before writing, so that a refused init leaves no half
+            raise ReconcilerError(
+                f"not initialised: {unusable} in {self.root}; init writes nothing until it "
+                "can write everything (move it away)"
+            )
         done = Initialised(self.root, expert=expert, placeholder=self.expert is None)
         for name, text in files.items():
             write_output(self.root / name, text, make_folders=True)
@@ -81,6 +87,15 @@ class InitOperation:
         (self.root / "sites").mkdir(exist_ok=True)
         self._ignore_sandbox(done)
         return done
+
+    def _unusable(self) -> str | None:
+        """A ``sites`` that is no folder, a ``.gitignore`` that is no plain file."""
+        sites, ignore = self.root / "sites", self.root / ".gitignore"
+        if _taken(sites) and (sites.is_symlink() or not sites.is_dir()):
+            return "sites is not a folder"
+        if _taken(ignore) and (ignore.is_symlink() or not ignore.is_file()):
+            return ".gitignore is not a plain file"
+        return None
 
     def _files(self, expert: str) -> dict[str, str]:
         files = {
