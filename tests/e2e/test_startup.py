@@ -171,3 +171,16 @@ def test_an_installed_pydantic_plugin_is_still_loaded(tmp_path: Path, repo: Repo
 
     assert done.returncode == 0, done.stderr[-2000:]
     assert "SiteFile" in log.read_text().split()
+
+
+# What plan with a small repository's embedded sandbox needs none of: importlib.metadata
+# (urllib3.http2 imports it for a check of HTTP/2 it never makes) and subprocess (only a
+# large repository's sandbox is a child process).
+NOT_FOR_A_SMALL_PLAN = ("importlib.metadata", "subprocess")
+
+
+def test_plan_imports_nothing_it_does_not_use(repo: Repo) -> None:
+    modules = imported_modules(repo, "plan")
+
+    assert "requests" in modules  # the report is read correctly
+    assert [name for name in NOT_FOR_A_SMALL_PLAN if name in modules] == []

@@ -8,7 +8,8 @@ the site files, instead of after them. Its socket listens from the start, so req
 wait in the queue; the child serves once told which database (after this process has
 created and seeded it), and exits unused when the command turns out not to need it.
 
-This module imports only the standard library: it runs before everything else.
+This module imports only the standard library, and subprocess only to start a child:
+it runs before everything else.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import itertools
 import os
 import re
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -36,6 +36,8 @@ class SandboxChild:
     """``python -m reconciler.sandbox.server`` on a socket this process opened."""
 
     def __init__(self) -> None:
+        import subprocess  # here: most commands start no child (see is_small)
+
         with socket.socket() as listener:
             listener.bind(("127.0.0.1", 0))
             listener.listen(128)
@@ -70,6 +72,8 @@ class SandboxChild:
         if self._process.stdin is not None:
             with suppress(BrokenPipeError):
                 self._process.stdin.close()  # the child stops at the end of its input
+        import subprocess
+
         try:
             self._process.wait(timeout=CHILD_STOP_SECONDS)
         except subprocess.TimeoutExpired:

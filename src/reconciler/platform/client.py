@@ -26,6 +26,9 @@ from datetime import UTC, datetime
 from typing import Any, Generic, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
+from reconciler.platform import http_stack  # noqa: F401  # first: see its docstring
+
+# isort: split
 import requests
 from pydantic import BaseModel, ValidationError
 from requests.adapters import BaseAdapter

@@ -20,6 +20,9 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Protocol
 
+from reconciler.platform import http_stack  # noqa: F401  # first: see its docstring
+
+# isort: split
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 

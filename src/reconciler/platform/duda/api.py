@@ -30,6 +30,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from reconciler.platform import http_stack  # noqa: F401  # first: see its docstring
+
+# isort: split
 import requests
 
 from reconciler.net import redact
