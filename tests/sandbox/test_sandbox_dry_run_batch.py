@@ -253,3 +253,24 @@ def test_the_batch_is_in_the_wire_schema_and_the_document() -> None:
     assert answer == {"$ref": "#/components/schemas/DryRunResults"}
     writes = document()["components"]["schemas"]["DryRunBatch"]["properties"]["writes"]
     assert writes["maxItems"] == 500
+
+
+@pytest.mark.usefixtures("rivals_site")
+def test_a_batch_is_answered_in_one_database_transaction(
+    http: Http, sandbox: ThreadedSandbox
+) -> None:
+    """Its cost (issue 20): the clock, the expiries and the renewals once per batch, not
+    once per dry run and again per token lookup. The answers are the single dry runs'
+    (above); this counts the transactions SQLite is asked to begin."""
+    writes = writes_of(pending_transfer(http)) * 5
+    begun: list[str] = []
+    sandbox.store._conn.set_trace_callback(  # what SQLite is told
+        lambda statement: begun.append(statement) if statement.startswith("BEGIN") else None
+    )
+
+    batch = http("POST", "/v1/dry-runs", STUDIO_READ, json={"writes": writes})
+
+    sandbox.store._conn.set_trace_callback(None)
+    assert batch.status_code == 200, batch.text
+    assert len(batch.json()["results"]) == len(writes)
+    assert len(begun) == 2  # the batch request's own token lookup, then the batch

@@ -140,8 +140,11 @@ class Api:
             return problem(500, f"The sandbox failed ({type(exc).__name__}); see its log.")
 
     def dry_runs(self, batch: DryRunBatch, authorization: str | None) -> DryRunResults:
-        """Each write of ``batch`` answered as ``?dry_run=true`` would, in order."""
-        return DryRunResults(results=[self._dry_run(w, authorization) for w in batch.writes])
+        """Each write of ``batch`` answered as ``?dry_run=true`` would, in order, all in
+        one database transaction (each in a savepoint of it: see ``SandboxStore.batch``)."""
+        with self.store.batch():
+            results = [self._dry_run(w, authorization) for w in batch.writes]
+        return DryRunResults(results=results)
 
     def _dry_run(self, write: DryRunWrite, authorization: str | None) -> DryRunResult:
         headers = {"content-type": "application/json"}

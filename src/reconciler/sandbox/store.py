@@ -49,6 +49,7 @@ from reconciler.platform.schema import (
 Clock = Callable[[], datetime]
 
 TRANSFER_LIFETIME = timedelta(days=14)
+_UNIT = "unit"  # the savepoint of a transaction inside a batch
 _TRANSFER_COLUMNS = (
     "id, site_id, from_owner, to_email, stay_as_collaborator, status, created_at,"
     " expires_at, ended_at"
@@ -277,6 +278,7 @@ class SandboxStore:
         self.clock: Clock = clock or utc_now
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._batch: tuple[int, Transaction] | None = None  # see batch(): thread, its tx
         # One connection shared by the server's threads; the lock serialises its use.
         try:
             self._conn = sqlite3.connect(
@@ -348,7 +350,17 @@ class SandboxStore:
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """One atomic unit of work; transfers past their expiry are expired first, and
-        paid packages past their period renewed."""
+        paid packages past their period renewed.
+
+        Inside :meth:`batch`, on the batch's thread, it is a savepoint of the batch's
+        transaction instead: atomic all the same (a failure undoes what it wrote), seeing
+        the batch's clock and what the batch's earlier units left."""
+        batch = self._batch
+        if batch is not None and batch[0] == threading.get_ident():
+            tx = batch[1]
+            with tx.savepoint(_UNIT):
+                yield tx
+            return
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -360,6 +372,18 @@ class SandboxStore:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several units of work in one transaction: a batch of dry runs (which undo
+        what they do) asks the clock, expires transfers and renews packages once, not
+        once for each. Other threads wait until it ends, as for any transaction."""
+        with self.transaction() as tx:
+            self._batch = (threading.get_ident(), tx)
+            try:
+                yield
+            finally:
+                self._batch = None
 
     # -- administration, used by seeding, the CLI and tests (no caller checks) --
 
@@ -543,16 +567,16 @@ class Transaction:
             self._conn.execute("RELEASE dry_run")
 
     @contextmanager
-    def savepoint(self) -> Iterator[None]:
+    def savepoint(self, name: str = "operation") -> Iterator[None]:
         """Undo a refused operation's partial writes but keep the transaction."""
-        self._conn.execute("SAVEPOINT operation")
+        self._conn.execute(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
-            self._conn.execute("ROLLBACK TO operation")
-            self._conn.execute("RELEASE operation")
+            self._conn.execute(f"ROLLBACK TO {name}")
+            self._conn.execute(f"RELEASE {name}")
             raise
-        self._conn.execute("RELEASE operation")
+        self._conn.execute(f"RELEASE {name}")
 
     # -- loading sites --
 
