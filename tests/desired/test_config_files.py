@@ -22,6 +22,18 @@ def test_without_reconciler_yaml_validate_says_where_it_looked(bare_repo: Repo) 
     )
 
 
+def test_a_root_that_does_not_exist_is_named_as_such(bare_repo: Repo) -> None:
+    missing = bare_repo.root / "no-such-folder"
+
+    result = bare_repo.run("validate", "--root", str(missing))
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: there is no folder {missing}; --root, -C and RECONCILER_ROOT name the "
+        "repository holding reconciler.yaml\n"
+    )
+
+
 def test_a_folder_named_reconciler_yaml_is_not_a_configuration(bare_repo: Repo) -> None:
     (bare_repo.root / "reconciler.yaml").mkdir()
 

@@ -156,7 +156,7 @@ def test_invalid_site_files_stop_plan_with_the_problems(repo: Repo) -> None:
             "sites/old-shop.yaml:2:8: error: unknown handle 'nobody'; add it to people.yaml "
             "or write an e-mail address" in refused.output
         )
-        assert "error: 1 error in 1 file; fix them and run `reconciler validate` again" in (
+        assert "error: 1 error in 1 file; fix it and run `reconciler validate` again" in (
             refused.output
         )
         assert "Plan:" not in refused.output

@@ -554,6 +554,11 @@ def read_configuration(root: Path) -> ConfigRead:
     ``operations/configuration.py``, the one place every command reads it through).
     """
     config_path = root / CONFIG_FILE
+    if not root.is_dir():  # a mistyped --root: "no reconciler.yaml there" would mislead
+        raise ConfigError(
+            f"there is no folder {root}; --root, -C and RECONCILER_ROOT name the "
+            f"repository holding {CONFIG_FILE}"
+        )
     if not _file_or_link_at(config_path):
         raise ConfigError(
             f"no {CONFIG_FILE} in {root}; run reconciler in the repository or a folder of "

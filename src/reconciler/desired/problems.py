@@ -49,5 +49,5 @@ class ValidationFailed(ReconcilerError):
         super().__init__(
             f"{len(errors)} error{'s' if len(errors) != 1 else ''} in "
             f"{len(files)} file{'s' if len(files) != 1 else ''}; "
-            "fix them and run `reconciler validate` again"
+            f"fix {'them' if len(errors) != 1 else 'it'} and run `reconciler validate` again"
         )
