@@ -223,6 +223,11 @@ class ObservedSite(BaseModel):
         description="False when the platform's plan of the site maps to no package "
         "(``package`` is then a placeholder the plan does not compare)",
     )
+    name_known: bool = Field(
+        default=True,
+        description="False when the platform has no display name of its own (``name`` is "
+        "then its id or domain, which import does not write over a file's name)",
+    )
     unmapped_access: Mapping[Email, str] = Field(
         default_factory=dict,
         description="Access that maps to no role (a permission set containing no role's "

@@ -192,3 +192,17 @@ def test_import_writes_the_access_it_found_and_no_package_it_did_not_read(
         "collaborators:",
         "  anna: viewer",
     ]
+
+
+def test_import_keeps_the_name_a_file_gives_since_duda_has_none(repo: Repo) -> None:
+    """Duda lists a site's name only as its id (or domain): a file's display name is the
+    expert's words, which import must not replace with the id."""
+    repo.site(
+        "site-005",
+        "id: site-005\nname: ACME Bakery\nowner: expert\ncollaborators: {anna: editor}\n",
+    )
+
+    result = repo.run("import", "site-005")
+
+    assert result.exit_code == 0, result.output
+    assert "name: ACME Bakery" in repo.read_site("site-005").splitlines()

@@ -268,6 +268,7 @@ class SiteContent:
     collaborators: Mapping[str, str]
     package: str | None  # None: the platform did not say (the file leaves it out)
     owner_comment: str | None = None  # e.g. which handover is pending, a billing contact left out
+    name_known: bool = True  # False: ``name`` only stands in (a file's own name stays)
 
 
 Resolve = Callable[[str], str | None]
@@ -291,7 +292,7 @@ def updated_site_text(text: str, file: str, content: SiteContent, resolve: Resol
     """
     data = load_round_trip(text, file)
     _set_scalar(data, "id", content.id, lambda v: v)
-    if "name" in data:
+    if "name" in data and content.name_known:
         _set_scalar(data, "name", content.name, lambda v: v)
     _set_scalar(data, "owner", content.owner, resolve)
     if content.owner_comment is not None:

@@ -134,6 +134,7 @@ class Adopter:
             return SiteContent(
                 id=site.id,
                 name=site.name,
+                name_known=site.name_known,
                 owner=self._written_owner(site.owner),
                 billing_contact=self._written_owner(site.billing_contact)
                 if self.billing and not refused
@@ -152,6 +153,7 @@ class Adopter:
         return SiteContent(
             id=site.id,
             name=site.name,
+            name_known=site.name_known,
             owner=self._written_owner(pending.to),
             billing_contact=None,  # acceptance makes the recipient the billing contact
             collaborators=self._written_roles(after),

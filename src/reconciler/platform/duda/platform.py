@@ -191,6 +191,7 @@ class DudaPlatform(PlatformBase):
             yield ObservedSite(
                 id=site_name,
                 name=domain or site_name,
+                name_known=False,  # Duda has no display name: its domain or site_name
                 owner=interest.expert,
                 billing_contact=interest.expert,
                 package=package or Package.FREE,
