@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -420,4 +421,19 @@ def test_the_command_line_refuses_a_bad_seed_with_exit_1(tmp_path: Path) -> None
     out, err = process.communicate(timeout=60)
     assert process.returncode == 1
     assert err == f"error: {seed}: site 'a': Plan with id '3' doesn't exist\n"
+    assert out == ""
+
+
+def test_the_command_line_on_a_taken_port_is_exit_1_with_what_to_do() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = _serve("--port", str(port), env={})
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert err == (
+        f"error: cannot serve on 127.0.0.1:{port}: Address already in use; "
+        "choose another --port, or --port 0 for a free one\n"
+    )
     assert out == ""

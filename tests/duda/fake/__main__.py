@@ -41,7 +41,15 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {error}\n")
         return 1
     signal.signal(signal.SIGTERM, _stop)
-    fake.start()
+    try:
+        fake.start()
+    except OSError as error:  # the port is taken, or not ours to bind
+        reason = error.strerror or str(error)
+        sys.stderr.write(
+            f"error: cannot serve on 127.0.0.1:{options.port}: {reason}; "
+            "choose another --port, or --port 0 for a free one\n"
+        )
+        return 1
     sys.stdout.write(f"Duda fake on {fake.url} (counts: {fake.root}/_fake/stats)\n")
     sys.stdout.flush()
     if options.url_file:
