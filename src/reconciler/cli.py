@@ -869,8 +869,9 @@ def init(ctx: click.Context, expert: str | None, output_format: str) -> None:
     if done.placeholder:
         click.echo(f"Set `expert:` in reconciler.yaml to your expert account (now {done.expert}).")
     click.echo(
-        "Next: add sites/<id>.yaml files (`reconciler import --all` writes them from the "
-        "platform), run `reconciler validate`, and set up GitHub as the README says."
+        "Next: add sites/<id>.yaml files by hand, or name your platform in "
+        "reconciler.yaml's `platform:` block and run `reconciler import --all` to write "
+        "them from it; then `reconciler validate`, and set up GitHub as the README says."
     )
 
 

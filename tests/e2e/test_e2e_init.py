@@ -60,6 +60,13 @@ def test_init_in_a_new_git_repository_then_validate_and_plan_pass(fresh: Path) -
 
     assert (code, stderr) == (0, "")
     assert stdout.splitlines()[: len(WRITTEN)] == [f"wrote {name}" for name in WRITTEN]
+    # With no platform block, import would read the empty embedded sandbox: the next step
+    # says to name the platform first.
+    assert stdout.splitlines()[-1] == (
+        "Next: add sites/<id>.yaml files by hand, or name your platform in "
+        "reconciler.yaml's `platform:` block and run `reconciler import --all` to write "
+        "them from it; then `reconciler validate`, and set up GitHub as the README says."
+    )
     assert (fresh / "sites").is_dir()
     assert (fresh / ".gitignore").read_text(encoding="utf-8") == ".reconciler/\n"
     assert f"expert: {EXPERT}\n" in (fresh / "reconciler.yaml").read_text(encoding="utf-8")
