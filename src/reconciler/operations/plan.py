@@ -34,7 +34,9 @@ class PlanOperation:
         """
         request = ScopeRequest(self.changed_since, self.since_last_apply, self.sites)
         scope = resolve(self.root, request)
-        opened = Reconciler.open(self.root, self.environ, self.sandbox, platform=self.platform)
+        opened = Reconciler.open(
+            self.root, self.environ, self.sandbox, platform=self.platform, fork=True
+        )
         with opened as reconciler:
             unknown_sites(request, reconciler.state.sites)
             plan = reconciler.plan(

@@ -16,7 +16,7 @@ from reconciler.model import ObservedSite, TransferRecord
 from reconciler.operations.configuration import load_config
 from reconciler.operations.early_preflight import EarlyPreflight
 from reconciler.operations.sandbox_child import SandboxChild
-from reconciler.operations.workspace import interest_in, observe, open_platform
+from reconciler.operations.workspace import forked_platform, interest_in, observe, open_platform
 from reconciler.platform.base import Capability, DryRun, DryRunAnswer, Platform
 from reconciler.platform.errors import PlatformError
 from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
@@ -65,6 +65,7 @@ class Reconciler:
         config: Config | None = None,
         platform: Platform | None = None,
         preflight_early: bool = True,
+        fork: bool = False,
     ) -> Iterator[Reconciler]:
         """Read the repository and, meanwhile, connect to the platform and list its sites.
 
@@ -76,16 +77,23 @@ class Reconciler:
         (``preflight_early``; see ``early_preflight``).
         ``sandbox``: the embedded sandbox's child, if the command started it early;
         ``config``: reconciler.yaml, if the command has read it already;
-        ``platform``: the platform to use instead of the configured one (a test's).
+        ``platform``: the platform to use instead of the configured one (a test's);
+        ``fork``: read the configured platform from a child process, when it is worth it
+        (a command that only reads and dry-runs: see ``workspace.forked_platform``).
         """
         config = config or load_config(root)
         read: Future[DesiredState] = Future()
         early = EarlyPreflight(config.expert)
         with ExitStack() as stack:
+            # Forked before the thread below starts: a fork copies only this thread.
+            forked = forked_platform(root, config, environ) if fork and not platform else None
+            if forked is not None:
+                stack.callback(forked.close)
 
             def connect() -> tuple[Platform, dict[str, ObservedSite]]:
-                opened = open_platform(root, config, environ, sandbox, platform=platform)
-                session = stack.enter_context(opened)
+                session = forked or stack.enter_context(
+                    open_platform(root, config, environ, sandbox, platform=platform)
+                )
                 interest = None
                 if session.traits.reads_by_address:
                     files = read.result()  # raises what reading the files raised

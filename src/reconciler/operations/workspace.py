@@ -25,6 +25,7 @@ from reconciler.platform.errors import TransportError
 from reconciler.platform.kinds import DEFAULT_KIND, PlatformBlock, create_platform
 
 if TYPE_CHECKING:
+    from reconciler.platform.forked import ForkedPlatform
     from reconciler.sandbox.store import SandboxStore
 
 log = logging.getLogger("reconciler")
@@ -60,6 +61,36 @@ def open_platform(
         return
     with _embedded_sandbox(root, config, sandbox) as platform:
         yield platform
+
+
+PLATFORM_PROCESS_ENV = "RECONCILER_PLATFORM_PROCESS"
+_PLATFORM_PROCESS_CHOICES = ("auto", "always", "never")
+
+
+def forked_platform(
+    root: Path, config: Config, environ: Mapping[str, str]
+) -> ForkedPlatform | None:
+    """The configured platform opened in a child process, when its work is worth a core:
+    a repository of more than one page of sites, where a fork is safe (``can_fork``).
+    ``RECONCILER_PLATFORM_PROCESS``: ``auto`` (the default), ``always`` (whatever the
+    size, where a fork is safe) or ``never``. None: open it in this process.
+
+    Call it before any thread starts (see :class:`~reconciler.platform.forked.ForkedPlatform`).
+    The embedded sandbox is never forked: its server has its own process once it matters.
+    """
+    choice = environ.get(PLATFORM_PROCESS_ENV, "").strip().lower() or "auto"
+    if choice not in _PLATFORM_PROCESS_CHOICES:
+        raise ConfigError(
+            f"{PLATFORM_PROCESS_ENV}={choice!r} is not one of "
+            f"{', '.join(_PLATFORM_PROCESS_CHOICES)}; unset it for auto"
+        )
+    if config.platform is None or choice == "never":
+        return None
+    from reconciler.platform.forked import ForkedPlatform, can_fork
+
+    if not can_fork() or (choice == "auto" and is_small(root)):
+        return None
+    return ForkedPlatform(lambda: open_platform(root, config, environ))
 
 
 @contextmanager
