@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.operations.planfile import save_plan
 from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.operations.scope import ScopeRequest, resolve, unknown_sites
@@ -48,5 +47,7 @@ class PlanOperation:
         show(plan)
         reconciler.check_policy(plan, force=self.force)
         if self.out is not None:
+            from reconciler.operations.planfile import save_plan  # only with --out
+
             save_plan(plan, self.out)
         return plan

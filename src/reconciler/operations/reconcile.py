@@ -8,6 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.desired.config import Config
 from reconciler.desired.loader import DesiredState, load_repository
@@ -19,7 +20,6 @@ from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.operations.workspace import forked_platform, interest_in, observe, open_platform
 from reconciler.platform.base import Capability, DryRun, DryRunAnswer, Platform
 from reconciler.platform.errors import PlatformError
-from reconciler.reconcile.apply import Applier, ApplyReport, ChangeResult, Gate
 from reconciler.reconcile.changes import Change
 from reconciler.reconcile.diff import Facts
 from reconciler.reconcile.plan import (
@@ -32,6 +32,9 @@ from reconciler.reconcile.plan import (
     with_rest,
 )
 from reconciler.reconcile.preflight import ChangeKey, dry_runs, findings, hold_back, to_dry_run
+
+if TYPE_CHECKING:  # the applier itself is imported by apply alone: plan never needs it
+    from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
 
 log = logging.getLogger("reconciler")
 
@@ -285,5 +288,7 @@ class Reconciler:
             # Applied as reviewed only if the files and the platform still produce it:
             # an edited plan file (a change appended, the fingerprint left) applies nothing.
             check_derived(plan, self._preflighted(plan.scope))
+        from reconciler.reconcile.apply import Applier
+
         applier = Applier(self.platform, parallelism=parallelism, gate=gate, on_result=on_result)
         return applier.apply(plan)

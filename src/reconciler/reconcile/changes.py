@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,7 +22,6 @@ from pydantic import (
     Field,
     SerializationInfo,
     SerializerFunctionWrapHandler,
-    TypeAdapter,
     field_validator,
     model_serializer,
     model_validator,
@@ -29,6 +29,9 @@ from pydantic import (
 
 from reconciler.model import Package, Role
 from reconciler.platform.base import Capability
+
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 
 class Action(StrEnum):
@@ -303,12 +306,17 @@ Change = Annotated[
 """Any change of a plan: the classes above, told apart by ``action``."""
 
 
-_CHANGE = TypeAdapter[Change](Change)
-
-
 def change_from_json(data: Mapping[str, Any]) -> Change:
     """A change from its plan JSON (``{"site", "action", "details"}``) or its flat fields."""
-    return _CHANGE.validate_python(data)
+    return _change_adapter().validate_python(data)
+
+
+@cache
+def _change_adapter() -> TypeAdapter[Change]:
+    """Built on first use: a plan makes its changes by class and never needs it."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter[Change](Change)
 
 
 def change_order(change: BaseChange) -> tuple[str, int, str, str]:
