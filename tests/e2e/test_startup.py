@@ -174,9 +174,18 @@ def test_an_installed_pydantic_plugin_is_still_loaded(tmp_path: Path, repo: Repo
 
 
 # What plan with a small repository's embedded sandbox needs none of: importlib.metadata
-# (urllib3.http2 imports it for a check of HTTP/2 it never makes) and subprocess (only a
-# large repository's sandbox is a child process).
-NOT_FOR_A_SMALL_PLAN = ("importlib.metadata", "subprocess")
+# (urllib3.http2 imports it for a check of HTTP/2 it never makes), subprocess (only a
+# large repository's sandbox is a child process), charset_normalizer (requests reads
+# its version; only a body without a charset read as text needs it), the applier, the
+# plan file's loader (--out, apply FILE) and the TypeAdapter of a change from JSON.
+NOT_FOR_A_SMALL_PLAN = (
+    "importlib.metadata",
+    "subprocess",
+    "charset_normalizer",
+    "reconciler.reconcile.apply",
+    "reconciler.operations.planfile",
+    "pydantic.type_adapter",
+)
 
 
 def test_plan_imports_nothing_it_does_not_use(repo: Repo) -> None:

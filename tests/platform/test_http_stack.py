@@ -84,3 +84,39 @@ def test_any_other_name_asked_meanwhile_loads_the_real_module(name: str) -> None
     )
 
     assert shown == "True True True"
+
+
+def test_requests_comes_without_charset_normalizer_but_with_its_version() -> None:
+    shown = run(
+        """
+        import sys
+        import warnings
+        warnings.simplefilter("error")  # requests warns of a charset_normalizer it doubts
+        import reconciler.platform.http_stack
+        import requests.compat
+        print("charset_normalizer" in sys.modules, requests.compat.chardet is not None)
+        import charset_normalizer
+        print(requests.compat.chardet.__version__ == charset_normalizer.__version__)
+        """
+    )
+
+    assert shown == "False True\nTrue"
+
+
+def test_a_body_without_a_charset_is_still_read_as_text() -> None:
+    """``Response.text`` without an encoding asks charset_normalizer: the real one."""
+    shown = run(
+        """
+        import sys
+        import types
+        import reconciler.platform.http_stack
+        import requests
+
+        response = requests.Response()
+        response._content = "Bäckerei Müller, Größe: 3 Brötchen".encode("utf-8")
+        print(response.encoding is None, response.text == "Bäckerei Müller, Größe: 3 Brötchen")
+        print(type(sys.modules["charset_normalizer"]) is types.ModuleType)
+        """
+    )
+
+    assert shown == "True True\nTrue"
