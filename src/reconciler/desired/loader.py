@@ -28,6 +28,7 @@ from ruamel.yaml.loader import SafeLoader as _PureLoader
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
+from reconciler.desired import fastyaml
 from reconciler.desired.config import CONFIG_FILE, PEOPLE_FILE, SITES_DIR, Config, People
 from reconciler.desired.problems import Problem, Severity, ValidationFailed, errors_in
 from reconciler.desired.reading import FILE_LIMIT, FileRefused, not_a_link, read_text
@@ -45,6 +46,7 @@ from reconciler.heap import bulk
 from reconciler.model import DesiredSite, Location
 
 _Loader: Any
+_fast_parse: Callable[[str], fastyaml.Parsed | None] | None = None
 try:  # libyaml's C parser: fast, same nodes and marks as the pure-Python one
     from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
     from ruamel.yaml.resolver import Resolver
@@ -74,6 +76,22 @@ else:
 
     _Loader = _Composer
 
+    if _FAST:
+        _IMPLICIT = Resolver.yaml_implicit_resolvers
+
+        def _plain_value(value: str) -> Any:
+            """A plain scalar's value as ``_Composer.resolve`` and ``_scalar`` make it, for
+            the fast path; ``UNSURE`` for a tag that ruamel's path would report."""
+            rules = _IMPLICIT.get(value[0], ())
+            tag = next((tag for tag, regexp in rules if regexp.match(value)), _STR_TAG)
+            if tag not in _FAST_TAGS:
+                return fastyaml.UNSURE
+            return _scalar(tag, value)
+
+        def _fast_parse(text: str) -> fastyaml.Parsed | None:
+            return fastyaml.parse(text, _RESOLVED_FIRST, _plain_value)
+
+
 MAX_DEPTH = 32
 MAX_NODES = 100_000  # per file; aliases can make a small file expand without bound
 _BOOL_TRUE = {"true", "yes", "on", "y"}
@@ -85,6 +103,8 @@ _PLAIN_TAGS = frozenset(
     _TAG + kind
     for kind in ("null", "bool", "int", "float", "str", "map", "seq", "timestamp", "merge")
 )
+# The scalars' tags the fast path takes (a timestamp stays text, as ``_scalar`` leaves it).
+_FAST_TAGS = frozenset(_TAG + kind for kind in ("null", "bool", "int", "float", "str", "timestamp"))
 
 
 class _Invalid(Exception):
@@ -141,6 +161,30 @@ def parse_yaml(
     refused = guard(text, file, max_nodes, usual) or _reused_anchor(text, file)
     if refused is not None:
         return Parsed(None, (refused,))
+    fast = _fast_document(text, file, max_nodes)
+    if fast is not None:
+        return fast
+    return _composed(text, file, max_nodes, allow_empty=allow_empty)
+
+
+def _fast_document(text: str, file: str, max_nodes: int) -> Parsed | None:
+    """The document of a text in ``fastyaml``'s subset, read without composing it: the
+    same data and marks as ``_composed`` gives, and no problem; None for any other text.
+
+    Called once ``guard`` and ``_reused_anchor`` have passed the text (the subset has no
+    anchors, and no nesting or number of values that a limit would refuse).
+    """
+    if _fast_parse is None:  # pragma: no cover - without libyaml, or another resolver
+        return None
+    fast = _fast_parse(text)
+    if fast is None or len(fast[2]) > max_nodes:
+        return None
+    data, keys, values = fast
+    return Parsed(Document(file, data, Positions(file, keys), Positions(file, values)))
+
+
+def _composed(text: str, file: str, max_nodes: int, *, allow_empty: bool) -> Parsed:
+    """``text`` composed by ruamel, then built into a document: any YAML at all."""
     node = _node_of(text, file)
     if isinstance(node, Parsed):
         return node
