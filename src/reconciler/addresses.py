@@ -16,8 +16,6 @@ import sys
 import unicodedata
 from collections.abc import Iterable
 
-import idna
-
 _LOCAL = re.compile(r"^[a-z0-9!$&'*+=^_`{|}~.-]+$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _PATH_CHARACTERS = "/\\%?#"
@@ -52,7 +50,16 @@ def normalise_email(value: str) -> str:
     return normal
 
 
+_ATOM = r"[a-z0-9!$&'*+=^_`{|}~-]+"
+_PLAIN_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_NORMAL = re.compile(rf"(?=[^@]{{1,64}}@){_ATOM}(?:\.{_ATOM})*@{_PLAIN_LABEL}(?:\.{_PLAIN_LABEL})+")
+"""An address in its normal form already, as most are written: lower-case ASCII, no
+space, and parts ``_normalised`` accepts as they are (``fullmatch`` only)."""
+
+
 def _normalised(value: str) -> str:
+    if _NORMAL.fullmatch(value) is not None:
+        return sys.intern(value)  # what the checks below make of it, at a tenth the cost
     text = value.strip()
     local, at, domain = text.rpartition("@")
     if not at or not local or not domain:
@@ -102,6 +109,8 @@ def _ascii_domain(value: str, domain: str) -> str:
     if domain.isascii():
         ascii_domain = domain.lower()
     else:
+        import idna  # only for a domain in another script: most runs have none
+
         try:
             ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
         except idna.IDNAError as exc:
@@ -143,7 +152,7 @@ class LookAlikes:
             self.add(address)
 
     def add(self, address: str) -> None:
-        if self._pending is not None and _plain(address):
+        if self._pending is not None and plain_address(address):
             self._pending.append(address)
             return
         self._index()
@@ -161,7 +170,7 @@ class LookAlikes:
     def passed_for(self, written: str) -> tuple[str, str] | None:
         """The address seen that ``written`` passes for without being it, and the
         character that gives it away ("'е' U+0435 CYRILLIC SMALL LETTER IE"); or None."""
-        if self._pending is not None and _plain(written):
+        if self._pending is not None and plain_address(written):
             return None  # plain ASCII addresses look alike only when they are the same
         self._index()
         mine = written.strip().casefold()
@@ -172,13 +181,17 @@ class LookAlikes:
         return None
 
 
-def _plain(address: str) -> bool:
+def plain_address(address: str) -> bool:
+    """Plain ASCII, with no IDNA label: two such addresses look alike only when they are
+    the same (``LookAlikes`` indexes none until another kind comes)."""
     return address.isascii() and "xn--" not in address
 
 
 def _unicode_form(address: str) -> str:
     local, _, domain = address.strip().rpartition("@")
     if "xn--" in domain:
+        import idna
+
         with contextlib.suppress(idna.IDNAError):  # not IDNA after all: shown as written
             domain = idna.decode(domain)
     return f"{local}@{domain}"
