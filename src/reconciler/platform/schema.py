@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
@@ -289,6 +289,26 @@ class Stats(_Wire):
 _PENDING_FIELDS = set(PendingTransfer.model_fields)
 _ENDED_FIELDS = set(EndedTransfer.model_fields)
 _OBSERVED_FIELDS = set(ObservedSite.model_fields)
+_RECORD_FIELDS = set(TransferRecord.model_fields)
+
+_M = TypeVar("_M", bound=BaseModel)
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _checked(model: type[_M], fields: set[str], values: dict[str, Any]) -> _M:
+    """``model.model_construct(fields, **values)`` for ``values`` that the wire model has
+    validated and that name every field, in the model's order: what ``model_construct``
+    makes, without its walk over the fields, which looks up each default it is not given
+    (``inspect.signature`` of a default factory, each time): most of a listing's decode.
+    Only for models without private attributes or ``model_post_init`` (the tests check
+    that it makes what ``model_construct`` makes)."""
+    made = _new(model)
+    _set(made, "__dict__", values)
+    _set(made, "__pydantic_fields_set__", fields)
+    _set(made, "__pydantic_extra__", None)
+    _set(made, "__pydantic_private__", None)
+    return made
 
 
 def to_observed(site: Site) -> ObservedSite:
@@ -302,53 +322,69 @@ def to_observed(site: Site) -> ObservedSite:
     transfer = site.pending_transfer
     pending = None
     if transfer is not None and transfer.status is TransferStatus.PENDING:
-        pending = PendingTransfer.model_construct(
+        pending = _checked(
+            PendingTransfer,
             _PENDING_FIELDS,
-            id=transfer.id,
-            to=transfer.to,
-            stay_as_collaborator=transfer.stay_as_collaborator,
-            created_at=transfer.created_at,
-            expires_at=transfer.expires_at,
+            {
+                "id": transfer.id,
+                "to": transfer.to,
+                "stay_as_collaborator": transfer.stay_as_collaborator,
+                "created_at": transfer.created_at,
+                "expires_at": transfer.expires_at,
+            },
         )
     last = site.last_transfer
     ended = None
     if last is not None:
-        ended = EndedTransfer.model_construct(
+        ended = _checked(
+            EndedTransfer,
             _ENDED_FIELDS,
-            id=last.id,
-            to=last.to,
-            stay_as_collaborator=last.stay_as_collaborator,
-            status=last.status,
-            created_at=last.created_at,
-            ended_at=last.ended_at,
+            {
+                "id": last.id,
+                "to": last.to,
+                "stay_as_collaborator": last.stay_as_collaborator,
+                "status": last.status,
+                "created_at": last.created_at,
+                "ended_at": last.ended_at,
+            },
         )
-    return ObservedSite.model_construct(
+    return _checked(
+        ObservedSite,
         _OBSERVED_FIELDS,
-        id=site.id,
-        name=site.name,
-        owner=site.owner,
-        billing_contact=site.billing_contact,
-        package=site.package,
-        package_paid_until=site.package_paid_until,
-        package_price=site.package_price,
-        package_renews_at=site.package_renews_at,
-        collaborators=site.collaborators,
-        pending_transfer=pending,
-        last_transfer=ended,
-        version=site.version,
+        {
+            "id": site.id,
+            "name": site.name,
+            "owner": site.owner,
+            "billing_contact": site.billing_contact,
+            "package": site.package,
+            "package_paid_until": site.package_paid_until,
+            "package_price": site.package_price,
+            "package_renews_at": site.package_renews_at,
+            "collaborators": site.collaborators,
+            "pending_transfer": pending,
+            "last_transfer": ended,
+            "version": site.version,
+            "package_known": True,
+            "name_known": True,
+            "unmapped_access": {},
+        },
     )
 
 
 def to_record(transfer: Transfer) -> TransferRecord:
     """The reconciler's view of one transfer from a listing."""
-    return TransferRecord.model_construct(
-        id=transfer.id,
-        site_id=transfer.site_id,
-        from_owner=transfer.from_owner,
-        to=transfer.to,
-        stay_as_collaborator=transfer.stay_as_collaborator,
-        status=transfer.status,
-        created_at=transfer.created_at,
-        expires_at=transfer.expires_at,
-        ended_at=transfer.ended_at,
+    return _checked(
+        TransferRecord,
+        _RECORD_FIELDS,
+        {
+            "id": transfer.id,
+            "site_id": transfer.site_id,
+            "from_owner": transfer.from_owner,
+            "to": transfer.to,
+            "stay_as_collaborator": transfer.stay_as_collaborator,
+            "status": transfer.status,
+            "created_at": transfer.created_at,
+            "expires_at": transfer.expires_at,
+            "ended_at": transfer.ended_at,
+        },
     )
