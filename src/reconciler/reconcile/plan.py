@@ -31,7 +31,7 @@ from reconciler.reconcile.changes import (
     PackagePurchase,
     change_order,
 )
-from reconciler.reconcile.diff import Facts, diff_site, unmanaged_notes
+from reconciler.reconcile.diff import Facts, diff_site, in_sync, unmanaged_notes
 
 FORMAT_VERSION = 1
 
@@ -158,6 +158,8 @@ def _build_plan(
         if want is None:  # a deleted file: the site becomes unmanaged, nothing is removed
             notes += unmanaged_notes({site_id: have} if have else {}, ())
             continue
+        if have is not None and in_sync(want, have):
+            continue  # nothing to change or say: the diff would find nothing
         result = diff_site(expert, want, have, facts, traits)
         possible, by_hand = _within(capabilities, result.changes, traits)
         changes += possible
