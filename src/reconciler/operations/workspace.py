@@ -134,7 +134,7 @@ def _prepare_sandbox(db: Path, seed: Path, expert: str) -> str:
     is seeded: a bad seed, an interrupt or a kill leaves no half-made sandbox that the
     next command would take for a seeded one.
     """
-    from reconciler.sandbox.seed import mark_seed, seed_changed
+    from reconciler.sandbox.seed_mark import mark_seed, seed_changed  # not the seed's models
     from reconciler.sandbox.store import SandboxStore
 
     if db.exists():

@@ -107,7 +107,8 @@ def seed_command(file: Path, db_path: Path | None, output_format: str) -> None:
       reconciler sandbox seed sandbox.seed.yaml
       reconciler sandbox seed sandbox.seed.yaml --db /tmp/sandbox.db
     """
-    from reconciler.sandbox.seed import apply_seed, load_seed, mark_seed, seed_changed
+    from reconciler.sandbox.seed import apply_seed, load_seed
+    from reconciler.sandbox.seed_mark import mark_seed, seed_changed
     from reconciler.sandbox.store import SandboxStore
 
     db_path = _db(db_path)

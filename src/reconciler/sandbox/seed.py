@@ -8,8 +8,6 @@ adds a token with the ``read`` scope.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -198,39 +196,3 @@ def apply_seed(store: SandboxStore, seed: Seed, *, source: Path | str = "seed") 
 def seed_file(store: SandboxStore, path: Path, *, root: Path | None = None) -> SeedResult:
     """Load ``path`` and apply it to ``store`` (``root``: see ``load_seed``)."""
     return apply_seed(store, load_seed(path, root=root), source=path)
-
-
-# What a database was seeded from, beside it: a seed edited after the embedded sandbox
-# was made from it changes nothing, which a user who edits it to add a site cannot guess.
-
-
-def _seed_mark(db: Path) -> Path:
-    return db.with_name(f"{db.name}.seed-sha256")
-
-
-def _seed_digest(seed: Path) -> str:
-    """The seed's SHA-256, or ``none`` without one (a link or an unreadable file is the
-    seeding's to refuse, so it is ``none`` here too)."""
-    try:
-        if seed.is_symlink() or not seed.is_file():
-            return "none"
-        return hashlib.sha256(seed.read_bytes()).hexdigest()
-    except OSError:
-        return "none"
-
-
-def mark_seed(db: Path, seed: Path) -> None:
-    """Remember that ``db`` holds ``seed`` (or no seed); a mark that cannot be written
-    only costs the notice of :func:`seed_changed`."""
-    with contextlib.suppress(OSError):
-        _seed_mark(db).write_text(_seed_digest(seed) + "\n", encoding="utf-8")
-
-
-def seed_changed(db: Path, seed: Path) -> bool:
-    """``seed`` differs from what ``db`` was last seeded from by the embedded sandbox or
-    ``sandbox seed``; False for a database without a mark (made before marks were)."""
-    try:
-        made_from = _seed_mark(db).read_text(encoding="utf-8").strip()
-    except OSError:
-        return False
-    return made_from != _seed_digest(seed)
