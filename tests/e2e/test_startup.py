@@ -177,7 +177,8 @@ def test_an_installed_pydantic_plugin_is_still_loaded(tmp_path: Path, repo: Repo
 # (urllib3.http2 imports it for a check of HTTP/2 it never makes), subprocess (only a
 # large repository's sandbox is a child process), charset_normalizer (requests reads
 # its version; only a body without a charset read as text needs it), the applier, the
-# plan file's loader (--out, apply FILE) and the TypeAdapter of a change from JSON.
+# plan file's loader (--out, apply FILE), the TypeAdapter of a change from JSON, and
+# _strptime (the sandbox reads its moments with fromisoformat).
 NOT_FOR_A_SMALL_PLAN = (
     "importlib.metadata",
     "subprocess",
@@ -185,6 +186,7 @@ NOT_FOR_A_SMALL_PLAN = (
     "reconciler.reconcile.apply",
     "reconciler.operations.planfile",
     "pydantic.type_adapter",
+    "_strptime",
 )
 
 
@@ -193,3 +195,15 @@ def test_plan_imports_nothing_it_does_not_use(repo: Repo) -> None:
 
     assert "requests" in modules  # the report is read correctly
     assert [name for name in NOT_FOR_A_SMALL_PLAN if name in modules] == []
+
+
+def test_plan_on_an_embedded_sandbox_made_already_builds_no_seed_models(repo: Repo) -> None:
+    """Only the first command seeds the embedded sandbox; the next ones check the seed's
+    mark (a hash beside the database) without the seed file's models."""
+    first = imported_modules(repo, "plan")
+
+    modules = imported_modules(repo, "plan")
+
+    assert "reconciler.sandbox.seed" in first  # the report is read correctly
+    assert "reconciler.sandbox.seed_mark" in modules
+    assert "reconciler.sandbox.seed" not in modules

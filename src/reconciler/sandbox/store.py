@@ -211,7 +211,9 @@ def _to_text(moment: datetime) -> str:
 
 
 def _from_text(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # _to_text's fixed form is ISO 8601, which fromisoformat reads (with its Z, since
+    # 3.11) at a hundredth of strptime's cost, and without importing _strptime.
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def encode_cursor(after_site_id: str) -> str:
