@@ -84,6 +84,22 @@ BAD_INPUTS = {
             "(expected a single document in the stream); check the indentation and quoting here"
         ],
     ),
+    # libyaml refuses it, and ruamel's pure-Python parser, asked next, failed with an
+    # AttributeError on the directive (exit 70): libyaml's refusal is the problem.
+    "a YAML directive without a document start": (
+        "%YAML 1.2\nid: a\n",
+        [
+            "sites/a.yaml:2:1: error: YAML syntax error: did not find expected <document "
+            "start>; check the indentation and quoting here"
+        ],
+    ),
+    "a YAML directive without a document start, and anchors": (
+        "%YAML 1.2\nid: &a a\nowner: &a b\n",
+        [
+            "sites/a.yaml:2:1: error: YAML syntax error: did not find expected <document "
+            "start>; check the indentation and quoting here"
+        ],
+    ),
     "a key that is a list": (
         "id: a\nowner: expert\n[tom, anna]: viewer\n",
         ["sites/a.yaml:3:1: error: a key must be a plain value, not a list or mapping"],

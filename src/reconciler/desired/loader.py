@@ -284,7 +284,7 @@ def _reused_anchor(text: str, file: str) -> Problem | None:
     except YAMLError:
         try:
             return _reused_anchor_with(_PureLoader, text, file)
-        except YAMLError:
+        except (YAMLError, AttributeError):  # AttributeError: a %YAML directive, see _compose
             return None  # reported by the composer, with its message
 
 
@@ -325,10 +325,15 @@ def _compose(text: str) -> Node | None:
     """
     try:
         return _compose_with(_Loader, text)
-    except MarkedYAMLError:
+    except MarkedYAMLError as refused:
         if _Loader is _PureLoader:  # pragma: no cover - without libyaml
             raise
-        return _compose_with(_PureLoader, text)
+        try:
+            return _compose_with(_PureLoader, text)
+        except AttributeError:
+            # ruamel 0.18's pure-Python scanner reads a %YAML directive into the new
+            # API's doc_infos, which the old-API loader lacks: libyaml's refusal stands.
+            raise refused from None
 
 
 def _compose_with(loader_class: Any, text: str) -> Node | None:
