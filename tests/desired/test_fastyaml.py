@@ -330,3 +330,17 @@ def test_marks_are_ruamels_on_a_typical_file() -> None:
     ]
     assert fast.document.key_at(("collaborators", "studio@pixel.example")).line == 4
     assert isinstance(values.marks[()], fastyaml.Mark)
+
+
+def test_a_text_that_guard_would_count_is_left_to_it() -> None:
+    text = "a: 1\nb: 2\nc: 3\n"
+    assert loader._fast_document(text, FILE, max_nodes=4) is None
+    parsed = parse_yaml(text, FILE, max_nodes=4)
+    assert [problem.message for problem in parsed.problems] == [
+        "holds more than 4 values; a site file holds a few"
+    ]
+
+
+def test_the_fast_path_nests_less_deeply_than_the_loaders_limit() -> None:
+    # Its texts need no depth guard: a {} or [] leaf is one level below the deepest key.
+    assert fastyaml.MAX_LEVELS + 1 < loader.MAX_DEPTH

@@ -123,14 +123,17 @@ class Parsed:
     problems: tuple[Problem, ...] = ()
 
 
-def read_yaml_file(path: Path | str, display: str, *, root: Path | None = None) -> Parsed:
+def read_yaml_file(
+    path: Path | str, display: str, *, root: Path | None = None, max_bytes: int | None = None
+) -> Parsed:
     """Read and parse one YAML file; ``display`` is the name shown in messages.
 
     With ``root``, the file is one the repository holds: it must resolve inside ``root``
-    (see ``reading``). Its size is checked before it is read.
+    (see ``reading``). Its size is checked before it is read, against ``max_bytes`` (by
+    default ``FILE_LIMIT``'s, read from the environment).
     """
     try:
-        text = read_text(path, display, FILE_LIMIT, root=root)
+        text = read_text(path, display, FILE_LIMIT, root=root, max_bytes=max_bytes)
     except FileRefused as exc:
         return _failed(display, 1, 1, exc.reason)
     return parse_yaml(text, display)
@@ -158,12 +161,12 @@ def parse_yaml(
     refusal of too many values, how many such a file holds. An empty document is a
     problem unless ``allow_empty`` (then its data is None).
     """
-    refused = guard(text, file, max_nodes, usual) or _reused_anchor(text, file)
-    if refused is not None:
-        return Parsed(None, (refused,))
     fast = _fast_document(text, file, max_nodes)
     if fast is not None:
         return fast
+    refused = guard(text, file, max_nodes, usual) or _reused_anchor(text, file)
+    if refused is not None:
+        return Parsed(None, (refused,))
     return _composed(text, file, max_nodes, allow_empty=allow_empty)
 
 
@@ -171,13 +174,17 @@ def _fast_document(text: str, file: str, max_nodes: int) -> Parsed | None:
     """The document of a text in ``fastyaml``'s subset, read without composing it: the
     same data and marks as ``_composed`` gives, and no problem; None for any other text.
 
-    Called once ``guard`` and ``_reused_anchor`` have passed the text (the subset has no
-    anchors, and no nesting or number of values that a limit would refuse).
+    ``guard`` and ``_reused_anchor`` would pass any text that this accepts: the subset
+    has no anchors (``&`` only inside a scalar or a comment), nests at most
+    ``fastyaml.MAX_LEVELS`` deep, and a text shorter than a third of ``max_nodes``
+    characters cannot hold ``max_nodes`` values (``guard`` does not count such a text).
     """
     if _fast_parse is None:  # pragma: no cover - without libyaml, or another resolver
         return None
+    if 3 * len(text) >= max_nodes:
+        return None  # for ``guard`` to count
     fast = _fast_parse(text)
-    if fast is None or len(fast[2]) > max_nodes:
+    if fast is None:
         return None
     data, keys, values = fast
     return Parsed(Document(file, data, Positions(file, keys), Positions(file, values)))
@@ -682,10 +689,11 @@ def _read_sites(
     outcome.problems.extend(_stray_files(entries))
     resolver = SiteResolver(outcome.config, outcome.people)
     ids = UniqueIds()
+    max_bytes = FILE_LIMIT.max_bytes()  # once, not once a file: it reads the environment
     with bulk():  # thousands of long-lived sites: see reconciler.heap
         for entry in _yaml_entries(entries):
             display = f"{SITES_DIR}/{entry.name}"
-            parsed = read_yaml_file(entry.path, display, root=root)
+            parsed = read_yaml_file(entry.path, display, root=root, max_bytes=max_bytes)
             outcome.problems.extend(parsed.problems)
             if parsed.document is None:
                 ids.add(display, None)

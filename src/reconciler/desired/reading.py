@@ -94,13 +94,22 @@ FILE_LIMIT = SizeLimit(
 PLAN_LIMIT = SizeLimit(64 * MIB, "RECONCILER_MAX_PLAN_BYTES", "a plan file", "raise the limit with")
 
 
-def read_text(path: Path | str, display: str, limit: SizeLimit, *, root: Path | None = None) -> str:
+def read_text(
+    path: Path | str,
+    display: str,
+    limit: SizeLimit,
+    *,
+    root: Path | None = None,
+    max_bytes: int | None = None,
+) -> str:
     """The UTF-8 text of ``path``; ``FileRefused`` says why not.
 
     With ``root``, the file is one the repository holds and must resolve inside it.
     Never reads more than the limit, whatever the file claims its size is (``/dev/zero``).
+    ``max_bytes``: ``limit.max_bytes()``, when a reader of many files has asked it once.
     """
-    max_bytes = limit.max_bytes()
+    if max_bytes is None:
+        max_bytes = limit.max_bytes()
     data = _read_bounded(path, display, max_bytes, limit, root)
     try:
         return data.decode("utf-8")
