@@ -180,9 +180,11 @@ def test_apply_reads_reconciler_yaml_and_each_site_file_once(
     read: Counter[str] = Counter()
     real = loader.read_yaml_file
 
-    def counted(path: Path, display: str, *, root: Path | None = None) -> loader.Parsed:
+    def counted(
+        path: Path, display: str, *, root: Path | None = None, max_bytes: int | None = None
+    ) -> loader.Parsed:
         read[display] += 1
-        return real(path, display, root=root)
+        return real(path, display, root=root, max_bytes=max_bytes)
 
     monkeypatch.setattr(loader, "read_yaml_file", counted)
 
