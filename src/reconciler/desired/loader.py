@@ -698,7 +698,7 @@ def _read_sites(
             if parsed.document is None:
                 ids.add(display, None)
                 continue
-            ids.add(display, parsed.document.value_locations.get(("id",)))
+            ids.add_document(parsed.document)
             site = resolver.resolve(parsed.document, outcome.problems)
             if isinstance(site, list):
                 outcome.problems.extend(site)

@@ -409,7 +409,7 @@ class SiteResolver:
         if problems or checked is None or resolved is None:
             return problems
         owner, billing, collaborators = resolved
-        if collaborators is not None:
+        if collaborators is not None and self.departed:  # else it is the file's own, as it is
             collaborators = {e: r for e, r in collaborators.items() if e not in self.departed}
         # Every value was checked above; constructing without validating again keeps
         # validation of thousands of files fast.
@@ -677,16 +677,31 @@ class UniqueIds:
 
     def add(self, file: str, where: Location | None) -> None:
         """The file ``file``, whose id was written at ``where`` (None: nowhere)."""
-        site_id = _stem(file)
-        first = self._first.setdefault(site_id, file)
-        if first is not file:
-            self.problems.append(
-                Problem(
-                    location=where or Location(file=file),
-                    message=f"site {site_id!r} is already declared in {first}; "
-                    "keep one file per site",
-                )
+        first = self._earlier(file)
+        if first is not None:
+            self._twice(file, first, where)
+
+    def add_document(self, document: Document) -> None:
+        """``add`` of a document's file and where its id is, looked up only for the
+        second file of a site (a ``Location`` made for each of thousands of files
+        would be thrown away)."""
+        first = self._earlier(document.file)
+        if first is not None:
+            self._twice(document.file, first, document.value_locations.get(("id",)))
+
+    def _earlier(self, file: str) -> str | None:
+        """The file read before ``file`` for the same site, if any."""
+        first = self._first.setdefault(_stem(file), file)
+        return None if first is file else first
+
+    def _twice(self, file: str, first: str, where: Location | None) -> None:
+        self.problems.append(
+            Problem(
+                location=where or Location(file=file),
+                message=f"site {_stem(file)!r} is already declared in {first}; "
+                "keep one file per site",
             )
+        )
 
 
 def check_unique_ids(documents: Iterable[Document]) -> list[Problem]:
