@@ -274,3 +274,34 @@ def test_a_batch_is_answered_in_one_database_transaction(
     assert batch.status_code == 200, batch.text
     assert len(batch.json()["results"]) == len(writes)
     assert len(begun) == 2  # the batch request's own token lookup, then the batch
+
+
+@pytest.mark.usefixtures("rivals_site")
+@pytest.mark.parametrize("token", [STUDIO_READ, TOKENS[STUDIO], TOKENS[ANNA]])
+def test_a_batch_looks_its_token_up_once_and_runs_each_write_in_one_savepoint(
+    http: Http, sandbox: ThreadedSandbox, token: str
+) -> None:
+    """What a batch shares between its writes (issue 20): the grant of its one
+    Authorization, found once (the results are still each the single dry run's, above,
+    a read token's writes included); and each write runs in one savepoint, rolled back,
+    not in three nested ones."""
+    writes = writes_of(pending_transfer(http))
+    said: list[str] = []
+    sandbox.store._conn.set_trace_callback(said.append)
+
+    batch = http("POST", "/v1/dry-runs", token, json={"writes": writes})
+
+    sandbox.store._conn.set_trace_callback(None)
+    assert batch.status_code == 200, batch.text
+    lookups = [s for s in said if "FROM accounts WHERE token" in s]
+    assert len(lookups) == 2  # the batch request's own, then the batch's
+    savepoints = [s for s in said if s.startswith("SAVEPOINT")]
+    assert savepoints.count("SAVEPOINT unit") == 1  # the token lookup's
+    assert 0 < savepoints.count("SAVEPOINT dry_run") == said.count("ROLLBACK TO dry_run")
+    assert savepoints.count("SAVEPOINT dry_run") == len(savepoints) - 1 <= len(writes)
+    assert results_of(batch) == [single_dry_run(http, token, write) for write in writes]
+
+
+def results_of(batch: requests.Response) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = batch.json()["results"]
+    return results

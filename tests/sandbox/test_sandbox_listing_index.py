@@ -14,10 +14,11 @@ from pathlib import Path
 
 from sandbox_support import ANNA, BEN, STUDIO, TOM
 
-from reconciler.model import Package, Role
+from reconciler.model import AccountKind, BillingPeriod, Package, Role
+from reconciler.platform.schema import PackagePrice, Site, SitePage
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.server import ThreadedSandbox
-from reconciler.sandbox.store import LIST_PAGE_QUERY, SandboxStore
+from reconciler.sandbox.store import LIST_PAGE_QUERY, SandboxStore, _trusted
 
 ClientFor = Callable[[str], SandboxClient]
 
@@ -87,3 +88,36 @@ def test_a_database_made_before_the_access_index_lists_all_its_sites(tmp_path: P
     with SandboxStore(db) as store, store.transaction() as tx:
         page = tx.list_sites(STUDIO, 10, None)
     assert [site.id for site in page.items] == ["a-site", "b-site"]
+
+
+def test_a_page_is_built_as_model_construct_builds_it_and_validates_the_same(
+    tmp_path: Path,
+) -> None:
+    """The listing builds its models without pydantic's per-field loop (``_trusted``,
+    issue 20); what it builds is what ``model_construct`` builds, every field set, and
+    what validating the page's own JSON gives back."""
+    monthly = PackagePrice(amount_cents=990, currency="USD", period=BillingPeriod.MONTH)
+    with SandboxStore(tmp_path / "trusted.db") as store, store.transaction() as tx:
+        tx.put_site("a-paid", name="A", owner=STUDIO, billing_contact=ANNA,
+                    package=Package.PREMIUM, collaborators={TOM: Role.ADMIN, BEN: Role.VIEWER},
+                    package_price=monthly)  # fmt: skip
+        tx.put_site("b-free", name="B", owner=ANNA, billing_contact=ANNA, package=Package.FREE,
+                    collaborators={STUDIO: Role.EDITOR})  # fmt: skip
+        tx.ensure_account(ANNA, AccountKind.CUSTOMER)
+        tx.start_transfer(STUDIO, "a-paid", ANNA, True, None)
+        page = tx.list_sites(STUDIO, 1, None)
+        rest = tx.list_sites(STUDIO, 10, page.next_cursor)
+
+    for built in (page, rest):
+        assert built == SitePage.model_construct(**dict(built))
+        assert built.model_fields_set == set(SitePage.model_fields)
+        assert built == SitePage.model_validate_json(built.model_dump_json())
+    sites = [*page.items, *rest.items]
+    assert [site.id for site in sites] == ["a-paid", "b-free"]
+    assert sites[0].package_price == monthly
+    assert sites[0].pending_transfer is not None
+    for site in sites:
+        assert site == Site.model_construct(**dict(site))
+        assert site.model_fields_set == set(Site.model_fields)
+        assert list(dict(site)) == list(Site.model_fields)
+    assert _trusted(PackagePrice, dict(monthly)) == monthly

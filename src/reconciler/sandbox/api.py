@@ -85,6 +85,22 @@ class Match:
         return NO_ROUTE
 
 
+DRY_RUN_QUERY = "dry_run=true"
+"""The query of each write of a batch: it is answered as this dry run."""
+
+
+@dataclass(frozen=True)
+class _Known:
+    """What a batch of dry runs already has of one write, so that it is not found again:
+    the body as decoded JSON (the batch's own: valid JSON, well within the nesting
+    limit, sent as ``application/json``), the caller's grant (None: look it up), the
+    parsed query."""
+
+    data: object
+    grant: Grant | None
+    query: Mapping[str, str]
+
+
 class Invalid(Exception):
     """Parameters that do not validate: a 422 with one ``where: what`` line each."""
 
@@ -122,15 +138,18 @@ class Api:
             allowed.append(route.method)
         return Match(None, decoded, allow=tuple(sorted(set(allowed))))
 
-    def answer(self, request: Request, match: Match | None = None) -> Answer:
-        """The answer to ``request``; every refusal is a problem answer."""
+    def answer(
+        self, request: Request, match: Match | None = None, known: _Known | None = None
+    ) -> Answer:
+        """The answer to ``request``; every refusal is a problem answer. ``known``: what
+        a batch of dry runs already knows of it (see :meth:`dry_runs`)."""
         match = match or self.match(request.method, request.path)
         if match.problem is not None:
             return match.problem
         if match.route is None:
             return _unrouted(request.method, match)
         try:
-            return match.route.handler(self._call(match.route, match, request))
+            return match.route.handler(self._call(match.route, match, request, known))
         except Refusal as refusal:
             return refused(refusal)
         except Invalid as invalid:
@@ -141,39 +160,62 @@ class Api:
 
     def dry_runs(self, batch: DryRunBatch, authorization: str | None) -> DryRunResults:
         """Each write of ``batch`` answered as ``?dry_run=true`` would, in order, all in
-        one database transaction (each in a savepoint of it: see ``SandboxStore.batch``)."""
+        one database transaction (each in a savepoint of it: see ``SandboxStore.batch``).
+
+        What is the same for every write is found once (issue 20: a batch is up to 500
+        writes): the caller's grant (the same Authorization, in the same transaction, where
+        the dry runs before changed nothing), the query ``dry_run=true``; and each body is
+        the batch's JSON already decoded, not encoded to be decoded again."""
         with self.store.batch():
-            results = [self._dry_run(w, authorization) for w in batch.writes]
+            try:
+                grant: Grant | None = grant_of(self.store, bearer_token(authorization))
+            except Refusal:  # unknown since the batch's own lookup: each write refuses alone
+                grant = None
+            query = _query_values(DRY_RUN_QUERY, [])
+            results = [self._dry_run(w, authorization, grant, query) for w in batch.writes]
         return DryRunResults(results=results)
 
-    def _dry_run(self, write: DryRunWrite, authorization: str | None) -> DryRunResult:
+    def _dry_run(
+        self,
+        write: DryRunWrite,
+        authorization: str | None,
+        grant: Grant | None,
+        query: Mapping[str, str],
+    ) -> DryRunResult:
         headers = {"content-type": "application/json"}
         if authorization is not None:
             headers["authorization"] = authorization
         if write.if_match is not None:
             headers["if-match"] = write.if_match
-        body = b"" if write.body is None else json.dumps(write.body).encode()
-        request = Request(write.method, write.path, "dry_run=true", headers, body)
+        request = Request(write.method, write.path, DRY_RUN_QUERY, headers)
         match = self.match(write.method, write.path)
         if match.route is not None and not match.route.write:
             detail = f"{write.method} {write.path} is not a write; a batch holds writes only."
             answer = problem(422, detail)
         else:
-            answer = self.answer(request, match)
+            answer = self.answer(request, match, _Known(write.body, grant, query))
         if answer.status < 400:
             return DryRunResult(status=answer.status)
         return DryRunResult(
             status=answer.status, problem=ProblemDetails.model_validate_json(answer.body)
         )
 
-    def _call(self, route: Route, match: Match, request: Request) -> Call:
+    def _call(
+        self, route: Route, match: Match, request: Request, known: _Known | None = None
+    ) -> Call:
         """The handler's view of the request: decoded, authenticated, validated."""
-        data = _decoded_body(request) if route.body is not None else None
+        data = None
+        if route.body is not None:
+            data = _decoded_body(request) if known is None else known.data
         authorization = request.headers.get("authorization")
-        grant = grant_of(self.store, bearer_token(authorization)) if route.token else None
+        grant = None
+        if route.token:
+            grant = known.grant if known is not None else None
+            grant = grant or grant_of(self.store, bearer_token(authorization))
         errors: list[str] = []
         path = _validated(route.path, match.params, "path", errors)
-        query = _validated(route.query, _query_values(request.query, errors), "query", errors)
+        values = _query_values(request.query, errors) if known is None else known.query
+        query = _validated(route.query, values, "query", errors)
         key = request.headers.get("idempotency-key") if route.write else None
         if key is not None and len(key) > MAX_KEY_LENGTH:
             errors.append(

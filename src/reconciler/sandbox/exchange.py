@@ -196,10 +196,10 @@ class Write:
         """
         if self.grant.scope is not TokenScope.WRITE and not self.dry_run:
             raise forbidden(READ_SCOPE_WRITE)
+        if self.dry_run:
+            with self.store.trial() as tx:
+                return self._attempt(tx, operation, undone=True)
         with self.store.transaction() as tx:
-            if self.dry_run:
-                with tx.undone():
-                    return self._attempt(tx, operation)
             return self._once(tx, body, operation)
 
     def _once(self, tx: Transaction, body: BaseModel | None, operation: Operation) -> StoredAnswer:
@@ -215,9 +215,15 @@ class Write:
         tx.remember(account, self.key, fingerprint, answer)
         return answer
 
-    def _attempt(self, tx: Transaction, operation: Operation) -> StoredAnswer:
-        """Run the operation; a refusal undoes its partial writes and is the answer."""
+    def _attempt(
+        self, tx: Transaction, operation: Operation, *, undone: bool = False
+    ) -> StoredAnswer:
+        """Run the operation; a refusal undoes its partial writes and is the answer.
+        ``undone``: a dry run's, whose writes are all undone afterwards anyway (so it
+        needs no savepoint of its own)."""
         try:
+            if undone:
+                return operation(tx, parse_if_match(self.if_match))
             with tx.savepoint():
                 return operation(tx, parse_if_match(self.if_match))
         except Refusal as problem:
