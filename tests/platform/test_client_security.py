@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+import requests
 from platform_support import FAST_RETRY, STUDIO, TOKENS, seed
 
 from reconciler.errors import ConfigError
@@ -14,6 +15,7 @@ from reconciler.platform.client import PlatformClient
 from reconciler.platform.config import PlatformConfig
 from reconciler.platform.errors import PlatformError
 from reconciler.platform.pacing import Pacer
+from reconciler.platform.transport import new_session
 from reconciler.sandbox.client import SandboxClient
 from reconciler.sandbox.faults import FaultSpec
 from reconciler.sandbox.server import ThreadedSandbox
@@ -86,3 +88,35 @@ def test_the_token_never_shows_during_retries(
     messages = [record.getMessage() for record in caplog.records]
     assert any("retrying" in message for message in messages)
     assert not [message for message in messages if TOKEN in message]
+
+
+def test_a_netrc_entry_for_the_platform_does_not_replace_the_token(
+    sandbox: ThreadedSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """requests fills in a request's credentials from ~/.netrc when it names none; the
+    token header is ours, so a netrc entry for the host (kept for curl, say) would have
+    replaced it with Basic credentials, and the platform would have refused them."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-the-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+
+    with PlatformClient(sandbox.url, TOKEN, retry=FAST_RETRY) as client:
+        assert client.me().email == STUDIO
+
+
+def test_every_platform_session_keeps_its_own_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session that the Duda adapter shares: its Basic header is its own too."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.duda.co login someone password from-netrc\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    request = requests.Request(
+        "GET", "https://api.duda.co/api/sites", headers={"Authorization": "Basic b3du"}
+    )
+
+    prepared = new_session().prepare_request(request)
+
+    assert prepared.headers["Authorization"] == "Basic b3du"

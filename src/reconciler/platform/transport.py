@@ -101,8 +101,21 @@ class DeadlineAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = watched_pool_classes()
 
 
+class _OwnCredentials(requests.auth.AuthBase):
+    """The credentials a client puts in its own headers, left as they are.
+
+    A session without ``auth`` of its own fills each request's in from ``~/.netrc`` (or
+    ``$NETRC``), replacing the token header with Basic credentials wherever the file
+    names the platform's host. Proxies and CA bundles still come from the environment.
+    """
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 def new_session() -> requests.Session:
     session = requests.Session()
+    session.auth = _OwnCredentials()  # never .netrc's (and its parser is never imported)
     # Retries are ours (they need the idempotency key); urllib3 must not retry on its own.
     adapter = DeadlineAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
     session.mount("https://", adapter)
