@@ -265,13 +265,14 @@ class ObservedSite(BaseModel):
         plan, and the enums are ``str`` already, so JSON takes them as they are.
         """
         pending = self.pending_transfer
-        return [
+        paid_until = self.package_paid_until
+        data: list[Any] = [
             self.id,
             self.name,
             self.owner,
             self.billing_contact,
             self.package,
-            None if self.package_paid_until is None else self.package_paid_until.isoformat(),
+            None if paid_until is None else paid_until.isoformat(),
             sorted(self.collaborators.items()),
             None
             if pending is None
@@ -282,7 +283,10 @@ class ObservedSite(BaseModel):
                 pending.expires_at.isoformat(),
             ],
             self.version,
-            # Only where a platform reports them, so that other fingerprints stay as they were.
-            *([] if self.package_known else ["package unknown"]),
-            *([sorted(self.unmapped_access.items())] if self.unmapped_access else []),
         ]
+        # Only where a platform reports them, so that other fingerprints stay as they were.
+        if not self.package_known:
+            data.append("package unknown")
+        if self.unmapped_access:
+            data.append(sorted(self.unmapped_access.items()))
+        return data

@@ -16,6 +16,7 @@ from reconcile_support import (
     EXPERT_ACCOUNTS,
     FREDA,
     MAX,
+    OTHER_CLIENT,
     PAID_UNTIL,
     SITE,
     TOM,
@@ -225,6 +226,28 @@ def test_a_plan_fingerprints_the_sites_in_scope_only(fleet: Fleet) -> None:
     bumped.append(unmanaged.model_copy(update={"version": 99}))
     assert build_plan(EXPERT, by_id(wants), by_id(bumped)).fingerprint == plan.fingerprint
     assert dict(plan.versions) == {"a-site": 1, "b-site": 1, "c-site": 1, "d-site": 7}
+
+
+GOLDEN_SITES = [
+    observed(site="b-site", collaborators={TOM: "editor", FREDA: "viewer"}),
+    observed(
+        CLIENT,
+        site="a-site",
+        package="premium",
+        paid_until=PAID_UNTIL,
+        transfer=pending(OTHER_CLIENT, stay=True),
+    ).model_copy(update={"name": 'Bäckerei été "quoted" \\ \n\u200b'}),
+    observed(site="c-site").model_copy(
+        update={"package_known": False, "unmapped_access": {MAX: "custom", EVE: "billing"}}
+    ),
+]
+GOLDEN_FINGERPRINT = "sha256:a000d2aa9d015f4860044b0b9d7a5c2dce4a1b3908c1ab337cc029ef7578c714"
+
+
+def test_the_fingerprint_stays_what_earlier_plans_recorded() -> None:
+    # A saved plan is checked against the fingerprint of a fresh listing: a change in how
+    # it is computed would refuse every plan saved before.
+    assert fingerprint(GOLDEN_SITES) == GOLDEN_FINGERPRINT
 
 
 # --- policies -------------------------------------------------------------------------

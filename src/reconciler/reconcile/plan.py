@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from enum import StrEnum
+from operator import attrgetter
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
@@ -121,7 +122,7 @@ class Plan(BaseModel):
 
 def fingerprint(observed: Iterable[ObservedSite]) -> str:
     """sha256 of the observed state, independent of listing order."""
-    canonical = [site.fingerprint_data() for site in sorted(observed, key=lambda s: s.id)]
+    canonical = [site.fingerprint_data() for site in sorted(observed, key=attrgetter("id"))]
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -153,8 +154,11 @@ def _build_plan(
     site_ids = sorted(desired if scope is None else set(scope))
     changes: list[Change] = []
     notes: list[Note] = []
+    in_scope: list[ObservedSite] = []
     for site_id in site_ids:
         want, have = desired.get(site_id), observed.get(site_id)
+        if have is not None:
+            in_scope.append(have)
         if want is None:  # a deleted file: the site becomes unmanaged, nothing is removed
             notes += unmanaged_notes({site_id: have} if have else {}, ())
             continue
@@ -167,7 +171,6 @@ def _build_plan(
     if scope is None:
         notes += unmanaged_notes(observed, desired.keys())
     notes += platform_notes(capabilities, expert, traits)
-    in_scope = [observed[site_id] for site_id in site_ids if site_id in observed]
     return Plan(
         fingerprint=fingerprint(in_scope),
         expert=expert,
