@@ -112,6 +112,14 @@ def test_text_is_one_line_that_starts_no_workflow_command(value: str) -> None:
     assert "\r" not in shown
 
 
+@given(st.one_of(texts, st.text(st.characters(codec="utf-8"), max_size=30)))
+def test_text_without_anything_to_escape_is_the_text_itself(value: str) -> None:
+    # text() returns printable text without "::" or "##[" as it is, unscanned: what
+    # the escapes make of it too.
+    escaped = escape.controls(value).replace("##[", "##\\[")
+    assert escape.text(value) == escape._LEADING_COMMAND.sub(r"\1\\:", escaped)
+
+
 def test_text_shows_controls_as_escapes() -> None:
     assert escape.text("a\nb\rc\td\x1be\u202ef") == r"a\nb\rc\td\x1be\u202ef"
     assert escape.text("  ::add-mask::x") == r"  \::add-mask::x"

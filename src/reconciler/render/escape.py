@@ -55,6 +55,10 @@ def controls(text: str) -> str:
 
 def text(value: str) -> str:
     """``value`` for one line of terminal or log output; never a workflow command."""
+    if value.isprintable() and _LEGACY_COMMAND not in value and "::" not in value:
+        # Most text, checked at C speed (a plan shows thousands): no control character
+        # is printable, and a command needs "::" or "##[".
+        return value
     shown = controls(value).replace(_LEGACY_COMMAND, "##\\[")
     return _LEADING_COMMAND.sub(r"\1\\:", shown)
 
