@@ -238,7 +238,8 @@ class Reconciler:
         """
         if not changes or Capability.DRY_RUN not in self.platform.capabilities:
             return {}  # no preflight: the plan says so once
-        versions = {site.id: site.version for site in self.observed().values()}
+        observed = self.observed()
+        versions = {c.site: observed[c.site].version for c in changes if c.site in observed}
         asked = dry_runs(changes, versions)
         early, self._early = self._early, {}  # answers of this session's listing only
         try:

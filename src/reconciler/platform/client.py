@@ -597,7 +597,19 @@ def _dry_run_write(write: base.Write, if_match: int | None) -> DryRunWrite:
 
 def _path(*segments: str) -> str:
     """``/v1/sites/x`` with each segment escaped (``@`` may stay as it is)."""
-    return "/" + "/".join(quote(segment, safe="@") for segment in segments)
+    return "/" + "/".join(_segment(segment) for segment in segments)
+
+
+_UNESCAPED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~@"
+"""What ``quote(segment, safe="@")`` leaves as it is: its always-safe characters and @."""
+
+
+def _segment(segment: str) -> str:
+    # Most segments (v1, sites, an id, an address) need no escape: quote's own check, at
+    # C speed, without its encoding round trip (a batch of dry runs has 2,000 of them).
+    if not segment.rstrip(_UNESCAPED):
+        return segment
+    return quote(segment, safe="@")
 
 
 def _without(token: str, response: requests.Response) -> requests.Response:

@@ -458,6 +458,8 @@ def _fit_under_cap(have: ObservedSite, result: SiteDiff) -> None:
       acceptance: the removals come before the ``transfer.start`` that needs their room,
       and a handover the file makes no room for is a ``blocked`` note.
     """
+    if not result.changes:
+        return  # nothing to order or hold back (a site someone else owns, mostly)
     cap = COLLABORATOR_CAP[have.package]
     purchase = next((c for c in result.changes if isinstance(c, PackagePurchase)), None)
     raised = cap if purchase is None else max(cap, COLLABORATOR_CAP[purchase.package])
