@@ -203,14 +203,17 @@ class Reconciler:
         site file's site it cannot see (a finished handover), and every one of each site
         a file hands over (the memory per recipient, DESIGN.md section 5). Read only
         when some site needs it."""
-        expert = self.state.config.expert
-        files = self.state.sites.keys() if scope is None else scope
+        expert, sites = self.state.config.expert, self.state.sites
+        files = sites.keys() if scope is None else scope
         missing = {site_id for site_id in files if site_id not in observed}
-        handed = {
-            site_id
-            for site_id in files
-            if (want := self.state.sites.get(site_id)) is not None and want.owner != expert
-        }
+        if scope is None:  # every file: no look-up of each (10,000 a plan)
+            handed = {site_id for site_id, want in sites.items() if want.owner != expert}
+        else:
+            handed = {
+                site_id
+                for site_id in files
+                if (want := sites.get(site_id)) is not None and want.owner != expert
+            }
         if Capability.SENT_TRANSFERS not in self.platform.capabilities:
             return {}, {}, None  # no transfer memory: the plan says so once
         if not (missing or handed or self.every_sent):

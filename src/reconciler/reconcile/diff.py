@@ -472,7 +472,10 @@ def _fit_under_cap(have: ObservedSite, result: SiteDiff) -> None:
     buy_first = bool(added) and raised > cap and total - len(removed) > cap
     make_room = bool(removed) and bool(added) and total > (raised if buy_first else cap)
     make_room = _fit_staying_expert(have, result, added, removed) or make_room
-    result.changes = [_moved(c, buy_first=buy_first, make_room=make_room) for c in result.changes]
+    if buy_first or make_room:  # else every change stays as it is
+        result.changes = [
+            _moved(c, buy_first=buy_first, make_room=make_room) for c in result.changes
+        ]
 
 
 def _hold_back_additions(
