@@ -95,20 +95,25 @@ _MARKS: dict[tuple[int, int], Mark] = {}
 _SHARED_MARKS = 1 << 16
 
 
+# The characters of the subset: printable ASCII and the line break (no tab, ``\r``,
+# BOM, control or non-ASCII character; libyaml reads U+0085 and U+2028 as line breaks).
+_ALLOWED = bytes(range(0x20, 0x7F)) + b"\n"
+
+
 def parse(text: str, resolved_first: frozenset[str], resolve: Resolve) -> Parsed | None:
     """``text``'s data and marks, or None when it is not in the subset (see above).
 
     ``resolve`` is asked for each plain scalar whose first character is in
     ``resolved_first`` (the others are text, as YAML's resolver says).
     """
-    if not text.isascii():
+    if not text.isascii() or text.encode().translate(None, _ALLOWED):
         return None
     reader = _Reader(resolved_first, resolve)
+    add, fullmatch = reader.entry, _ENTRY.fullmatch
     for number, line in enumerate(text.split("\n")):
-        # isprintable: no tab, ``\r`` or control character (which ``.*`` would match).
-        entry = _ENTRY.fullmatch(line) if line.isprintable() else None
+        entry = fullmatch(line)
         if entry is not None:
-            if not reader.entry(number, entry):
+            if not add(number, entry):
                 return None
         elif not _blank_or_comment(line):
             return None
@@ -131,35 +136,35 @@ class _Reader:
         # The open mappings, innermost last: (indentation, mapping, path); the innermost
         # one's, also as attributes: nearly every line belongs to it.
         self.levels: list[tuple[int, dict[str, Any], Path_]] = []
-        self.indent = -1
         self.parent: dict[str, Any] = {}
         self.path: Path_ = ()
-        self.waiting: Path_ | None = None  # a ``key:`` line, before its nested mapping
+        # A ``key:`` line before its nested mapping (the document's own at first); while
+        # one waits, ``indent`` is -1: no line continues the mapping it is in.
+        self.waiting: Path_ | None = ()
+        self.indent = -1
 
     def entry(self, number: int, entry: re.Match[str]) -> bool:
         """Add one ``key: value`` line; False when the text is not in the subset."""
-        indent = entry.end(1)
-        if entry.end(2) - indent > MAX_KEY:
+        spaces, key, plain, empty = entry.groups()
+        indent = len(spaces)
+        if indent != self.indent and not self._level(number, indent):
             return False
-        if (self.waiting is not None or indent != self.indent) and not self._level(number, indent):
-            return False
-        key = entry[2]
-        if key in self.parent:
+        if key in self.parent or len(key) > MAX_KEY:
             return False  # a duplicate: ruamel says where the first one is
         path = (*self.path, key)
-        self.keys[path] = _MARKS.get((number, indent)) or _mark(number, indent)
-        plain, empty = entry.group(3, 4)
+        place = (number, indent)
+        self.keys[path] = _MARKS.get(place) or _mark(place)
         if plain is not None:
             value = self.resolve(plain) if plain[0] in self.resolved_first else plain
-            column = entry.start(3)
+            place = (number, entry.start(3))
         elif empty is not None:
             value = {} if empty == "{}" else []
-            column = entry.start(4)
+            place = (number, entry.start(4))
         else:
-            self.waiting = path
+            self.waiting, self.indent = path, -1
             return True
         self.parent[key] = value
-        self.values[path] = _MARKS.get((number, column)) or _mark(number, column)
+        self.values[path] = _MARKS.get(place) or _mark(place)
         return value is not UNSURE
 
     def _level(self, number: int, indent: int) -> bool:
@@ -167,27 +172,25 @@ class _Reader:
         continues; False when it is neither."""
         if self.waiting is not None:
             return self._open(number, indent)
-        if not self.levels:  # the first entry: the document's mapping starts here
-            self.waiting = ()
-            return self._open(number, indent)
         levels = self.levels
-        while indent < levels[-1][0]:
+        while levels and indent < levels[-1][0]:
             levels.pop()
-            if not levels:
-                return False
+        if not levels:
+            return False
         self.indent, self.parent, self.path = levels[-1]
         return indent == self.indent
 
     def _open(self, number: int, indent: int) -> bool:
         """Start the nested mapping of the ``key:`` waiting for it."""
-        path = self.waiting
-        if path is None or indent <= self.indent or len(self.levels) >= MAX_LEVELS:
+        path, levels = self.waiting, self.levels
+        if path is None or len(levels) >= MAX_LEVELS or (levels and indent <= levels[-1][0]):
             return False  # an empty value (null), or too deep
         mapping: dict[str, Any] = {}
         if path:
             self.parent[str(path[-1])] = mapping  # a key: always text here
-        self.values[path] = _MARKS.get((number, indent)) or _mark(number, indent)
-        self.levels.append((indent, mapping, path))
+        place = (number, indent)
+        self.values[path] = _MARKS.get(place) or _mark(place)
+        levels.append((indent, mapping, path))
         self.indent, self.parent, self.path = indent, mapping, path
         self.waiting = None
         return True
@@ -198,13 +201,13 @@ class _Reader:
         return self.levels[0][1], self.keys, self.values
 
 
-def _mark(line: int, column: int) -> Mark:
-    mark = Mark(line, column)
+def _mark(place: tuple[int, int]) -> Mark:
+    mark = Mark(*place)
     if len(_MARKS) < _SHARED_MARKS:
-        _MARKS[line, column] = mark
+        _MARKS[place] = mark
     return mark
 
 
 def _blank_or_comment(line: str) -> bool:
     stripped = line.lstrip(" ")
-    return not stripped or (stripped[0] == "#" and line.isprintable())
+    return not stripped or stripped[0] == "#"
