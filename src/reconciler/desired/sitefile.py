@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeGuard, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -360,6 +360,15 @@ def _not_a_mapping(document: Document) -> Problem:
     )
 
 
+_OWNER = ("owner",)
+_BILLING = ("billing_contact",)
+
+
+def _text(value: Any) -> TypeGuard[str]:
+    """Text of at least one character: a person's place written with something in it."""
+    return isinstance(value, str) and value != ""
+
+
 _ROLE_IN_FILE = {"owner": "the owner", "billing_contact": "the billing contact"}
 
 
@@ -378,6 +387,7 @@ class SiteResolver:
         self.config = config
         self.people = people
         self.departed = people.departed()
+        self._handles = people.by_handle
         self._seen: dict[str, str] = {}  # the file's addresses so far, and what they are
         self._shapes: LookAlikes | None = None  # the expert's and _seen's, by their looks
         # Whether the expert's address is plain ASCII (see ``plain_address``), and then
@@ -437,8 +447,9 @@ class SiteResolver:
 
         Works on the raw data so that a wrong role does not hide an unknown handle.
         """
-        owner = self._field_person(data, "owner", document, problems)
-        billing = self._field_person(data, "billing_contact", document, problems)
+        owner, billing = data.get("owner"), data.get("billing_contact")
+        owner = self._person(owner, document, _OWNER, problems) if _text(owner) else None
+        billing = self._person(billing, document, _BILLING, problems) if _text(billing) else None
         collaborators = self._collaborators(data.get("collaborators"), document, problems)
         if owner is None:
             return None
@@ -446,14 +457,6 @@ class SiteResolver:
         if billing is not None:
             self._check_billing_party(owner, billing, document, problems)
         return owner, billing, collaborators
-
-    def _field_person(
-        self, data: dict[str, Any], key: str, document: Document, problems: list[Problem]
-    ) -> str | None:
-        written = data.get(key)
-        if not isinstance(written, str) or not written:
-            return None
-        return self._person(written, document, (key,), problems)
 
     def _person(
         self, written: str, document: Document, path: tuple[str, ...], problems: list[Problem]
@@ -464,7 +467,8 @@ class SiteResolver:
         if "@" in written:
             email = self._email(written, document, path, problems)
         else:
-            email = self.people.email_of(written)
+            person = self._handles.get(written)
+            email = None if person is None else person.email
             if email is None:
                 problems.append(
                     Problem(
