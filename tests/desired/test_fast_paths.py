@@ -17,7 +17,7 @@ from reconciler import addresses
 from reconciler.desired import sitefile
 from reconciler.desired.config import Config, People, Person
 from reconciler.desired.loader import parse_yaml
-from reconciler.desired.sitefile import Checked, SiteFile, SiteResolver, plainly_valid
+from reconciler.desired.sitefile import SiteFile, SiteResolver, plainly_valid
 from reconciler.desired.yamldoc import Document
 from reconciler.model import DesiredSite, Location, Package, Role, trusted_site
 
@@ -54,7 +54,7 @@ def test_what_plainly_valid_accepts_site_file_accepts_as_the_same_values(
     if fast is None:
         return
     model = SiteFile.model_validate(data)
-    assert fast == Checked(model.id, model.name, model.package, model.ask_again_after)
+    assert fast == (model.id, model.name, model.package, model.ask_again_after)
 
 
 def test_a_usual_site_file_takes_the_shortcut() -> None:
@@ -67,10 +67,8 @@ def test_a_usual_site_file_takes_the_shortcut() -> None:
         "package": "premium",
         "ask_again_after": "tr_8f2c1a",
     }
-    assert plainly_valid(data) == Checked(
-        "acme-bakery", "Acme Bakery", Package.PREMIUM, "tr_8f2c1a"
-    )
-    assert plainly_valid({"id": "acme", "owner": "tom"}) == Checked("acme", None, None, None)
+    assert plainly_valid(data) == ("acme-bakery", "Acme Bakery", Package.PREMIUM, "tr_8f2c1a")
+    assert plainly_valid({"id": "acme", "owner": "tom"}) == ("acme", None, None, None)
 
 
 @pytest.mark.parametrize(
