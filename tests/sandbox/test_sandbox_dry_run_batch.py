@@ -305,3 +305,41 @@ def test_a_batch_looks_its_token_up_once_and_runs_each_write_in_one_savepoint(
 def results_of(batch: requests.Response) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = batch.json()["results"]
     return results
+
+
+def test_a_batch_that_finds_nothing_due_is_rolled_back_and_writes_no_wal(
+    http: Http, sandbox: ThreadedSandbox
+) -> None:
+    """Its dry runs undid their writes, but SQLite keeps the pages they touched dirty: a
+    commit would write them all to the WAL again (issue 20). Nothing is due, so nothing
+    is kept: the batch ends in a rollback, and the WAL does not grow."""
+    writes = writes_of(pending_transfer(http)) * 10
+    wal = sandbox.db_path.with_name(sandbox.db_path.name + "-wal")
+    before, size = state(sandbox), wal.stat().st_size
+    said: list[str] = []
+    sandbox.store._conn.set_trace_callback(said.append)
+
+    batch = http("POST", "/v1/dry-runs", STUDIO_READ, json={"writes": writes})
+
+    sandbox.store._conn.set_trace_callback(None)
+    assert batch.status_code == 200, batch.text
+    ends = [statement for statement in said if statement in ("COMMIT", "ROLLBACK")]
+    assert ends == ["COMMIT", "ROLLBACK"]  # the batch request's token lookup, the batch
+    assert wal.stat().st_size == size
+    assert state(sandbox) == before
+
+
+def test_what_a_batch_finds_due_is_kept(http: Http, sandbox: ThreadedSandbox) -> None:
+    """A batch expires a transfer past its expiry before its dry runs, and keeps that, as
+    a single dry run does: the transaction commits when its start changed something."""
+    transfer_id = pending_transfer(http)
+    sandbox.store.advance_clock(15)
+    writes = [{"method": "POST", "path": f"{SITE}/transfers", "body": {"to": BEN}}]
+
+    batch = http("POST", "/v1/dry-runs", STUDIO_READ, json={"writes": writes})
+
+    assert batch.json()["results"] == [{"status": 201, "problem": None}]
+    (expired,) = sandbox.store.transfers_of("acme-bakery")
+    assert (expired.id, expired.status.value) == (transfer_id, "expired")
+    assert expired.ended_at == expired.expires_at
+    assert sandbox.store.transfers_of("acme-bakery") == [expired]  # the dry run's undone
