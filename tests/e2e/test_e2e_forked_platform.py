@@ -21,7 +21,10 @@ import pytest
 from e2e_support import Repo
 from test_e2e_dry_run_batch import TOKEN, stats
 from test_e2e_dry_run_batch import served as served  # the fixture: 30 sites, 12 handed over
+from test_e2e_duda import fake as fake  # the fake of Duda's API, 120 sites
+from test_e2e_duda import repo as repo  # their files (this module's only `repo`)
 
+from duda.fake import DudaFake
 from reconciler.desired.problems import Problem, ValidationFailed
 from reconciler.model import Location, Package
 from reconciler.platform.base import Platform
@@ -40,10 +43,11 @@ pytestmark = [
 
 
 def command(
-    repo: Repo, *args: str, process: str, token: str = TOKEN
+    repo: Repo, *args: str, process: str, token: str = TOKEN, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        **(env or {}),
         "NO_COLOR": "1",
         "SANDBOX_TOKEN": token,
         "RECONCILER_PLATFORM_PROCESS": process,
@@ -102,6 +106,22 @@ def test_a_wrong_setting_of_the_process_is_named(served: Repo) -> None:
         "RECONCILER_PLATFORM_PROCESS='sometimes' is not one of auto, always, never" in done.stderr
     )
     assert "Traceback" not in done.stderr
+
+
+def test_duda_read_from_the_child_makes_the_same_plan_and_requests(
+    repo: Repo, fake: DudaFake
+) -> None:
+    """Duda reads by address: the files' interest crosses to the child before listing."""
+    fake.reset_stats()
+    forked = command(repo, "plan", "--format", "json", process="always", env=repo.env)
+    made_forked = fake.stats().by_route
+    fake.reset_stats()
+    inline = command(repo, "plan", "--format", "json", process="never", env=repo.env)
+
+    assert (forked.returncode, inline.returncode) == (0, 0), forked.stderr + inline.stderr
+    assert _without_times(json.loads(forked.stdout)) == _without_times(json.loads(inline.stdout))
+    assert made_forked == fake.stats().by_route
+    assert any("permissions" in route for route in made_forked)  # read by address
 
 
 def _without_times(plan: dict[str, Any]) -> dict[str, Any]:
