@@ -89,6 +89,8 @@ VALUES = [
     ">", "|-", "- a", "-a", "-", "--", "---", "-x", "+", "+x", "?", "? a", "?a", ":a",
     "%x", "@x", "`x", "=", "<<", "...", ".", "..", "A & B", "a & b", "(x)", "/path",
     "a\\b", "a  b", "a\tb", "é", "\ufeff", "a\u0085b", "a\u2028b", "a\x00b", "a\x7fb",
+    "a\u00a0b", "a\u00a0", "\u00a0a", "a\u200bb", "\ue000", "a\u00adb", "a\u2029b", "\u3000",
+    "a\x85b", "a\u3000b", "x\ufeff", "\U0010ffff", "a\ufffeb",
 ]  # fmt: skip
 # Values in the fast path's subset, the tricky ones among them (resolved to other types).
 GOOD_VALUES = [
@@ -98,9 +100,13 @@ GOOD_VALUES = [
     "12:30", "a:b", "a#b", "a :b", "O'Brien", 'say "hi"', "A & B", "a, b", "-x", "+x",
     "(x)", "/path", "a\\b", "a  b", "{}", "[]", "...", ".", "~x", "1__0", "1_", "a - b",
     "a ? b", "a | b", "a > b", "a ! b", "a * b", "a & b", "a @ b", "a ` b", "a % b", "a 'b'",
-    'a "b"', "a -b", "a --- b", "a ... b", "a - - b", "a #", "a#", "a ##",
+    'a "b"', "a -b", "a --- b", "a ... b", "a - - b", "a #", "a#", "a ##", "Café Verde",
+    "Müller", "日本", "🙂", "é", "Ünïcödé – dash", "e\u0301", "ß@x.example", "a é",
 ]  # fmt: skip
-COMMENTS = ["", "", "", " # c", "   # inline", "#c", " #", " #: x", "\t# c", "  "]
+COMMENTS = [
+    "", "", "", " # c", "   # inline", "#c", " #", " #: x", "\t# c", "  ", " # café 🙂",
+    " # \u2028", " # \x85", "\u00a0# c",
+]  # fmt: skip
 SPECIAL_LINES = [
     "", "", "# comment", "  # indented comment", "#", "   ", "---", "--- a", "...",
     "%YAML 1.2", "- a", "  - b", "a", "  continuation", "? a", ": b", "\ufeff# bom",
@@ -237,6 +243,8 @@ READ_FAST = [
     ("name: O'Brien & Sons, a - b ? c | d > e ! f * g @ h ` i % j 'k' \"l\"\n",
      {"name": "O'Brien & Sons, a - b ? c | d > e ! f * g @ h ` i % j 'k' \"l\""}),
     ("  a: b\n  c: d\n", {"a": "b", "c": "d"}),
+    ("# Café’s site 🙂\nname: Café Verde – Zürich  # ü\nowner: émile@x.example\n",
+     {"name": "Café Verde – Zürich", "owner": "émile@x.example"}),
 ]  # fmt: skip
 
 
@@ -254,7 +262,12 @@ GIVES_UP = {
     "a tab in a value": "id: a\tb\n",
     "a carriage return": "id: a\r\n",
     "a BOM": "\ufeffid: a\n",
-    "non-ASCII": "name: Café\n",
+    "non-ASCII in a key": "café: a\n",
+    "a no-break space in a value": "name: a\u00a0b\n",
+    "a no-break space after a value": "name: ab\u00a0\n",
+    "a line separator in a comment": "id: a # \u2028\nname: b\n",
+    "a BOM inside": "id: a\n\ufeffname: b\n",
+    "a zero-width space": "name: a\u200bb\n",
     "a NEL line break": "name: a\u0085b\n",
     "a document start": "---\nid: a\n",
     "a document end": "id: a\n...\n",

@@ -16,14 +16,19 @@ the two paths against each other on generated texts.
 
 The subset, all else gives up:
 
-- printable ASCII and ``\\n`` only (no tab, no ``\\r``, no BOM, no control character);
+- printable characters and ``\\n`` only (``str.isprintable``: no tab, no ``\\r``, no
+  BOM, no control character, no U+0085, U+2028 or U+2029, which YAML reads as line
+  breaks, no space but the ASCII one); any other than ASCII only in values and comments,
+  after every mark of its line, so that marks are the same however a parser counts
+  columns;
 - comment lines and blank lines anywhere;
 - block mappings, one key a line, nested by indentation (at most ``MAX_LEVELS`` deep);
 - keys: a letter, digit or ``_``, then letters, digits and ``_.@+-`` (at most
   ``MAX_KEY`` characters), right before the ``:``; each key once in its mapping;
 - values: ``{}``, ``[]``, or a plain scalar on the key's line, optionally followed by
-  spaces and a `` #`` comment, that starts with a letter, digit or one of ``_.~+/(``
-  (or ``-`` and one of those) and holds no ``:``, no ``[]{}`` and no `` #``;
+  spaces and a `` #`` comment, that starts with a letter, digit, one of ``_.~+/(`` or
+  any character but ASCII (or ``-`` and a letter, digit, ``_`` or ``.``) and holds no
+  ``:``, no ``[]{}`` and no `` #``;
 - ``key:`` with nothing after it but a comment is followed by its nested mapping,
   indented deeper (an empty value, null, gives up).
 """
@@ -61,7 +66,7 @@ _ENTRY = re.compile(
     ([A-Za-z0-9_][A-Za-z0-9_.@+-]*+)
     :(?:\ ++(?:
         (
-            (?:[A-Za-z0-9_.~+/(]|-[A-Za-z0-9_.])
+            (?:[A-Za-z0-9_.~+/(\x80-\U0010ffff]|-[A-Za-z0-9_.])
             [^\ :\[\]{}]*+
             (?:\ +[^\ :\[\]{}\#][^\ :\[\]{}]*+)*+
         )(?:\ +\#.*|\ *)
@@ -106,7 +111,7 @@ def parse(text: str, resolved_first: frozenset[str], resolve: Resolve) -> Parsed
     ``resolve`` is asked for each plain scalar whose first character is in
     ``resolved_first`` (the others are text, as YAML's resolver says).
     """
-    if not text.isascii() or text.encode().translate(None, _ALLOWED):
+    if not _characters_allowed(text):
         return None
     reader = _Reader(resolved_first, resolve)
     add, fullmatch = reader.entry, _ENTRY.fullmatch
@@ -206,6 +211,12 @@ def _mark(place: tuple[int, int]) -> Mark:
     if len(_MARKS) < _SHARED_MARKS:
         _MARKS[place] = mark
     return mark
+
+
+def _characters_allowed(text: str) -> bool:
+    if text.isascii():  # nearly every file: one C loop over the bytes
+        return not text.encode().translate(None, _ALLOWED)
+    return text.replace("\n", " ").isprintable()
 
 
 def _blank_or_comment(line: str) -> bool:
