@@ -419,8 +419,11 @@ def plan(
       reconciler plan --detailed-exitcode   # drift check: exit 2 when they differ
     """
     from reconciler.operations.sandbox_child import early_sandbox
+    from reconciler.operations.workspace import early_platform
 
-    with early_sandbox(_root(ctx)) as sandbox:  # it starts while the modules below load
+    # Both start while the modules below load: the embedded sandbox's server, or the
+    # configured platform's client in a child process (on large repositories).
+    with early_sandbox(_root(ctx)) as sandbox, early_platform(_root(ctx), os.environ) as forked:
         from reconciler.operations.plan import PlanOperation
 
         operation = PlanOperation(
@@ -430,6 +433,7 @@ def plan(
             force=force,
             out=out,
             sandbox=sandbox,
+            forked=forked,
             since_last_apply=since_last_apply,
             sites=sites,
         )

@@ -98,6 +98,17 @@ def test_a_refused_token_reads_the_same_from_the_child(served: Repo) -> None:
     assert "token" in forked.stderr.lower()
 
 
+def test_a_broken_configuration_reads_the_same_with_a_child_asked_for(served: Repo) -> None:
+    config = (served.root / "reconciler.yaml").read_text()
+    served.write("reconciler.yaml", config.replace("token_env:", "token_envv:"))
+    forked = command(served, "plan", process="always")
+    inline = command(served, "plan", process="never")
+
+    assert forked.returncode == inline.returncode == 1
+    assert forked.stderr == inline.stderr
+    assert "reconciler.yaml:" in forked.stderr
+
+
 def test_a_wrong_setting_of_the_process_is_named(served: Repo) -> None:
     done = command(served, "plan", process="sometimes")
 

@@ -10,6 +10,7 @@ from reconciler.operations.reconcile import Reconciler
 from reconciler.operations.sandbox_child import SandboxChild
 from reconciler.operations.scope import ScopeRequest, resolve, unknown_sites
 from reconciler.platform.base import Platform
+from reconciler.platform.forked import ForkedPlatform
 from reconciler.reconcile.plan import Plan
 
 
@@ -22,6 +23,7 @@ class PlanOperation:
     out: Path | None = None
     sandbox: SandboxChild | None = None  # the embedded sandbox, if started early
     platform: Platform | None = None  # instead of the configured one (tests)
+    forked: ForkedPlatform | None = None  # the configured one, opened early in a child
     since_last_apply: bool = False
     sites: tuple[str, ...] = ()
 
@@ -34,7 +36,7 @@ class PlanOperation:
         request = ScopeRequest(self.changed_since, self.since_last_apply, self.sites)
         scope = resolve(self.root, request)
         opened = Reconciler.open(
-            self.root, self.environ, self.sandbox, platform=self.platform, fork=True
+            self.root, self.environ, self.sandbox, platform=self.platform, forked=self.forked
         )
         with opened as reconciler:
             unknown_sites(request, reconciler.state.sites)

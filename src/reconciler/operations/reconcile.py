@@ -17,7 +17,7 @@ from reconciler.model import ObservedSite, TransferRecord
 from reconciler.operations.configuration import load_config
 from reconciler.operations.early_preflight import EarlyPreflight
 from reconciler.operations.sandbox_child import SandboxChild
-from reconciler.operations.workspace import forked_platform, interest_in, observe, open_platform
+from reconciler.operations.workspace import interest_in, observe, open_platform
 from reconciler.platform.base import Capability, DryRun, DryRunAnswer, Platform
 from reconciler.platform.errors import PlatformError
 from reconciler.reconcile.changes import Change
@@ -33,7 +33,8 @@ from reconciler.reconcile.plan import (
 )
 from reconciler.reconcile.preflight import ChangeKey, dry_runs, findings, hold_back, to_dry_run
 
-if TYPE_CHECKING:  # the applier itself is imported by apply alone: plan never needs it
+if TYPE_CHECKING:  # annotations only: apply alone imports the applier, plan the fork
+    from reconciler.platform.forked import ForkedPlatform
     from reconciler.reconcile.apply import ApplyReport, ChangeResult, Gate
 
 log = logging.getLogger("reconciler")
@@ -68,7 +69,7 @@ class Reconciler:
         config: Config | None = None,
         platform: Platform | None = None,
         preflight_early: bool = True,
-        fork: bool = False,
+        forked: ForkedPlatform | None = None,
     ) -> Iterator[Reconciler]:
         """Read the repository and, meanwhile, connect to the platform and list its sites.
 
@@ -81,17 +82,13 @@ class Reconciler:
         ``sandbox``: the embedded sandbox's child, if the command started it early;
         ``config``: reconciler.yaml, if the command has read it already;
         ``platform``: the platform to use instead of the configured one (a test's);
-        ``fork``: read the configured platform from a child process, when it is worth it
-        (a command that only reads and dry-runs: see ``workspace.forked_platform``).
+        ``forked``: the configured platform, opened early in a child process by a command
+        that only reads and dry-runs (``workspace.early_platform``); its caller closes it.
         """
         config = config or load_config(root)
         read: Future[DesiredState] = Future()
         early = EarlyPreflight(config.expert)
         with ExitStack() as stack:
-            # Forked before the thread below starts: a fork copies only this thread.
-            forked = forked_platform(root, config, environ) if fork and not platform else None
-            if forked is not None:
-                stack.callback(forked.close)
 
             def connect() -> tuple[Platform, dict[str, ObservedSite]]:
                 session = forked or stack.enter_context(

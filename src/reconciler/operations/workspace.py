@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.desired.config import SANDBOX_DB, SANDBOX_SEED, Config, People
-from reconciler.errors import ConfigError
+from reconciler.errors import ConfigError, ReconcilerError
 from reconciler.heap import bulk
 from reconciler.model import AccountKind, DesiredSite, ObservedSite
-from reconciler.operations.configuration import configured_platform
+from reconciler.operations.configuration import configured_platform, load_config
 from reconciler.operations.sandbox_child import SandboxChild, is_small
 from reconciler.platform.base import Capability, Interest, Platform
 from reconciler.platform.errors import TransportError
@@ -67,6 +67,30 @@ PLATFORM_PROCESS_ENV = "RECONCILER_PLATFORM_PROCESS"
 _PLATFORM_PROCESS_CHOICES = ("auto", "always", "never")
 
 
+@contextmanager
+def early_platform(root: Path, environ: Mapping[str, str]) -> Iterator[ForkedPlatform | None]:
+    """The configured platform opened in a child process now, when its work is worth a
+    core; None otherwise (the command opens the platform itself, as before). Closed at
+    the end.
+
+    Called before the command imports its modules, so that the child's start (its HTTP
+    client's imports, the identity check) runs beside them: on thousands of sites the
+    child's answers are what the command waits for last. A repository whose
+    reconciler.yaml cannot be read gets None, and the command then says why.
+    """
+    try:
+        config = load_config(root)
+    except ReconcilerError:
+        yield None
+        return
+    forked = forked_platform(root, config, environ)
+    if forked is None:
+        yield None
+        return
+    with closing(forked):
+        yield forked
+
+
 def forked_platform(
     root: Path, config: Config, environ: Mapping[str, str]
 ) -> ForkedPlatform | None:
@@ -75,8 +99,8 @@ def forked_platform(
     ``RECONCILER_PLATFORM_PROCESS``: ``auto`` (the default), ``always`` (whatever the
     size, where a fork is safe) or ``never``. None: open it in this process.
 
-    Call it before any thread starts (see :class:`~reconciler.platform.forked.ForkedPlatform`).
-    The embedded sandbox is never forked: its server has its own process once it matters.
+    The child reads and dry-runs only (see :mod:`reconciler.platform.forked`). The
+    embedded sandbox is never forked: its server has its own process once it matters.
     """
     choice = environ.get(PLATFORM_PROCESS_ENV, "").strip().lower() or "auto"
     if choice not in _PLATFORM_PROCESS_CHOICES:
