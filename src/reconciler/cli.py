@@ -777,10 +777,16 @@ def status(
       reconciler status --format csv --out portfolio.csv
       reconciler status --format html --out status.html   # open it in a browser
     """
-    from reconciler.operations.status import StatusOperation
-    from reconciler.render import status as render
+    from reconciler.operations.workspace import early_platform
 
-    report = StatusOperation(_root(ctx), os.environ, sites=site_ids or None).run()
+    # On large repositories the platform's client starts in a child while these load.
+    with early_platform(_root(ctx), os.environ) as forked:
+        from reconciler.operations.status import StatusOperation
+        from reconciler.render import status as render
+
+        report = StatusOperation(
+            _root(ctx), os.environ, forked=forked, sites=site_ids or None
+        ).run()
     if output_format == "html":
         from reconciler.render.status_html import as_html
 

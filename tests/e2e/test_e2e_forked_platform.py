@@ -88,6 +88,23 @@ def test_the_plan_from_a_forked_platform_is_the_same_plan(served: Repo) -> None:
     assert "transfer.start" in text.stdout
 
 
+def test_status_from_a_forked_platform_is_the_same_portfolio(served: Repo) -> None:
+    assert served.platform is not None
+    url = served.platform.url
+    before = requests_of(url)
+    forked = command(served, "status", "--format", "json", process="always")
+    between = requests_of(url)
+    inline = command(served, "status", "--format", "json", process="never")
+    after = requests_of(url)
+
+    assert (forked.returncode, inline.returncode) == (0, 0), forked.stderr + inline.stderr
+    assert json.loads(forked.stdout) == json.loads(inline.stdout)
+    assert json.loads(forked.stdout)["sites"], "the fixture's sites are listed"
+    made_forked = {route: between[route] - before.get(route, 0) for route in between}
+    made_inline = {route: after[route] - between.get(route, 0) for route in after}
+    assert made_forked == made_inline
+
+
 def test_a_refused_token_reads_the_same_from_the_child(served: Repo) -> None:
     forked = command(served, "plan", process="always", token="not-a-token")
     inline = command(served, "plan", process="never", token="not-a-token")

@@ -10,6 +10,7 @@ from pathlib import Path
 from reconciler.errors import ReconcilerError
 from reconciler.operations.reconcile import Reconciler
 from reconciler.platform.base import Platform
+from reconciler.platform.forked import ForkedPlatform
 from reconciler.reconcile.status import StatusReport, build_status
 
 
@@ -19,12 +20,16 @@ class StatusOperation:
     environ: Mapping[str, str]
     platform: Platform | None = None  # instead of the configured one (tests)
     sites: Collection[str] | None = None  # ``status SITE...``: these alone
+    forked: ForkedPlatform | None = None  # the configured one, opened early in a child
 
     def run(self) -> StatusReport:
         """Read the platform exactly as ``plan`` does (the same list requests, the sent
         transfers and dry runs it makes, the same plan, the platform's clock), then
         describe every site, managed or not (or the ``sites`` named)."""
-        with Reconciler.open(self.root, self.environ, platform=self.platform) as reconciler:
+        opened = Reconciler.open(
+            self.root, self.environ, platform=self.platform, forked=self.forked
+        )
+        with opened as reconciler:
             reconciler.every_sent = True  # "Ended (30d)" counts every transfer sent
             plan = reconciler.plan()
             observed = reconciler.observed()
