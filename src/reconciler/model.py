@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -138,24 +138,36 @@ _EVERY_SITE_FIELD = set(DesiredSite.model_fields)
 """The fields a trusted site is constructed with: all of them. One set shared by every
 site (a frozen model only reads it; ``model_copy`` copies it): a set of its own would
 cost each of 100,000 sites half a kilobyte."""
-_new_site = DesiredSite.__new__
-_set = object.__setattr__
+_set = object.__setattr__  # past a frozen model's own __setattr__
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def constructed(model: type[_M], values: dict[str, Any], fields_set: set[str] | None = None) -> _M:
+    """What ``model.model_construct(fields_set, **values)`` makes when ``values`` names
+    every field of ``model``, in its order, without that method's loop over the fields,
+    their aliases and defaults (it looks up each default it is not given:
+    ``inspect.signature`` of a default factory, each time). Nothing is validated: for
+    values checked already (a site file's, a validated wire model's, the sandbox's own
+    rows) and models without extra or private attributes or ``model_post_init``.
+
+    It sets pydantic's own instance attributes; tests compare what it makes with
+    ``model_construct`` for every model it makes (tests/desired/test_fast_paths.py,
+    tests/platform/test_schema_views.py, tests/sandbox/test_sandbox_listing_index.py),
+    so a pydantic that changes them fails there first. ``fields_set``: every field by
+    default.
+    """
+    made = model.__new__(model)
+    _set(made, "__dict__", values)
+    _set(made, "__pydantic_fields_set__", set(values) if fields_set is None else fields_set)
+    _set(made, "__pydantic_extra__", None)
+    _set(made, "__pydantic_private__", None)
+    return made
 
 
 def trusted_site(fields: dict[str, Any]) -> DesiredSite:
-    """A desired site of checked values: ``fields`` holds every field, in their order.
-
-    What ``DesiredSite.model_construct(fields_set, **fields)`` makes (a model without
-    extra or private attributes and no post-init; tests/desired/test_trusted_site.py
-    compares the two), without its loop over the fields, their aliases and defaults:
-    validate makes one for each of thousands of site files.
-    """
-    site = _new_site(DesiredSite)
-    _set(site, "__dict__", fields)
-    _set(site, "__pydantic_fields_set__", _EVERY_SITE_FIELD)
-    _set(site, "__pydantic_extra__", None)
-    _set(site, "__pydantic_private__", None)
-    return site
+    """A desired site of checked values: ``fields`` holds every field, in their order
+    (see :func:`constructed`); validate makes one for each of thousands of site files."""
+    return constructed(DesiredSite, fields, _EVERY_SITE_FIELD)
 
 
 class TransferStatus(StrEnum):

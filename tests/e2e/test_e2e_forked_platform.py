@@ -67,20 +67,29 @@ def requests_of(url: str) -> dict[str, int]:
     return counted
 
 
-def test_the_plan_from_a_forked_platform_is_the_same_plan(served: Repo) -> None:
-    assert served.platform is not None
-    url = served.platform.url
-    before = requests_of(url)
-    forked = command(served, "plan", "--format", "json", process="always")
-    between = requests_of(url)
-    inline = command(served, "plan", "--format", "json", process="never")
-    after = requests_of(url)
+Run = tuple[subprocess.CompletedProcess[str], dict[str, int]]
 
-    assert (forked.returncode, inline.returncode) == (0, 0), forked.stderr + inline.stderr
+
+def both_ways(repo: Repo, *args: str) -> tuple[Run, Run]:
+    """``reconciler ARGS`` with the platform in a child, then in the command's process:
+    each run's outcome and the requests it made, by route."""
+    assert repo.platform is not None
+    url = repo.platform.url
+    runs: list[Run] = []
+    for process in ("always", "never"):
+        before = requests_of(url)
+        done = command(repo, *args, process=process)
+        after = requests_of(url)
+        assert done.returncode == 0, done.stderr
+        runs.append((done, {route: after[route] - before.get(route, 0) for route in after}))
+    return runs[0], runs[1]
+
+
+def test_the_plan_from_a_forked_platform_is_the_same_plan(served: Repo) -> None:
+    (forked, made_forked), (inline, made_inline) = both_ways(served, "plan", "--format", "json")
+
     assert _without_times(json.loads(forked.stdout)) == _without_times(json.loads(inline.stdout))
     assert json.loads(forked.stdout)["changes"], "the fixture hands sites over"
-    made_forked = {route: between[route] - before.get(route, 0) for route in between}
-    made_inline = {route: after[route] - between.get(route, 0) for route in after}
     assert made_forked == made_inline  # the same requests, dry runs included
     assert made_forked["POST /v1/dry-runs"] >= 1
     text = command(served, "plan", process="always")
@@ -89,19 +98,10 @@ def test_the_plan_from_a_forked_platform_is_the_same_plan(served: Repo) -> None:
 
 
 def test_status_from_a_forked_platform_is_the_same_portfolio(served: Repo) -> None:
-    assert served.platform is not None
-    url = served.platform.url
-    before = requests_of(url)
-    forked = command(served, "status", "--format", "json", process="always")
-    between = requests_of(url)
-    inline = command(served, "status", "--format", "json", process="never")
-    after = requests_of(url)
+    (forked, made_forked), (inline, made_inline) = both_ways(served, "status", "--format", "json")
 
-    assert (forked.returncode, inline.returncode) == (0, 0), forked.stderr + inline.stderr
     assert json.loads(forked.stdout) == json.loads(inline.stdout)
     assert json.loads(forked.stdout)["sites"], "the fixture's sites are listed"
-    made_forked = {route: between[route] - before.get(route, 0) for route in between}
-    made_inline = {route: after[route] - between.get(route, 0) for route in after}
     assert made_forked == made_inline
 
 

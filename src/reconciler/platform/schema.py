@@ -26,6 +26,7 @@ from reconciler.model import (
     TransferEnd,
     TransferRecord,
     TransferStatus,
+    constructed,
 )
 
 _WIRE_ATOM = r"[A-Za-z0-9!$&'*+=^_`{|}~-]"
@@ -292,23 +293,12 @@ _OBSERVED_FIELDS = set(ObservedSite.model_fields)
 _RECORD_FIELDS = set(TransferRecord.model_fields)
 
 _M = TypeVar("_M", bound=BaseModel)
-_new = object.__new__
-_set = object.__setattr__
 
 
 def _checked(model: type[_M], fields: set[str], values: dict[str, Any]) -> _M:
-    """``model.model_construct(fields, **values)`` for ``values`` that the wire model has
-    validated and that name every field, in the model's order: what ``model_construct``
-    makes, without its walk over the fields, which looks up each default it is not given
-    (``inspect.signature`` of a default factory, each time): most of a listing's decode.
-    Only for models without private attributes or ``model_post_init`` (the tests check
-    that it makes what ``model_construct`` makes)."""
-    made = _new(model)
-    _set(made, "__dict__", values)
-    _set(made, "__pydantic_fields_set__", fields)
-    _set(made, "__pydantic_extra__", None)
-    _set(made, "__pydantic_private__", None)
-    return made
+    """``model.model_construct(fields, **values)`` for ``values`` the wire model has
+    validated, naming every field in the model's order (see ``model.constructed``)."""
+    return constructed(model, values, fields)
 
 
 def to_observed(site: Site) -> ObservedSite:
